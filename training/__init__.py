@@ -1,0 +1,1 @@
+"""training: trains cnncalc's Keras models with adaptive optimizers and cyclical policies."""
