@@ -1,0 +1,82 @@
+"""Size arithmetic that works on Python ints and on sympy expressions alike.
+
+The numeric path stays in plain ``int`` arithmetic and never imports sympy; sympy is imported
+only when a value is already symbolic (it then is loaded anyway). Every formula in
+:mod:`cnncalc.formulas` goes through these helpers, so the same expression serves both paths.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+
+def is_number(value) -> bool:
+    """True for plain integers (bool excluded); numpy integers count too."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def as_size(value):
+    """Normalise a size: numpy ints become ``int``; sympy values pass through unchanged."""
+    if is_number(value):
+        return int(value)
+    return value
+
+
+def floordiv(a, b):
+    """``floor(a / b)``."""
+    if is_number(a) and is_number(b):
+        return int(a) // int(b)
+    import sympy
+
+    return sympy.floor(sympy.sympify(a) / b)
+
+
+def ceildiv(a, b):
+    """``ceil(a / b)``."""
+    if is_number(a) and is_number(b):
+        return -(-int(a) // int(b))
+    import sympy
+
+    return sympy.ceiling(sympy.sympify(a) / b)
+
+
+def product(values):
+    """Product of sizes (1 for an empty sequence)."""
+    result = 1
+    for v in values:
+        result = result * v
+    return result
+
+
+def total(values):
+    """Sum of sizes (0 for an empty sequence); keeps ints as ints."""
+    result = 0
+    for v in values:
+        result = result + v
+    return result
+
+
+def known(value) -> bool:
+    """True when the value is a concrete integer (checks and warnings apply only then)."""
+    return is_number(value)
+
+
+def equal(a, b) -> bool | None:
+    """``a == b`` for ints; for symbolic values True/False when sympy can decide, else None."""
+    if is_number(a) and is_number(b):
+        return int(a) == int(b)
+    import sympy
+
+    diff = sympy.simplify(sympy.sympify(a) - sympy.sympify(b))
+    if diff == 0:
+        return True
+    if diff.is_number:
+        return False
+    return None
+
+
+def to_json(value):
+    """An int stays an int; a symbolic value becomes its string (``64*H*W``)."""
+    if is_number(value):
+        return int(value)
+    return str(value)
