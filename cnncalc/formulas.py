@@ -128,7 +128,7 @@ def window_output(layer, n, k, s, d, padding, axis: int, warn: Warn, ceil_mode=F
         return out
     if is_number(span) and is_number(s) and span % s:
         dropped = span % s
-        axis_name = "rows" if axis == 0 else "columns"
+        axis_name = ("row" if axis == 0 else "column") + ("s" if dropped > 1 else "")
         warn(
             f"layer '{layer.name}': floor((n + 2p - k)/s) drops the last {dropped} {axis_name} of "
             f"its {n}-pixel input (kernel {k_eff}, stride {s}, padding {p}); an input of "
@@ -143,8 +143,8 @@ def _spatial_output(layer, in_shape, kernel, stride, padding, dilation, warn, ce
     notes: list[str] = []
     out_h = window_output(layer, h, kh, sh, dh, padding, 0, notes.append, ceil_mode)
     out_w = window_output(layer, w, kw, sw, dw, padding, 1, notes.append, ceil_mode)
-    if len(notes) == 2 and notes[0].replace("rows", "columns") == notes[1]:
-        notes = [notes[0].replace("rows", "rows and columns")]
+    if len(notes) == 2 and notes[0].replace(" row", " column") == notes[1]:
+        notes = [notes[0].replace(" row", " row(s) and column").replace("row(s) and columns", "rows and columns").replace("row(s) and column", "row and column")]
     for note in notes:
         warn(note)
     return out_h, out_w

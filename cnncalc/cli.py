@@ -1,0 +1,173 @@
+"""``cnncalc``: the command line, a thin layer over :func:`cnncalc.analyze` and :mod:`cnncalc.report`.
+
+Start-up stays light: this module imports neither sympy, keras nor tensorflow (sympy loads only
+for symbolic sizes). Bad input prints one ``error: ...`` line and exits 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .spec import SpecError
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+CONVENTIONS_HELP = """\
+counting conventions (docs/conventions.md):
+  output size   floor((n + 2p - d(k-1) - 1)/s) + 1; 'same' padding gives ceil(n/s) as Keras/TF
+  params        conv k_h*k_w*(C_in/groups)*C_out weights + C_out biases; dense in*out + out;
+                BatchNorm 2C trainable + 2C non-trainable. params = Keras count_params();
+                params - non-trainable = what PyTorch tools report.
+  activations   elements of every tensor a layer computes anew (input, conv, pool, dense, BN,
+                LRN, concat, add); ReLU, dropout and flatten are in place and add none
+  MACs          conv H_out*W_out*C_out*k_h*k_w*C_in/groups; dense in*out; FLOPs = 2 x MACs
+
+examples:
+  cnncalc vgg19 --table
+  cnncalc alexnet --table --units human
+  cnncalc "INPUT-32x32x3 -> [CONV3-32 -> RELU]*2 -> POOL2 -> FC-512 -> RELU -> FCS" --table
+  cnncalc vgg19 --format json
+  cnncalc list
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one ``error:`` line and exit code 2."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        raise SpecError(message)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cnncalc",
+        description="Analytical CNN calculator: output shapes, parameters, activations and MACs "
+        "per layer and in total, for a zoo model, arrow notation or a notation file.",
+        epilog=CONVENTIONS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="zoo name (see 'cnncalc list'), arrow notation in quotes, or a file holding notation")
+    parser.add_argument("--table", action="store_true", help="one row per layer plus a totals row")
+    parser.add_argument("--format", choices=("text", "markdown", "latex", "csv", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("--units", choices=("exact", "human"), default="exact", help="exact counts (3,211,264) or short ones (3.2M)")
+    parser.add_argument("--no-bias", action="store_true", help="weights only: drop the biases and params columns (as the VGG table counts)")
+    parser.add_argument("--flops", action="store_true", help="also show FLOPs (= 2 x MACs)")
+    parser.add_argument("--kind", action="store_true", help="add the layer-kind column")
+    parser.add_argument("--all", action="store_true", help="also list layers that add nothing (ReLU, dropout, flatten)")
+    parser.add_argument("--input", metavar="HxWxC", help="input size, e.g. 32x32x3 (overrides the model's)")
+    parser.add_argument("--classes", type=int, metavar="N", help="number of classes (zoo models and FCS; default 10 for notation)")
+    parser.add_argument("--bytes", type=int, default=4, metavar="B", help="bytes per activation element for the memory figure (default 4, float32)")
+    parser.add_argument("--check-keras", action="store_true", help="build the model in Keras and compare every count (needs TensorFlow)")
+    return parser
+
+
+def load_spec(model: str, *, input=None, classes=None):
+    """A Spec from a zoo name, a notation file or arrow notation (in that order)."""
+    from . import zoo
+    from .notation import parse
+
+    key = model.strip().lower().replace("_", "-")
+    if key in zoo.names():
+        return zoo.get(key, input=input, classes=classes)
+    if os.path.isfile(model):
+        try:
+            with open(model, encoding="utf-8") as fh:
+                text = " ".join(line.split("#", 1)[0] for line in fh)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError(f"cannot read notation file '{model}': {exc}") from None
+        spec = parse(text, classes=classes or 10, model=os.path.splitext(os.path.basename(model))[0])
+    else:
+        looks_like_notation = any(ch in model for ch in "->[(") or any(ch.isdigit() for ch in model)
+        if not looks_like_notation:
+            raise SpecError(f"unknown model '{model}' (see 'cnncalc list', or give arrow notation such as 'INPUT-32x32x3 -> CONV3-32 -> FCS')")
+        spec = parse(model, classes=classes or 10)
+    if input is not None:
+        spec = spec.with_input(_size(input))
+    return spec
+
+
+def _size(text):
+    from .notation import parse_size
+
+    return parse_size(text) if isinstance(text, str) else tuple(text)
+
+
+def _list(out) -> int:
+    from tabulate import tabulate
+
+    from . import zoo
+
+    rows = [(e.name, e.summary) for e in zoo.entries()]
+    print(tabulate(rows, headers=("model", "description"), tablefmt="simple"), file=out)
+    return EXIT_OK
+
+
+def _analyse(args, out, err) -> int:
+    from .analysis import analyze
+    from .report import TableOptions, render_json, render_table, summary_lines
+
+    spec = load_spec(args.model, input=_size(args.input) if args.input else None, classes=args.classes)
+    if args.check_keras:
+        try:
+            from .keras_check import run_check  # imports keras only here
+        except ModuleNotFoundError as exc:
+            raise SpecError(f"--check-keras needs TensorFlow/Keras ({exc.name} is not installed): pip install 'cnncalc[keras]'") from None
+
+        return run_check(spec, fmt=args.format, out=out)
+    analysis = analyze(spec)
+    for warning in analysis.warnings:
+        print(f"warning: {warning}", file=err)
+    if args.format == "json":
+        print(render_json(analysis), file=out)
+        return EXIT_OK
+    options = TableOptions(units=args.units, bias=not args.no_bias, flops=args.flops, kind=args.kind, all_rows=args.all)
+    if args.table or args.format in ("markdown", "latex", "csv"):
+        if args.format == "text":
+            print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)[:2]), file=out)
+            print(file=out)
+        print(render_table(analysis, args.format, options), file=out)
+        if args.format == "text":
+            print(file=out)
+            print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)[2:]), file=out)
+        return EXIT_OK
+    print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)), file=out)
+    return EXIT_OK
+
+
+def main(argv=None, out=None, err=None) -> int:
+    """Entry point of the ``cnncalc`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        if argv and argv[0] == "list":
+            if len(argv) > 1:
+                raise SpecError(f"'list' takes no arguments, got {' '.join(argv[1:])}")
+            return _list(out)
+        args = _build_parser().parse_args(argv)
+        if args.classes is not None and args.classes <= 0:
+            raise SpecError(f"--classes must be positive, got {args.classes}")
+        if args.bytes <= 0:
+            raise SpecError(f"--bytes must be positive, got {args.bytes}")
+        return _analyse(args, out, err)
+    except SpecError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("error: interrupted", file=err)
+        return 130
+    except Exception as exc:  # a bug, not bad input: still one line, unless debugging
+        if os.environ.get("CNNCALC_DEBUG"):
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {exc}); set CNNCALC_DEBUG=1 for the traceback", file=err)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
