@@ -106,6 +106,8 @@ def tokenize(text: str) -> list[Token]:
             continue
         m = _TOKEN.match(text, i)
         if not m:
+            if text[i] == "(" and ")" not in text[i:]:
+                raise NotationError(f"unclosed '(' at column {i + 1}")
             raise NotationError(f"unexpected '{text[i]}' at column {i + 1}")
         kind = m.lastgroup
         value = m.group(kind)
