@@ -126,13 +126,15 @@ def window_output(layer, n, k, s, d, padding, axis: int, warn: Warn, ceil_mode=F
         if is_number(out) and is_number(n) and (out - 1) * s >= n + p:
             out -= 1
         return out
-    if is_number(span) and is_number(s) and span % s:
-        dropped = span % s
+    # The floor drops the last ``span % s`` padded pixels; only those beyond the far-side padding
+    # ``p`` are input pixels (torchvision's 7x7/2 pad-3 stem on 224 drops only a padding row).
+    if is_number(span) and is_number(s) and is_number(p) and span % s > p:
+        dropped = span % s - p
         axis_name = "rows" if axis == 0 else "columns"
         warn(
             f"layer '{layer.name}': floor((n + 2p - k)/s) drops the last {dropped} {axis_name} of "
             f"its {n}-pixel input (kernel {k_eff}, stride {s}, padding {p}); an input of "
-            f"{n + s - dropped} fits exactly"
+            f"{n + s - span % s} fits exactly"
         )
     return floordiv(span, s) + 1
 
