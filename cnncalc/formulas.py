@@ -128,7 +128,15 @@ def window_output(layer, n, k, s, d, padding, axis: int, warn: Warn, ceil_mode=F
         return out
     # The floor drops the last ``span % s`` padded pixels; only those beyond the far-side padding
     # ``p`` are input pixels (torchvision's 7x7/2 pad-3 stem on 224 drops only a padding row).
-    if is_number(span) and is_number(s) and is_number(p) and span % s > p:
+    # A window smaller than its stride skips ``s - k_eff`` pixels between windows by design
+    # (a 1x1/2 projection reads every other pixel); a trailing gap no wider is no loss either.
+    if (
+        is_number(span)
+        and is_number(s)
+        and is_number(p)
+        and is_number(k_eff)
+        and span % s - p > max(0, s - k_eff)
+    ):
         dropped = span % s - p
         axis_name = "rows" if axis == 0 else "columns"
         warn(
