@@ -67,7 +67,12 @@ def googlenet(input=(224, 224, 3), classes: int = 1000) -> Spec:
     conv 1x1 64 -> conv 3x3 192 -> LRN -> max pool 3x3/2; then inception 3a, 3b, pool, 4a-4e,
     pool, 5a, 5b with the Table 1 filter numbers; avg pool 7x7/1, dropout 40%, linear, softmax.
     Max pools round up (Caffe, ``ceil_mode``), so the sizes are Table 1's 112, 56, 28, 14, 7.
-    At 224x224x3: 6,998,552 parameters (6,990,272 weights), 1,582,671,872 MACs (Table 1 rounds to about 1.5G).
+    At 224x224x3: 6,998,552 parameters (6,990,272 weights + 8,280 biases), 1,582,671,872 MACs.
+
+    Table 1's "params" (K = 1024 weights) and "ops" (M multiply-adds) columns agree with the filter
+    numbers for conv2, 3a, 3b, 4b and the linear layer; its conv1 row (2.7K, 34M; 7x7x3x64 gives
+    9.4K, 118M) and the params of 4a, 4c, 4d, 4e, 5a, 5b (and the ops of 5a: 51M, not 54M) do not.
+    The table's ops column sums to 1.50G, the "1.5 billion multiply-adds" of section 1.
     """
     layers = [
         input_layer(input),
