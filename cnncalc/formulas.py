@@ -126,13 +126,23 @@ def window_output(layer, n, k, s, d, padding, axis: int, warn: Warn, ceil_mode=F
         if is_number(out) and is_number(n) and (out - 1) * s >= n + p:
             out -= 1
         return out
-    if is_number(span) and is_number(s) and span % s:
-        dropped = span % s
+    # The floor drops the last ``span % s`` padded pixels; only those beyond the far-side padding
+    # ``p`` are input pixels (torchvision's 7x7/2 pad-3 stem on 224 drops only a padding row).
+    # A window smaller than its stride skips ``s - k_eff`` pixels between windows by design
+    # (a 1x1/2 projection reads every other pixel); a trailing gap no wider is no loss either.
+    if (
+        is_number(span)
+        and is_number(s)
+        and is_number(p)
+        and is_number(k_eff)
+        and span % s - p > max(0, s - k_eff)
+    ):
+        dropped = span % s - p
         axis_name = ("row" if axis == 0 else "column") + ("s" if dropped > 1 else "")
         warn(
             f"layer '{layer.name}': floor((n + 2p - k)/s) drops the last {dropped} {axis_name} of "
             f"its {n}-pixel input (kernel {k_eff}, stride {s}, padding {p}); an input of "
-            f"{n + s - dropped} fits exactly"
+            f"{n + s - span % s} fits exactly"
         )
     return floordiv(span, s) + 1
 

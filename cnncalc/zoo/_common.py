@@ -19,7 +19,7 @@ def input_layer(input) -> Input:
 
 
 def conv_bn_relu(filters, kernel, stride=1, padding="same", *, name, bias=False, relu=True):
-    """The ``conv -> BN -> ReLU`` unit used by ResNets and MiniGoogLeNet, named ``name/conv`` etc."""
+    """The ``conv -> BN -> ReLU`` unit used by ResNets and MiniGoogLeNet, named ``name_conv``, ``name_bn``, ``name_relu``."""
     layers = [
         Conv2D(filters, kernel, stride, padding, bias=bias, name=f"{name}_conv"),
         BatchNorm(name=f"{name}_bn"),
