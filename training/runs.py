@@ -1,0 +1,451 @@
+"""Resumable training runs: a run directory, per-epoch atomic checkpoints, exact resume.
+
+A run directory holds::
+
+    config.json       everything needed to reproduce: experiment, model, data, seeds, versions
+    history.csv       one row per epoch: losses, accuracies, learning rate, batch size, wall time
+    traces.csv        one row per optimizer step: learning rate, batch size, batch loss
+    metrics.json      test accuracy, best validation accuracy, epochs/wall time to the target
+    status.json       running / finished / interrupted / failed, with the reason
+    checkpoint/       epoch-NNNN/model.keras + state.json, and latest.json pointing at one
+    *.png             plots written by the experiment
+
+Why it resumes *exactly*: the model file carries the weights, the optimizer state (its step
+counter drives every schedule) and the seed-generator state of dropout/augmentation layers; the
+sample order of epoch ``e`` is a pure function of ``(seed, e)``; batch sizes are a pure function
+of the step. So an interrupted-and-resumed run replays the same computation as an uninterrupted
+one. Checkpoints are written to a fresh directory and published by atomically replacing
+``latest.json``, so a crash at any moment leaves the last good checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .atomic import read_csv, read_json, write_csv, write_json
+
+HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "batch_size", "steps", "epoch_seconds", "wall_seconds")
+TRACE_FIELDS = ("step", "epoch", "learning_rate", "batch_size", "loss")
+
+
+class RunError(RuntimeError):
+    """A run that cannot start or continue; the message is one line naming the cause."""
+
+
+class NonFiniteLoss(RunError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainingPlan:
+    """What :func:`train` needs, all derived from a run's config so that resume can rebuild it.
+
+    - ``build_model()``: a new, compiled Keras model (used for a fresh run only).
+    - ``x_train, y_train`` and optional validation / test arrays.
+    - ``batch_sizes(epoch) -> list[int]``: the batch size of each step of that epoch; the default
+      is a constant ``batch_size`` covering every sample once.
+    - ``expand_batch(x, y) -> (x, y)``: optional per-batch transform (batch augmentation repeats
+      each sample M times here; the random augmentations themselves run inside the model).
+    - ``target_accuracy``: record the first epoch whose validation accuracy reaches it.
+    """
+
+    build_model: Callable
+    x_train: np.ndarray
+    y_train: np.ndarray
+    epochs: int
+    batch_size: int = 128
+    seed: int = 0
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    batch_sizes: Callable[[int], list] | None = None
+    expand_batch: Callable | None = None
+    target_accuracy: float | None = None
+    custom_objects: dict = field(default_factory=dict)
+    callbacks: list = field(default_factory=list)  # extra Keras callbacks, e.g. recorders of an experiment
+    distribute: str | None = None  # None or "mirrored"
+    verbose: int = 1
+    log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
+
+    def steps_of(self, epoch: int) -> list:
+        if self.batch_sizes is not None:
+            sizes = [int(b) for b in self.batch_sizes(epoch)]
+        else:
+            n, b = len(self.x_train), int(self.batch_size)
+            sizes = [b] * (n // b) + ([n % b] if n % b else [])
+        if sum(sizes) != len(self.x_train) or min(sizes) <= 0:
+            raise RunError(f"batch sizes of epoch {epoch} cover {sum(sizes)} samples, expected {len(self.x_train)}")
+        return sizes
+
+
+# --------------------------------------------------------------------------------------------
+# The run directory
+# --------------------------------------------------------------------------------------------
+
+
+class RunDir:
+    """Paths and small atomic read/write helpers of one run directory."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return self.file("checkpoint")
+
+    # config / status / metrics -------------------------------------------------------------
+    def create(self, config: dict, *, overwrite: bool = False) -> None:
+        if os.path.exists(self.file("config.json")) and not overwrite:
+            raise RunError(f"run directory '{self.path}' already holds a run: resume it with 'cnntrain resume {self.path}' or choose another --out")
+        os.makedirs(self.path, exist_ok=True)
+        write_json(self.file("config.json"), {**config, "versions": library_versions()})
+        self.set_status("created")
+
+    def config(self) -> dict:
+        path = self.file("config.json")
+        if not os.path.exists(path):
+            raise RunError(f"'{self.path}' is not a run directory (no config.json)")
+        try:
+            return read_json(path)
+        except ValueError as exc:
+            raise RunError(f"'{path}' is not valid JSON: {exc}") from None
+
+    def status(self) -> dict:
+        path = self.file("status.json")
+        return read_json(path) if os.path.exists(path) else {"state": "created"}
+
+    def set_status(self, state: str, **details) -> None:
+        write_json(self.file("status.json"), {"state": state, **details, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
+    def write_metrics(self, metrics: dict) -> None:
+        write_json(self.file("metrics.json"), metrics)
+
+    def metrics(self) -> dict:
+        path = self.file("metrics.json")
+        return read_json(path) if os.path.exists(path) else {}
+
+    # history / traces ----------------------------------------------------------------------
+    def history(self) -> list[dict]:
+        return _read_rows(self.file("history.csv"))
+
+    def traces(self) -> list[dict]:
+        return _read_rows(self.file("traces.csv"))
+
+    def write_history(self, rows: list[dict]) -> None:
+        write_csv(self.file("history.csv"), HISTORY_FIELDS, [[_fmt(r.get(k)) for k in HISTORY_FIELDS] for r in rows])
+
+    def write_traces(self, rows: list[dict]) -> None:
+        write_csv(self.file("traces.csv"), TRACE_FIELDS, [[_fmt(r.get(k)) for k in TRACE_FIELDS] for r in rows])
+
+    # checkpoints ---------------------------------------------------------------------------
+    def latest_checkpoint(self) -> dict | None:
+        pointer = os.path.join(self.checkpoint_dir, "latest.json")
+        if not os.path.exists(pointer):
+            return None
+        state = read_json(pointer)
+        model_path = os.path.join(self.checkpoint_dir, state["dir"], "model.keras")
+        if not os.path.exists(model_path):
+            raise RunError(f"checkpoint '{model_path}' named by latest.json is missing")
+        return {**state, "model_path": model_path}
+
+    def save_checkpoint(self, model, state: dict) -> None:
+        """Write ``epoch-NNNN/`` completely, then publish it by replacing ``latest.json``."""
+        name = f"epoch-{state['epoch']:04d}"
+        final = os.path.join(self.checkpoint_dir, name)
+        staging = os.path.join(self.checkpoint_dir, f".staging-{name}")
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(staging)
+        model.save(os.path.join(staging, "model.keras"))
+        write_json(os.path.join(staging, "state.json"), state)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staging, final)
+        write_json(os.path.join(self.checkpoint_dir, "latest.json"), {**state, "dir": name})
+        for entry in os.listdir(self.checkpoint_dir):
+            if entry.startswith("epoch-") and entry != name:
+                shutil.rmtree(os.path.join(self.checkpoint_dir, entry), ignore_errors=True)
+
+
+def seed_states(model) -> list:
+    """Values of the model's seed-generator states (dropout, augmentation layers).
+
+    Keras does not save them in ``.keras`` files (a reloaded Dropout restarts its random stream),
+    so the checkpoint stores them beside the model and :func:`restore_seed_states` puts them back.
+    """
+    return [v.numpy().tolist() for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def restore_seed_states(model, states: list) -> None:
+    variables = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    if len(variables) != len(states):
+        raise RunError(f"checkpoint holds {len(states)} seed-generator states, the model has {len(variables)}")
+    for variable, value in zip(variables, states):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
+def _fmt(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def _read_rows(path) -> list[dict]:
+    if not os.path.exists(path):
+        return []
+    header, rows = read_csv(path)
+    return [{k: _parse(v) for k, v in zip(header, row)} for row in rows]
+
+
+def _parse(text: str):
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def library_versions() -> dict:
+    """Versions that matter for reproducing a run."""
+    import platform
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    for name in ("keras", "tensorflow", "jax"):
+        module = sys.modules.get(name)
+        if module is not None:
+            versions[name] = getattr(module, "__version__", "?")
+    if "keras" in sys.modules:
+        versions["keras_backend"] = sys.modules["keras"].backend.backend()
+    return versions
+
+
+# --------------------------------------------------------------------------------------------
+# Data feeding: the epoch's order and batch sizes are pure functions of (seed, epoch)
+# --------------------------------------------------------------------------------------------
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The sample order of ``epoch``: the same on every run and after every resume."""
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
+
+
+def _epoch_batches(plan: TrainingPlan, epoch: int):
+    import keras
+
+    order = epoch_order(plan.seed, epoch, len(plan.x_train))
+    sizes = plan.steps_of(epoch)
+    bounds = np.cumsum([0] + sizes)
+
+    class EpochBatches(keras.utils.PyDataset):
+        def __len__(self):
+            return len(sizes)
+
+        def __getitem__(self, i):
+            idx = order[bounds[i] : bounds[i + 1]]
+            x, y = plan.x_train[idx], plan.y_train[idx]
+            if plan.expand_batch is not None:
+                x, y = plan.expand_batch(x, y)
+            return x, y
+
+    return EpochBatches(workers=1, use_multiprocessing=False), sizes
+
+
+# --------------------------------------------------------------------------------------------
+# Callbacks
+# --------------------------------------------------------------------------------------------
+
+
+def current_learning_rate(optimizer) -> float:
+    """The learning rate the optimizer applies at its current step (schedules evaluated)."""
+    import keras
+
+    lr = optimizer.learning_rate
+    return float(keras.ops.convert_to_numpy(lr))
+
+
+def _make_step_recorder(plan: TrainingPlan, traces: list, epoch: int, sizes: list, state: dict):
+    import keras
+
+    class StepRecorder(keras.callbacks.Callback):
+        """Per-step learning rate, batch size and *batch* loss; stops on a non-finite loss.
+
+        Keras logs the running mean of the epoch, so the batch loss is recovered from
+        consecutive means: ``l_k = k*m_k - (k-1)*m_{k-1}``.
+        """
+
+        def __init__(self):
+            super().__init__()
+            self.previous_mean = 0.0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.lr = current_learning_rate(self.model.optimizer)
+
+        def on_train_batch_end(self, batch, logs=None):
+            mean = float((logs or {}).get("loss", float("nan")))
+            k = batch + 1
+            loss = k * mean - (k - 1) * self.previous_mean
+            self.previous_mean = mean
+            step = state["step"] + 1
+            state["step"] = step
+            traces.append({"step": step, "epoch": epoch + 1, "learning_rate": self.lr, "batch_size": sizes[batch], "loss": loss})
+            if not math.isfinite(mean):
+                state["nonfinite"] = f"the loss became {mean} at epoch {epoch + 1}, step {batch + 1}"
+                self.model.stop_training = True
+
+    return StepRecorder()
+
+
+# --------------------------------------------------------------------------------------------
+# The training loop
+# --------------------------------------------------------------------------------------------
+
+
+def _strategy(name):
+    if not name:
+        return None
+    if name != "mirrored":
+        raise RunError(f"unknown --distribute '{name}' (known: mirrored)")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise RunError("--distribute mirrored needs the TensorFlow backend")
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()
+
+
+def _deterministic(seed: int) -> None:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except Exception:  # pragma: no cover - older TF
+            pass
+
+
+def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
+    """Train ``plan`` in ``run`` (fresh, or from its latest checkpoint) and return the metrics.
+
+    Raises :class:`NonFiniteLoss` when the loss stops being finite (the last good checkpoint is
+    kept) and re-raises ``KeyboardInterrupt`` after marking the run interrupted; in both cases
+    everything up to the last completed epoch is on disk.
+    """
+    import keras
+
+    _deterministic(plan.seed)
+    strategy = _strategy(plan.distribute)
+    checkpoint = run.latest_checkpoint() if resume else None
+    history, traces = ([], [])
+    start_epoch, state = 0, {"step": 0, "wall_seconds": 0.0}
+    if checkpoint is not None:
+        start_epoch = int(checkpoint["epoch"])
+        state = {"step": int(checkpoint["step"]), "wall_seconds": float(checkpoint["wall_seconds"])}
+        history = [r for r in run.history() if int(r["epoch"]) <= start_epoch]
+        traces = [r for r in run.traces() if int(r["step"]) <= state["step"]]
+    if start_epoch >= plan.epochs:
+        return run.metrics()
+
+    def load_or_build():
+        if checkpoint is None:
+            return plan.build_model()
+        try:
+            model = keras.models.load_model(checkpoint["model_path"], custom_objects=plan.custom_objects or None)
+        except Exception as exc:
+            raise RunError(f"cannot load checkpoint '{checkpoint['model_path']}': {exc}") from None
+        restore_seed_states(model, checkpoint.get("seed_states", []))
+        return model
+
+    if strategy is not None:
+        with strategy.scope():
+            model = load_or_build()
+    else:
+        model = load_or_build()
+
+    run.set_status("running", epoch=start_epoch)
+    val = (plan.x_val, plan.y_val) if plan.x_val is not None else None
+    try:
+        for epoch in range(start_epoch, plan.epochs):
+            data, sizes = _epoch_batches(plan, epoch)
+            recorder = _make_step_recorder(plan, traces, epoch, sizes, state)
+            began = time.perf_counter()
+            if plan.verbose:
+                plan.log(f"epoch {epoch + 1}/{plan.epochs}")
+            # shuffle=False: the order is ours (epoch_order); Keras would reshuffle batches with
+            # Python's global RNG, which a resumed process does not share.
+            result = model.fit(data, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, validation_data=val, callbacks=[recorder, *plan.callbacks], verbose=2 if plan.verbose else 0)
+            seconds = time.perf_counter() - began
+            if "nonfinite" in state:
+                run.write_traces(traces)
+                run.set_status("failed", reason=state["nonfinite"], last_good_epoch=epoch)
+                raise NonFiniteLoss(f"{state['nonfinite']}; kept the last good checkpoint (epoch {epoch})")
+            logs = {k: float(v[-1]) for k, v in result.history.items()}
+            state["wall_seconds"] += seconds
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "loss": logs.get("loss"),
+                    "accuracy": logs.get("accuracy", logs.get("sparse_categorical_accuracy")),
+                    "val_loss": logs.get("val_loss"),
+                    "val_accuracy": logs.get("val_accuracy", logs.get("val_sparse_categorical_accuracy")),
+                    "learning_rate": current_learning_rate(model.optimizer),
+                    "batch_size": int(np.mean(sizes)) if len(set(sizes)) > 1 else sizes[0],
+                    "steps": len(sizes),
+                    "epoch_seconds": round(seconds, 4),
+                    "wall_seconds": round(state["wall_seconds"], 4),
+                }
+            )
+            run.write_history(history)
+            run.write_traces(traces)
+            run.save_checkpoint(model, {"epoch": epoch + 1, "step": state["step"], "wall_seconds": state["wall_seconds"], "seed_states": seed_states(model)})
+    except KeyboardInterrupt:
+        done = history[-1]["epoch"] if history else start_epoch
+        run.set_status("interrupted", completed_epochs=done)
+        plan.log(f"interrupted: epochs up to {done} are saved; continue with 'cnntrain resume {run.path}'")
+        raise
+
+    metrics = _metrics(model, plan, history)
+    run.write_metrics(metrics)
+    run.set_status("finished", epochs=plan.epochs)
+    return metrics
+
+
+def _metrics(model, plan: TrainingPlan, history: list[dict]) -> dict:
+    metrics = {"epochs": len(history), "wall_seconds": history[-1]["wall_seconds"] if history else 0.0}
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if history and history[-1].get(key) is not None:
+            metrics[f"final_{key}"] = history[-1][key]
+    accs = [r["val_accuracy"] for r in history if r.get("val_accuracy") is not None]
+    if accs:
+        metrics["best_val_accuracy"] = max(accs)
+    if plan.target_accuracy is not None:
+        metrics["target_accuracy"] = plan.target_accuracy
+        hit = next((r for r in history if (r.get("val_accuracy") or 0) >= plan.target_accuracy), None)
+        metrics["epochs_to_target"] = hit["epoch"] if hit else None
+        metrics["seconds_to_target"] = hit["wall_seconds"] if hit else None
+    if plan.x_test is not None:
+        values = model.evaluate(plan.x_test, plan.y_test, verbose=0, return_dict=True)
+        metrics["test_loss"] = float(values.get("loss"))
+        acc = values.get("accuracy", values.get("sparse_categorical_accuracy"))
+        if acc is not None:
+            metrics["test_accuracy"] = float(acc)
+    return metrics
