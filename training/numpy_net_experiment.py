@@ -116,8 +116,9 @@ def prepare_data(data: Mapping[str, Any], num_classes: int | None = None) -> dic
     out: dict[str, Any] = {"num_classes": int(num_classes), "image_shape": tuple(image_shape),
                            "mean_image": mean_image}
     for s in SPLITS:
-        flat = xs[s].reshape(xs[s].shape[0], -1)
-        out[f"x_{s}"] = (flat - mean_image).astype(np.float32)
+        centred = xs[s].reshape(xs[s].shape[0], -1).astype(np.float32)  # no float64 copy of the set
+        centred -= mean_image.astype(np.float32)
+        out[f"x_{s}"] = centred
         out[f"y_{s}"] = ys[s].astype(np.int64)
     return out
 
