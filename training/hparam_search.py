@@ -83,12 +83,6 @@ def _values(name: str, values: Any, check, method: str) -> list | LogUniform:
     return [check(name, v) for v in values]
 
 
-def _accuracy(net: TwoLayerNet, X: np.ndarray, y: np.ndarray, chunk: int = 10_000) -> float:
-    """Accuracy in chunks so that a large set is never promoted to float64 all at once."""
-    hits = sum(int((net.predict(X[i:i + chunk]) == y[i:i + chunk]).sum()) for i in range(0, len(y), chunk))
-    return hits / len(y)
-
-
 def search_hyperparameters(
     X_train,
     y_train,
@@ -160,8 +154,8 @@ def search_hyperparameters(
                 learning_rate=cfg["learning_rate"], learning_rate_decay=learning_rate_decay,
                 reg=cfg["reg"], num_iters=num_iters, batch_size=batch_size,
             )
-            train_acc = _accuracy(net, X_train, y_train)
-            val_acc = _accuracy(net, X_val, y_val)
+            train_acc = net.accuracy(X_train, y_train)
+            val_acc = net.accuracy(X_val, y_val)
         final_loss = float(history["loss_history"][-1])
         row = {
             "trial": i,

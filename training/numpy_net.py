@@ -251,8 +251,14 @@ class TwoLayerNet:
         X = _check_x("X", X, self.input_size)
         return np.argmax(self._scores(X)[0], axis=1)
 
-    def accuracy(self, X, y) -> float:
-        """Fraction of ``predict(X) == y``."""
+    def accuracy(self, X, y, chunk_size: int = 10_000) -> float:
+        """Fraction of ``predict(X) == y``, predicted ``chunk_size`` rows at a time (so a large
+        float32 or uint8 set is never promoted to float64 all at once)."""
         X = _check_x("X", X, self.input_size)
         y = _check_y("y", y, X.shape[0], self.output_size)
-        return float((self.predict(X) == y).mean())
+        chunk_size = _positive_int("chunk_size", chunk_size)
+        hits = sum(
+            int((self.predict(X[i:i + chunk_size]) == y[i:i + chunk_size]).sum())
+            for i in range(0, X.shape[0], chunk_size)
+        )
+        return hits / X.shape[0]

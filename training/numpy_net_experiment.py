@@ -51,7 +51,6 @@ from typing import Any
 
 import numpy as np
 
-from training.hparam_search import _accuracy
 from training.numpy_net import TwoLayerNet
 
 __all__ = [
@@ -110,7 +109,9 @@ def prepare_data(data: Mapping[str, Any], num_classes: int | None = None) -> dic
     if num_classes is None:
         num_classes = top + 1
     if low < 0 or top >= num_classes or num_classes < 2:
-        raise ValueError(f"labels must lie in [0, {num_classes - 1}] with at least 2 classes, got [{low}, {top}]")
+        raise ValueError(
+            f"labels must lie in [0, {num_classes - 1}] with at least 2 classes, got [{low}, {top}]"
+        )
 
     mean_image = xs["train"].reshape(len(ys["train"]), -1).mean(axis=0, dtype=np.float64)
     out: dict[str, Any] = {"num_classes": int(num_classes), "image_shape": tuple(image_shape),
@@ -191,7 +192,9 @@ def weight_grid(W1: np.ndarray, image_shape: tuple[int, ...] | None = None, padd
     if len(image_shape) == 3 and image_shape[2] == 1:
         image_shape = image_shape[:2]
     if math.prod(image_shape) != D or len(image_shape) not in (2, 3) or image_shape[2:] not in ((), (3,)):
-        raise ValueError(f"image_shape {image_shape} does not hold D={D} values as (h, w), (h, w, 1) or (h, w, 3)")
+        raise ValueError(
+            f"image_shape {image_shape} does not hold D={D} values as (h, w), (h, w, 1) or (h, w, 3)"
+        )
     filters = W1.T.reshape((H, *image_shape))
     axes = tuple(range(1, filters.ndim))
     low = filters.min(axis=axes, keepdims=True)
@@ -243,7 +246,9 @@ def plot_history(history: Mapping[str, list], path: str, title: str = "") -> Non
     _save_png(fig, path)
 
 
-def plot_first_layer_weights(W1: np.ndarray, path: str, image_shape=None, title: str = "first-layer weights") -> None:
+def plot_first_layer_weights(
+    W1: np.ndarray, path: str, image_shape=None, title: str = "first-layer weights"
+) -> None:
     """PNG of :func:`weight_grid` (grey for one-channel images)."""
     grid = weight_grid(W1, image_shape)
     fig = _figure((6, 6))
@@ -323,7 +328,7 @@ def run_numpy_net(
             reg=hp["reg"], num_iters=hp["num_iters"], batch_size=hp["batch_size"], verbose=verbose,
         )
         train_seconds = time.perf_counter() - start
-        acc = {s: _accuracy(net, d[f"x_{s}"], d[f"y_{s}"]) for s in SPLITS}
+        acc = {s: net.accuracy(d[f"x_{s}"], d[f"y_{s}"]) for s in SPLITS}
     iterations_per_epoch = max(len(d["y_train"]) // hp["batch_size"], 1)
     final_loss = float(history["loss_history"][-1])
 

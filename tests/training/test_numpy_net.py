@@ -163,6 +163,12 @@ def test_predict_is_argmax_of_scores(toy):
     np.testing.assert_array_equal(net.predict(X), np.argmax(CORRECT_SCORES, axis=1))
 
 
+def test_accuracy_is_the_same_in_chunks(toy):
+    net, X, _ = toy
+    labels = np.array([2, 1, 0, 0, 0])  # argmax of CORRECT_SCORES is [2, 0, 0, 0, 0]
+    assert net.accuracy(X, labels) == net.accuracy(X, labels, chunk_size=2) == 0.8
+
+
 @pytest.mark.parametrize(
     "args",
     [(0, 10, 3), (4, -1, 3), (4, 10, 0), (4.0, 10, 3), (True, 10, 3)],

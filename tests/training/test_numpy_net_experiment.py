@@ -31,6 +31,7 @@ def synthetic(shape=(6, 6, 3), classes=3, n=(300, 60, 60), seed=0, dtype=np.floa
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
+    pytest.importorskip("matplotlib")
     out = tmp_path_factory.mktemp("run")
     metrics = run_numpy_net(synthetic(), preset="quick", out_dir=out, seed=0, **FAST)
     return out, metrics
@@ -102,6 +103,7 @@ def test_quick_preset_defaults_run_on_uint8_images_with_column_labels(tmp_path):
 
 
 def test_flat_inputs_of_non_square_size_still_get_a_weight_plot(tmp_path):
+    pytest.importorskip("matplotlib")
     data = synthetic(shape=(10,), n=(100, 20, 20))
     m = run_numpy_net(data, out_dir=tmp_path, num_iters=5, plots=True)
     assert (tmp_path / "first_layer_weights.png").read_bytes().startswith(PNG_SIGNATURE)
@@ -128,6 +130,13 @@ def test_bad_runs_raise_one_line_value_errors(tmp_path, mutate, kwargs, message)
     with pytest.raises(ValueError, match=message) as info:
         run_numpy_net(data, out_dir=tmp_path, plots=False, **{"num_iters": 2, **kwargs})
     assert "\n" not in str(info.value)
+
+
+def test_paper_preset_is_the_notebooks_first_cifar10_run():
+    # two_layer_net.ipynb: TwoLayerNet(3072, 50, 10) (std 1e-4), num_iters=1000, batch_size=200,
+    # learning_rate=1e-4, learning_rate_decay=0.95, reg=0.25
+    assert PRESETS["paper"] == {"hidden_size": 50, "learning_rate": 1e-4, "learning_rate_decay": 0.95,
+                                "reg": 0.25, "num_iters": 1000, "batch_size": 200, "std": 1e-4}
 
 
 def test_prepare_data_centres_on_the_training_mean():
