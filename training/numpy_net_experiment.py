@@ -157,7 +157,12 @@ def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def _json_text(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n"
+    def plain(o):  # NumPy scalars given as overrides
+        if isinstance(o, np.generic):
+            return o.item()
+        raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=True, default=plain) + "\n"
 
 
 # ---------------------------------------------------------------------------- plots
@@ -314,9 +319,9 @@ def run_numpy_net(
     hp = _resolve(preset, overrides)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    d = prepare_data(data, num_classes)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    d = prepare_data(data, num_classes)
 
     start = time.perf_counter()
     net = TwoLayerNet(d["x_train"].shape[1], hp["hidden_size"], d["num_classes"], std=hp["std"],

@@ -128,8 +128,16 @@ def test_bad_runs_raise_one_line_value_errors(tmp_path, mutate, kwargs, message)
     data = synthetic(n=(100, 20, 20))
     mutate(data)
     with pytest.raises(ValueError, match=message) as info:
-        run_numpy_net(data, out_dir=tmp_path, plots=False, **{"num_iters": 2, **kwargs})
+        run_numpy_net(data, out_dir=tmp_path / "run", plots=False, **{"num_iters": 2, **kwargs})
     assert "\n" not in str(info.value)
+    assert not any((tmp_path / "run").glob("*.json"))  # nothing half-written
+
+
+def test_numpy_scalar_overrides_are_recorded(tmp_path):
+    m = run_numpy_net(synthetic(n=(100, 20, 20)), out_dir=tmp_path, plots=False,
+                      num_iters=np.int64(3), learning_rate=np.float32(1e-2))
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["overrides"]["num_iters"] == 3 and m["num_iters"] == 3
 
 
 def test_paper_preset_is_the_notebooks_first_cifar10_run():
