@@ -150,7 +150,7 @@ def _spatial_output(layer, in_shape, kernel, stride, padding, dilation, warn, ce
     return out_h, out_w
 
 
-def _window(kernel, stride, padding, dilation=1):
+def _window(kernel, stride, padding, dilation=lambda layer: 1):
     def window(layer, axis):
         k, s, d = pair(kernel(layer))[axis], pair(stride(layer))[axis], pair(dilation(layer))[axis]
         pad = padding(layer)
