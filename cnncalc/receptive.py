@@ -56,7 +56,7 @@ class ReceptiveField:
 
     def _value(self, attr):
         h, w = (getattr(a, attr) for a in self.axes)
-        return h if equal(h, w) else (h, w)
+        return h if same(h, w) else (h, w)
 
     @property
     def rf(self):
@@ -76,6 +76,13 @@ class ReceptiveField:
 
 
 INPUT_FIELD = ReceptiveField()
+
+
+def same(a, b):
+    """``a == b`` for ints and half-integer floats without sympy; :func:`arith.equal` otherwise."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return equal(a, b)
 
 
 def half(value):
@@ -135,13 +142,13 @@ def merge(fields, name, warn):
         branch = [f.axes[axis] for f in fields]
         first = branch[0]
         for other in branch[1:]:
-            if equal(other.jump, first.jump) is False:
+            if same(other.jump, first.jump) is False:
                 warn(
                     f"layer '{name}': branches are misaligned along the {AXES[axis]}: jumps "
                     f"{first.jump} and {other.jump} differ; reporting the largest field"
                 )
                 break
-            if equal(other.start, first.start) is False:
+            if same(other.start, first.start) is False:
                 warn(
                     f"layer '{name}': branches are misaligned along the {AXES[axis]}: field centres "
                     f"{first.start} and {other.start} differ; reporting the largest field"

@@ -104,3 +104,20 @@ def test_cli_rf_columns_and_json():
 def test_symbolic_input_keeps_fields():
     a = cnncalc.analyze(cnncalc.parse("CONV3-64 -> CONV3-64 -> POOL2"), input="H x W x 3")
     assert a.layers[-1].rf == 6 and a.layers[-1].jump == 2
+
+
+def test_numeric_rf_path_does_not_import_sympy():
+    import subprocess
+    import sys
+
+    code = (
+        "import io, sys\n"
+        "from cnncalc.cli import main\n"
+        "for argv in (['vgg16', '--rf'], ['inception-reduced', '--rf', '--format', 'json'],"
+        " ['alexnet', '--explain'], ['vgg19', '--convention', 'tf-profiler'],"
+        " ['compare', 'inception-naive', 'inception-reduced']):\n"
+        "    main(argv, out=io.StringIO())\n"
+        "print(sorted(m for m in ('sympy', 'keras', 'tensorflow', 'matplotlib') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
