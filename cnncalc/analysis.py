@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .arith import as_size, equal, known, product, to_json, total
+from .arith import EXACT_DIVISION, as_size, equal, known, product, to_json, total
 from .formulas import rule_for
 from .naming import SEPARATOR, with_names
+from .receptive import INPUT_FIELD
+from .receptive import merge as merge_fields
+from .receptive import step as field_step
 from .spec import Add, Concat, Input, Sequential, Spec, SpecError
 
 COUNT_FIELDS = ("activations", "weights", "biases", "params", "non_trainable", "macs")
@@ -31,11 +34,30 @@ class LayerStats:
     non_trainable: object
     macs: object
     layer: object = field(repr=False, compare=False, default=None)
+    receptive: object = field(repr=False, compare=False, default=None)  # receptive.ReceptiveField
 
     @property
     def params(self):
         """Trainable plus non-trainable: exactly Keras' ``count_params()``."""
         return self.weights + self.biases + self.non_trainable
+
+    # Receptive field of one output unit (None once the output is no longer spatial). One value
+    # when height and width agree, an (h, w) pair otherwise. See cnncalc.receptive.
+    @property
+    def rf(self):
+        return None if self.receptive is None else self.receptive.rf
+
+    @property
+    def jump(self):
+        return None if self.receptive is None else self.receptive.jump
+
+    @property
+    def start(self):
+        return None if self.receptive is None else self.receptive.start
+
+    @property
+    def effective_padding(self):
+        return None if self.receptive is None else self.receptive.padding
 
     @property
     def trainable(self):
@@ -48,7 +70,18 @@ class LayerStats:
             "kind": self.kind,
             "output": [to_json(v) for v in self.output],
             **{key: to_json(getattr(self, key)) for key in COUNT_FIELDS},
+            **{key: _field_json(getattr(self, key)) for key in ("rf", "jump", "start")},
         }
+
+
+def _field_json(value):
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return [_field_json(v) for v in value]
+    if isinstance(value, float):
+        return value
+    return to_json(value)
 
 
 @dataclass(frozen=True)
@@ -138,21 +171,37 @@ def resolve(spec, input=None) -> Spec:
     return with_names(spec)
 
 
-def analyze(spec, input=None) -> Analysis:
+def analyze(spec, input=None, *, symbols=None, assume_divisible: bool = False) -> Analysis:
     """Analyse ``spec`` (a :class:`Spec` or :class:`Sequential`), optionally on another input.
 
     ``input`` is ``(H, W, C)`` (ints or sympy expressions) or a string such as ``"224x224x3"`` or
-    ``"H x W x 3"``. Raises :class:`SpecError` with a one-line message for an impossible layer.
+    ``"H x W x 3"``. ``symbols`` binds hyper-parameters written as names (``Conv2D(64, kernel="F",
+    stride="S")``) to sympy symbols: a mapping ``{"F": F}`` or an iterable of names (each becomes a
+    positive-integer symbol); see :mod:`cnncalc.symbolic`. ``assume_divisible`` writes symbolic
+    output sizes as ``(n + 2p - k)/s + 1`` and ``n/s`` instead of ``floor``/``ceiling`` (numeric
+    sizes are unaffected). Raises :class:`SpecError` with a one-line message for an impossible layer.
     """
-    spec = resolve(spec, input)
+    if symbols is not None:
+        from .symbolic import bind  # sympy only on request
+
+        spec = bind(spec, symbols)
+    token = EXACT_DIVISION.set(bool(assume_divisible))
+    try:
+        return _analyze(resolve(spec, input))
+    finally:
+        EXACT_DIVISION.reset(token)
+
+
+def _analyze(spec: Spec) -> Analysis:
     rows: list[LayerStats] = []
     warnings: list[str] = []
 
-    def leaf(layer, in_shape, qualified):
+    def leaf(layer, in_shape, in_field, qualified):
         rule = rule_for(layer)
         named = replace(layer, name=qualified) if qualified != layer.name else layer
         out_shape = tuple(as_size(v) for v in rule.shape(named, in_shape, warnings.append))
         counts = rule.counts(named, in_shape, out_shape)
+        out_field = INPUT_FIELD if isinstance(layer, Input) else field_step(in_field, rule.window, named, in_shape, out_shape)
         rows.append(
             LayerStats(
                 name=qualified,
@@ -165,13 +214,15 @@ def analyze(spec, input=None) -> Analysis:
                 non_trainable=counts.non_trainable,
                 macs=counts.macs,
                 layer=layer,
+                receptive=out_field,
             )
         )
-        return out_shape
+        return out_shape, out_field
 
-    def merge(node, in_shape, outputs, qualified):
-        if not outputs:
+    def merge(node, in_shape, results, qualified):
+        if not results:
             raise SpecError(f"layer '{qualified}' ({node.kind}) has no branches")
+        outputs = [shape for shape, _ in results]
         first = outputs[0]
         for other in outputs[1:]:
             same_rank = len(other) == len(first)
@@ -187,6 +238,7 @@ def analyze(spec, input=None) -> Analysis:
             out_shape = (*first[:-1], total(o[-1] for o in outputs))
         else:
             out_shape = tuple(first)
+        out_field = merge_fields([f for _, f in results], qualified, warnings.append) if len(out_shape) == 3 else None
         rows.append(
             LayerStats(
                 name=qualified,
@@ -199,31 +251,32 @@ def analyze(spec, input=None) -> Analysis:
                 non_trainable=0,
                 macs=0,
                 layer=node,
+                receptive=out_field,
             )
         )
-        return out_shape
+        return out_shape, out_field
 
-    def visit(node, in_shape, scope):
+    def visit(node, in_shape, in_field, scope):
         if isinstance(node, Sequential):
             inner = f"{scope}{node.name}{SEPARATOR}" if node.name else scope
             for child in node.layers:
-                in_shape = visit(child, in_shape, inner)
-            return in_shape
+                in_shape, in_field = visit(child, in_shape, in_field, inner)
+            return in_shape, in_field
         qualified = scope + node.name
         if isinstance(node, (Concat, Add)):
             inner = f"{qualified}{SEPARATOR}"
-            outputs = [visit(branch, in_shape, inner) for branch in node.branches]
-            return merge(node, in_shape, outputs, qualified)
+            results = [visit(branch, in_shape, in_field, inner) for branch in node.branches]
+            return merge(node, in_shape, results, qualified)
         if isinstance(node, Input) and scope:
             raise SpecError(f"layer '{qualified}': an Input can only start the network")
-        return leaf(node, in_shape, qualified)
+        return leaf(node, in_shape, in_field, qualified)
 
     first, *rest = spec.root.layers
-    shape = leaf(first, (), first.name)
+    shape, fld = leaf(first, (), None, first.name)
     for child in rest:
         if isinstance(child, Input):
             raise SpecError(f"layer '{child.name}': an Input can only start the network")
-        shape = visit(child, shape, "")
+        shape, fld = visit(child, shape, fld, "")
 
     totals = Totals(
         **{key: total(getattr(r, key) for r in rows) for key in ("activations", "weights", "biases", "non_trainable", "macs")}

@@ -7,7 +7,12 @@ only when a value is already symbolic (it then is loaded anyway). Every formula 
 
 from __future__ import annotations
 
+import contextvars
 import numbers
+
+# Set by ``analyze(..., assume_divisible=True)``: symbolic floor/ceil divisions become exact
+# divisions, the exercise's ``(W - F + 2P)/S + 1`` form. Numeric sizes are never affected.
+EXACT_DIVISION: contextvars.ContextVar[bool] = contextvars.ContextVar("cnncalc_exact_division", default=False)
 
 
 def is_number(value) -> bool:
@@ -24,20 +29,41 @@ def as_size(value):
 
 def floordiv(a, b):
     """``floor(a / b)``."""
+    hook = _hook("_floordiv_hook", a, b)
+    if hook is not None:
+        return hook
     if is_number(a) and is_number(b):
         return int(a) // int(b)
     import sympy
+
+    if EXACT_DIVISION.get():
+        return sympy.sympify(a) / b
 
     return sympy.floor(sympy.sympify(a) / b)
 
 
 def ceildiv(a, b):
     """``ceil(a / b)``."""
+    hook = _hook("_ceildiv_hook", a, b)
+    if hook is not None:
+        return hook
     if is_number(a) and is_number(b):
         return -(-int(a) // int(b))
     import sympy
 
+    if EXACT_DIVISION.get():
+        return sympy.sympify(a) / b
+
     return sympy.ceiling(sympy.sympify(a) / b)
+
+
+def _hook(name, a, b):
+    """Values that record their own arithmetic (:mod:`cnncalc.explain`) divide themselves."""
+    for value in (a, b):
+        method = getattr(type(value), name, None)
+        if method is not None:
+            return method(a, b)
+    return None
 
 
 def product(values):

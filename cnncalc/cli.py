@@ -13,6 +13,8 @@ import sys
 from .spec import SpecError
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# Kept here (not imported from cnncalc.conventions) so that --help stays instant.
+CONVENTION_NAMES = ("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo", "tf-profiler")
 
 CONVENTIONS_HELP = """\
 counting conventions (docs/conventions.md):
@@ -23,12 +25,22 @@ counting conventions (docs/conventions.md):
   activations   elements of every tensor a layer computes anew (input, conv, pool, dense, BN,
                 LRN, concat, add); ReLU, dropout and flatten are in place and add none
   MACs          conv H_out*W_out*C_out*k_h*k_w*C_in/groups; dense in*out; FLOPs = 2 x MACs
+  --convention  macs | flops | torchvision | fvcore | ptflops | torchinfo | tf-profiler: count
+                operations as that tool does (docs/conventions.md)
+  receptive     r <- r + (k_eff - 1) j, j <- j s, k_eff = d(k-1)+1 (Araujo et al., Distill 2019);
+  field         start = (r-1)/2 - effective padding; TF 'same' pads floor(total/2) on the left
 
 examples:
   cnncalc vgg19 --table
   cnncalc alexnet --table --units human
   cnncalc "INPUT-32x32x3 -> [CONV3-32 -> RELU]*2 -> POOL2 -> FC-512 -> RELU -> FCS" --table
   cnncalc vgg19 --format json
+  cnncalc vgg16 --rf
+  cnncalc alexnet --table --explain
+  cnncalc "CONV3-64 -> CONV3-64 -> POOL2" --input "H x W x 3" --table
+  cnncalc vgg19 --convention fvcore
+  cnncalc prove receptive-field --n 3 --f 5
+  cnncalc compare inception-naive inception-reduced
   cnncalc list
 """
 
@@ -60,6 +72,10 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--classes", type=int, metavar="N", help="number of classes (zoo models and FCS; default 10 for notation)")
     parser.add_argument("--bytes", type=int, default=4, metavar="B", help="bytes per activation element for the memory figure (default 4, float32)")
     parser.add_argument("--check-keras", action="store_true", help="build the model in Keras and compare every count (needs TensorFlow)")
+    parser.add_argument("--rf", action="store_true", help="add receptive field, jump, start and effective padding columns (implies --table)")
+    parser.add_argument("--explain", action="store_true", help="show each row's worked arithmetic (implies --table)")
+    parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does (docs/conventions.md); default: MACs")
+    parser.add_argument("--assume-divisible", action="store_true", help="symbolic sizes: write (n + 2p - k)/s + 1 instead of floor(...)")
     return parser
 
 
@@ -116,23 +132,92 @@ def _analyse(args, out, err) -> int:
             raise SpecError(f"--check-keras needs TensorFlow/Keras ({exc.name} is not installed): pip install 'cnncalc[keras]'") from None
 
         return run_check(spec, fmt=args.format, out=out)
-    analysis = analyze(spec)
+    analysis = analyze(spec, assume_divisible=args.assume_divisible)
     for warning in analysis.warnings:
         print(f"warning: {warning}", file=err)
+    extra = _convention_lines(analysis, args.convention, args.units)
     if args.format == "json":
-        print(render_json(analysis), file=out)
+        data = None
+        if args.convention:
+            from .conventions import get
+
+            convention = get(args.convention)
+            data = {"convention": {"name": convention.name, "unit": convention.unit, "total": _json(convention.total(analysis)), "per_layer": {s.name: _json(convention.count(s)) for s in analysis.layers}}}
+        if args.explain:
+            from .explain import explain
+
+            data = {**(data or {}), "explain": {e.name: e.to_dict() for e in explain(analysis)}}
+        print(render_json(analysis, data), file=out)
         return EXIT_OK
-    options = TableOptions(units=args.units, bias=not args.no_bias, flops=args.flops, kind=args.kind, all_rows=args.all)
-    if args.table or args.format in ("markdown", "latex", "csv"):
+    options = TableOptions(units=args.units, bias=not args.no_bias, flops=args.flops, kind=args.kind, all_rows=args.all, rf=args.rf, convention=args.convention)
+    if args.table or args.rf or args.explain or args.format in ("markdown", "latex", "csv"):
         if args.format == "text":
             print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)[:2]), file=out)
             print(file=out)
         print(render_table(analysis, args.format, options), file=out)
         if args.format == "text":
             print(file=out)
-            print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)[2:]), file=out)
+            print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)[2:] + extra), file=out)
+        if args.explain:
+            from .explain import explain, render_explanations
+
+            print(file=out)
+            print(render_explanations(explain(analysis), units=args.units, bias=not args.no_bias), file=out)
         return EXIT_OK
-    print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)), file=out)
+    print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops) + extra), file=out)
+    return EXIT_OK
+
+
+def _json(value):
+    from .arith import to_json
+
+    return to_json(value)
+
+
+def _convention_lines(analysis, name, units) -> list[str]:
+    if name in (None, "macs"):
+        return []
+    from .conventions import get
+    from .report import number
+
+    convention = get(name)
+    return [f"{convention.unit} [{convention.name}]  {number(convention.total(analysis), units)}  ({convention.summary})"]
+
+
+def _prove(argv, out) -> int:
+    parser = _Parser(prog="cnncalc prove", description="Sympy proofs: 'receptive-field' proves r_0 = sum_l (k_l - 1) prod_{i<l} s_i + 1 by induction, the N stacked FxF corollary and the parameter comparison.")
+    parser.add_argument("theorem", choices=("receptive-field",), help="what to prove")
+    parser.add_argument("--n", type=int, metavar="N", help="instance: number of stacked convolutions (with --f)")
+    parser.add_argument("--f", type=int, metavar="F", help="instance: kernel size of each convolution (with --n)")
+    parser.add_argument("--format", choices=("text", "latex"), default="text", help="readable text or a LaTeX document")
+    args = parser.parse_args(argv)
+    for flag, value in (("--n", args.n), ("--f", args.f)):
+        if value is not None and value <= 0:
+            raise SpecError(f"{flag} must be positive, got {value}")
+    from .proofs import prove_receptive_field
+
+    proof = prove_receptive_field(n=args.n, f=args.f)
+    print(proof.latex() if args.format == "latex" else proof.text(), file=out)
+    return EXIT_OK
+
+
+def _compare(argv, out, err) -> int:
+    parser = _Parser(prog="cnncalc compare", description="Analyses side by side: outputs, MACs per branch and in total, parameters, saving factor against the first model.")
+    parser.add_argument("models", nargs="+", help="two or more zoo names, notation or files")
+    parser.add_argument("--input", metavar="HxWxC", help="input size for every model")
+    parser.add_argument("--units", choices=("exact", "human"), default="exact")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does")
+    args = parser.parse_args(argv)
+    if len(args.models) < 2:
+        raise SpecError("compare needs at least two models")
+    from .compare import compare, render_comparison
+
+    specs = [load_spec(m, input=_size(args.input) if args.input else None) for m in args.models]
+    comparison = compare(specs, convention=args.convention)
+    for warning in comparison.warnings:
+        print(f"warning: {warning}", file=err)
+    print(render_comparison(comparison, fmt=args.format, units=args.units), file=out)
     return EXIT_OK
 
 
@@ -146,6 +231,10 @@ def main(argv=None, out=None, err=None) -> int:
             if len(argv) > 1:
                 raise SpecError(f"'list' takes no arguments, got {' '.join(argv[1:])}")
             return _list(out)
+        if argv and argv[0] == "prove":
+            return _prove(argv[1:], out)
+        if argv and argv[0] == "compare":
+            return _compare(argv[1:], out, err)
         args = _build_parser().parse_args(argv)
         if args.classes is not None and args.classes <= 0:
             raise SpecError(f"--classes must be positive, got {args.classes}")

@@ -160,7 +160,7 @@ def _spatial_output(layer, in_shape, kernel, stride, padding, dilation, warn, ce
     return out_h, out_w
 
 
-def _window(kernel, stride, padding, dilation=1):
+def _window(kernel, stride, padding, dilation=lambda layer: 1):
     def window(layer, axis):
         k, s, d = pair(kernel(layer))[axis], pair(stride(layer))[axis], pair(dilation(layer))[axis]
         pad = padding(layer)
@@ -197,10 +197,16 @@ def conv_shape(layer: Conv2D, in_shape, warn):
 
 
 def conv_counts(layer: Conv2D, in_shape, out_shape):
+    """Per group: ``k_h*k_w*(C_in/g)*(C_out/g)`` weights and ``C_out/g`` biases, times ``g`` groups
+    (AlexNet's conv2: ``2 x (5x5x48x128 + 128)``); ``g = 1`` is the ordinary convolution."""
     kh, kw = pair(layer.kernel)
-    c_in, c_out = in_shape[2], layer.filters
-    weights = kh * kw * (c_in / layer.groups if not known(c_in) else c_in // layer.groups) * c_out
-    biases = c_out if layer.bias else 0
+    c_in, c_out, g = in_shape[2], layer.filters, layer.groups
+
+    def per_group(n):
+        return n // g if known(n) and known(g) else n / g
+
+    weights = g * (kh * kw * per_group(c_in) * per_group(c_out))
+    biases = g * per_group(c_out) if layer.bias else 0
     macs = out_shape[0] * out_shape[1] * weights
     return Counts(weights=weights, biases=biases, macs=macs)
 

@@ -28,8 +28,14 @@ COLUMNS = {
     "params": "params",
     "macs": "MACs",
     "flops": "FLOPs",
+    "ops": "ops",
+    "rf": "RF",
+    "jump": "jump",
+    "start": "start",
+    "effective_padding": "eff. padding",
 }
-NUMERIC = ("activations", "weights", "biases", "non_trainable", "params", "macs", "flops")
+NUMERIC = ("activations", "weights", "biases", "non_trainable", "params", "macs", "flops", "ops")
+FIELD_COLUMNS = ("rf", "jump", "start", "effective_padding")
 _TABULATE_FORMAT = {"text": "simple", "markdown": "github", "latex": "latex_booktabs"}
 
 
@@ -43,11 +49,14 @@ class TableOptions:
     kind: bool = False  # add the layer kind column
     all_rows: bool = False  # also rows that add nothing (ReLU, dropout, flatten)
     non_trainable: bool | None = None  # None: shown when the model has any
+    rf: bool = False  # add receptive field, jump, start and effective padding columns
+    convention: str | None = None  # count operations as this tool does (cnncalc.conventions)
 
 
 def shape_text(shape) -> str:
-    """``(224, 224, 64) -> '224x224x64'``; ``(4096,) -> '4096'``."""
-    return "x".join(str(v) for v in shape)
+    """``(224, 224, 64) -> '224x224x64'``; ``(4096,) -> '4096'``; symbolic ``'floor(H/2) x floor(W/2) x 64'``."""
+    sep = "x" if all(is_number(v) for v in shape) else " x "
+    return sep.join(str(v) for v in shape)
 
 
 def human(value) -> str:
@@ -92,20 +101,46 @@ def _columns(analysis, options: TableOptions) -> list[str]:
         if show_nt:
             cols.append("non_trainable")
         cols.append("params")
-    cols.append("macs")
+    cols.append("ops" if options.convention not in (None, "macs") else "macs")
     if options.flops:
         cols.append("flops")
+    if options.rf:
+        cols.extend(FIELD_COLUMNS)
     return cols
 
 
-def _value(stats, key):
+def _value(stats, key, options: TableOptions = TableOptions()):
     if key == "flops":
         return 2 * stats.macs
+    if key == "ops":
+        from .conventions import get
+
+        return get(options.convention).count(stats)
     return getattr(stats, key)
 
 
+def field_text(value) -> str:
+    """A receptive-field cell: ``195``, ``15.5``, ``11x7`` for (h, w), ``-`` when not spatial."""
+    if value is None:
+        return "-"
+    if isinstance(value, tuple):
+        return "x".join(field_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _headers(cols, options: TableOptions) -> list[str]:
+    if "ops" not in cols:
+        return [COLUMNS[k] for k in cols]
+    from .conventions import get
+
+    unit = get(options.convention)
+    return [f"{unit.unit} [{unit.name}]" if k == "ops" else COLUMNS[k] for k in cols]
+
+
 def _adds_nothing(stats) -> bool:
-    return all(is_number(_value(stats, k)) and _value(stats, k) == 0 for k in NUMERIC if k != "flops")
+    return all(is_number(_value(stats, k)) and _value(stats, k) == 0 for k in NUMERIC if k not in ("flops", "ops"))
 
 
 def table_rows(analysis, options: TableOptions = TableOptions()) -> tuple[list[str], list[list]]:
@@ -115,19 +150,23 @@ def table_rows(analysis, options: TableOptions = TableOptions()) -> tuple[list[s
     for stats in analysis.layers:
         if not options.all_rows and _adds_nothing(stats) and stats.kind != "Input":
             continue
-        rows.append([shape_text(stats.output) if k == "output" else getattr(stats, k) if k in ("name", "kind") else _value(stats, k) for k in cols])
+        rows.append([shape_text(stats.output) if k == "output" else getattr(stats, k) if k in ("name", "kind") else field_text(getattr(stats, k)) if k in FIELD_COLUMNS else _value(stats, k, options) for k in cols])
     totals = []
     for k in cols:
         if k == "name":
             totals.append("total")
-        elif k == "kind":
+        elif k in ("kind",) + FIELD_COLUMNS:
             totals.append("")
         elif k == "output":
             totals.append(shape_text(analysis.output))
+        elif k == "ops":
+            from .conventions import get
+
+            totals.append(get(options.convention).total(analysis))
         else:
             totals.append(_value(analysis.totals, k))
     rows.append(totals)
-    return [COLUMNS[k] for k in cols], rows
+    return _headers(cols, options), rows
 
 
 def render_table(analysis, fmt: str = "text", options: TableOptions = TableOptions()) -> str:
@@ -143,7 +182,7 @@ def render_table(analysis, fmt: str = "text", options: TableOptions = TableOptio
     from tabulate import tabulate
 
     cells = [[number(v, options.units) if k in NUMERIC else str(v) for k, v in zip(keys, row)] for row in rows]
-    align = ["right" if k in NUMERIC or k == "output" else "left" for k in keys]
+    align = ["right" if k in NUMERIC or k in FIELD_COLUMNS or k == "output" else "left" for k in keys]
     table = tabulate(cells, headers=headers, tablefmt=_TABULATE_FORMAT[fmt], disable_numparse=True, colalign=align)
     if fmt != "text":
         return table

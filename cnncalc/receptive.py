@@ -1,0 +1,172 @@
+"""Receptive fields: size, jump (effective stride), effective padding and start, per axis.
+
+The recurrence of Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural
+Networks", Distill 2019 (doi:10.23915/distill.00021), run forward from the input, one layer at a
+time, driven only by each kind's ``window`` entry in :mod:`cnncalc.formulas` (no per-kind code
+here)::
+
+    k_eff   = d (k - 1) + 1
+    r      <- r + (k_eff - 1) * j          # receptive field size
+    P      <- P + p_left * j               # effective padding (left/top)
+    j      <- j * s                        # jump, the effective stride
+    start   = (r - 1)/2 - P                # centre of the first output unit, input pixel coords
+
+The closed forms are ``r = sum_l (k_l - 1) prod_{i<l} s_i + 1`` and
+``P = sum_l p_l prod_{i<l} s_i`` (proved in :mod:`cnncalc.proofs`). ``p_left`` is the explicit
+padding, 0 for ``valid`` and TensorFlow's asymmetric ``same`` padding otherwise:
+``total = max(k_eff - (s if n % s == 0 else n % s), 0)``, ``p_left = floor(total / 2)`` (the rule
+of google-research/receptive_field, ``parse_layer_parameters._padding_size_conv_pool``).
+
+Layers without a window (activations, BN, LRN, dropout) keep the field. Once the output is no
+longer spatial (Flatten, Dense, global pooling) the field is the whole input and is reported as
+``None``. At a Concat or Add the largest field is kept, and a warning is raised when the branches
+are misaligned (different jump or different centre), as the google-research/receptive_field
+library checks ("Graph is not aligned ...").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .arith import equal, is_number
+
+AXES = ("height", "width")
+
+
+@dataclass(frozen=True)
+class AxisField:
+    """The receptive field of one output unit along one axis."""
+
+    size: object = 1  # r
+    jump: object = 1  # j, effective stride
+    padding: object = 0  # P, effective padding on the left/top
+
+    @property
+    def start(self):
+        """Centre of the first output unit in input pixel coordinates: ``(r - 1)/2 - P``."""
+        return half(self.size - 1) - self.padding
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Per-axis fields (height, width). ``rf``/``jump``/``start``/``padding`` give one value when
+    both axes agree (the usual square case) and an ``(h, w)`` pair otherwise."""
+
+    axes: tuple = (AxisField(), AxisField())
+
+    def _value(self, attr):
+        h, w = (getattr(a, attr) for a in self.axes)
+        return h if same(h, w) else (h, w)
+
+    @property
+    def rf(self):
+        return self._value("size")
+
+    @property
+    def jump(self):
+        return self._value("jump")
+
+    @property
+    def padding(self):
+        return self._value("padding")
+
+    @property
+    def start(self):
+        return self._value("start")
+
+
+INPUT_FIELD = ReceptiveField()
+
+
+def same(a, b):
+    """``a == b`` for ints and half-integer floats without sympy; :func:`arith.equal` otherwise."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return equal(a, b)
+
+
+def half(value):
+    """``value / 2`` exactly: an int when even, a float ``x.5`` otherwise (sympy Rational if symbolic)."""
+    if is_number(value):
+        return value // 2 if value % 2 == 0 else value / 2
+    import sympy
+
+    return sympy.Rational(1, 2) * value
+
+
+def same_left_padding(n, k_eff, s):
+    """TensorFlow's 'same' padding on the left/top: ``floor(max(k_eff - (s or n % s), 0) / 2)``."""
+    if is_number(n) and is_number(k_eff) and is_number(s):
+        rem = n % s
+        total = max(k_eff - (s if rem == 0 else rem), 0)
+        return total // 2
+    if s == 1:  # independent of the input size
+        from .arith import floordiv
+
+        return floordiv(k_eff - 1, 2)
+    import sympy
+
+    total = sympy.Piecewise(
+        (sympy.Max(k_eff - s, 0), sympy.Eq(sympy.Mod(n, s), 0)),
+        (sympy.Max(k_eff - sympy.Mod(n, s), 0), True),
+    )
+    return sympy.floor(total / 2)
+
+
+def step(field: ReceptiveField | None, window, layer, in_shape, out_shape):
+    """The field after one layer. ``window`` is the kind's ``Rule.window`` (or ``None``)."""
+    if field is None or len(out_shape) != 3:
+        return None
+    if window is None:
+        return field
+    axes = []
+    for axis, f in enumerate(field.axes):
+        k_eff, s, pad = window(layer, axis)
+        if pad == "valid":
+            p = 0
+        elif pad == "same":
+            p = same_left_padding(in_shape[axis], k_eff, s)
+        else:
+            p = pad
+        axes.append(AxisField(f.size + (k_eff - 1) * f.jump, f.jump * s, f.padding + p * f.jump))
+    return ReceptiveField(tuple(axes))
+
+
+def merge(fields, name, warn):
+    """Concat/Add: the largest field per axis; warns when branches are misaligned."""
+    fields = [f for f in fields if f is not None]
+    if not fields:
+        return None
+    axes = []
+    for axis in range(2):
+        branch = [f.axes[axis] for f in fields]
+        first = branch[0]
+        for other in branch[1:]:
+            if same(other.jump, first.jump) is False:
+                warn(
+                    f"layer '{name}': branches are misaligned along the {AXES[axis]}: jumps "
+                    f"{first.jump} and {other.jump} differ; reporting the largest field"
+                )
+                break
+            if same(other.start, first.start) is False:
+                warn(
+                    f"layer '{name}': branches are misaligned along the {AXES[axis]}: field centres "
+                    f"{first.start} and {other.start} differ; reporting the largest field"
+                )
+                break
+        axes.append(_largest(branch))
+    return ReceptiveField(tuple(axes))
+
+
+def _largest(branch):
+    best = branch[0]
+    for other in branch[1:]:
+        if is_number(other.size) and is_number(best.size):
+            if other.size > best.size:
+                best = other
+        else:
+            import sympy
+
+            if sympy.simplify(sympy.sympify(other.size) - best.size).is_positive:
+                best = other
+    return best
