@@ -37,7 +37,14 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["BatchAugment", "Cutout", "StandardAugment", "augmentation", "cutout_demo", "repeat_batch"]
+__all__ = [
+    "BatchAugment",
+    "Cutout",
+    "StandardAugment",
+    "augmentation",
+    "cutout_demo",
+    "repeat_batch",
+]
 
 
 def _batch_size(images):
@@ -86,9 +93,7 @@ class StandardAugment(keras.layers.Layer):
         # One gather: flat index of (b, rows[b, i], cols[b, j]) in the (B*Hp*Wp, C) pixel list.
         base = ops.arange(b, dtype="int32") * (hp * wp)
         flat = (
-            ops.reshape(base, (-1, 1, 1))
-            + ops.expand_dims(rows, 2) * wp
-            + ops.expand_dims(cols, 1)
+            ops.reshape(base, (-1, 1, 1)) + ops.expand_dims(rows, 2) * wp + ops.expand_dims(cols, 1)
         )  # (B, H, W)
         pixels = ops.reshape(padded, (-1, shape[3]))
         return ops.take(pixels, flat, axis=0)
@@ -175,7 +180,7 @@ def repeat_batch(x, y, m: int):
 
 
 class BatchAugment(keras.utils.PyDataset):
-    """Batches of ``batch_size`` samples, each repeated ``m`` times: Hoffer et al.'s batch augmentation.
+    """Hoffer et al.'s batch augmentation: batches whose samples are each repeated ``m`` times.
 
     ``len(self) == ceil(N / batch_size)`` whatever ``m`` is, so an epoch has the same number of
     steps as without repetition and each step sees ``m * batch_size`` samples. The repetition

@@ -4,8 +4,9 @@ Where the data comes from, first match wins:
 
 =================  ==========================================================================
 Fashion-MNIST      1. ``data_dir`` (the four idx files, ``.gz`` or uncompressed)
-                   2. the Debian package ``dataset-fashion-mnist``: ``/usr/share/datasets/fashion-mnist/``
-                   3. the Keras cache: ``$KERAS_HOME/datasets/fashion-mnist/`` (default ``~/.keras``)
+                   2. the Debian package ``dataset-fashion-mnist``:
+                      ``/usr/share/datasets/fashion-mnist/``
+                   3. the Keras cache: ``$KERAS_HOME/datasets/fashion-mnist/`` (``~/.keras``)
                    4. a Keras download (``keras.datasets.fashion_mnist``, imported only then)
 CIFAR-10           1. ``data_dir``: the official python archive ``cifar-10-python.tar.gz`` (read
                       in place with :mod:`tarfile`) or its extracted ``cifar-10-batches-py/``
@@ -152,7 +153,9 @@ def read_idx(path, *, magic: int | None = None) -> np.ndarray:
     path = Path(path)
     raw = _read_bytes(path)
     if len(raw) < 4:
-        raise DataError(f"{path}: {len(raw)} bytes, too short for an idx header; expected at least 4")
+        raise DataError(
+            f"{path}: {len(raw)} bytes, too short for an idx header; expected at least 4"
+        )
     found = int.from_bytes(raw[:4], "big")
     if magic is not None and found != magic:
         raise DataError(f"{path}: wrong magic number {found}; expected {magic}")
@@ -161,7 +164,9 @@ def read_idx(path, *, magic: int | None = None) -> np.ndarray:
         raise DataError(f"{path}: magic number {found} is not an idx header; expected 0x0000TTDD")
     header_len = 4 + 4 * ndim
     if len(raw) < header_len:
-        raise DataError(f"{path}: truncated idx header; expected {header_len} bytes, found {len(raw)}")
+        raise DataError(
+            f"{path}: truncated idx header; expected {header_len} bytes, found {len(raw)}"
+        )
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_DTYPES[type_code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
@@ -171,7 +176,11 @@ def read_idx(path, *, magic: int | None = None) -> np.ndarray:
         raise DataError(
             f"{path}: {what}: {found_len} data bytes; expected {expected} for shape {shape}"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(raw, dtype=dtype, offset=header_len)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def _idx_path(directory: Path, name: str) -> Path:
@@ -211,7 +220,12 @@ def _read_fashion_mnist_dir(directory: Path):
         if len(x) != len(y):
             path = _idx_path(directory, FASHION_MNIST_FILES[f"{split}_labels"])
             raise DataError(f"{path}: {len(y)} labels; expected {len(x)}, one per image")
-    return arrays["train_images"], arrays["train_labels"], arrays["test_images"], arrays["test_labels"]
+    return (
+        arrays["train_images"],
+        arrays["train_labels"],
+        arrays["test_images"],
+        arrays["test_labels"],
+    )
 
 
 # --------------------------------------------------------------------------- CIFAR pickles
@@ -242,7 +256,9 @@ def _unpickle(data: bytes, where: str) -> dict:
     try:
         obj = _SafeUnpickler(io.BytesIO(data), encoding="bytes").load()
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a corrupt file
-        raise DataError(f"{where}: not a CIFAR python pickle ({type(exc).__name__}: {exc})") from None
+        raise DataError(
+            f"{where}: not a CIFAR python pickle ({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(obj, dict):
         raise DataError(f"{where}: pickle holds a {type(obj).__name__}; expected a dict")
     # Python 3 pickles of the same data may use str keys; accept both spellings.
@@ -264,7 +280,9 @@ def read_cifar_batch(data: bytes, where: str = "<bytes>"):
     x = np.asarray(d["data"])
     y = np.asarray(d["labels"])
     if x.ndim != 2 or x.shape[1] != 3072 or x.dtype != np.uint8:
-        raise DataError(f"{where}: data of shape {x.shape} and dtype {x.dtype}; expected N x 3072 uint8")
+        raise DataError(
+            f"{where}: data of shape {x.shape} and dtype {x.dtype}; expected N x 3072 uint8"
+        )
     if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{where}: {y.shape} labels of dtype {y.dtype}; expected {x.shape[0]} ints")
     _check_labels(where, y, len(CIFAR10_CLASSES))
@@ -601,7 +619,7 @@ def summarize(dataset) -> dict:
         counts = np.bincount(y, minlength=len(dataset.class_names))
         splits[split] = {
             "size": int(len(x)),
-            "per_class": {n: int(c) for n, c in zip(dataset.class_names, counts)},
+            "per_class": {n: int(c) for n, c in zip(dataset.class_names, counts, strict=True)},
         }
     x_train = dataset.x_train
     return {
@@ -627,7 +645,9 @@ def format_summary(summary: dict) -> str:
     width = max(len(n) for n in names + ["class"])
     lines.append("  ".join(["class".ljust(width)] + [k.rjust(7) for k in splits]))
     for n in names:
-        lines.append("  ".join([n.ljust(width)] + [str(v["per_class"][n]).rjust(7) for v in splits.values()]))
+        lines.append(
+            "  ".join([n.ljust(width)] + [str(v["per_class"][n]).rjust(7) for v in splits.values()])
+        )
     return "\n".join(lines)
 
 

@@ -61,7 +61,9 @@ def test_standard_augment_is_a_shifted_flipped_window_of_the_padded_image():
     assert out.shape == x.shape and out.dtype == np.float32
     padded = np.pad(x, ((0, 0), (4, 4), (4, 4), (0, 0)))
     found = [find_crop(padded[i], out[i]) for i in range(B)]
-    assert all(f is not None for f in found), "every output is an exact crop of its own padded input"
+    assert all(f is not None for f in found), (
+        "every output is an exact crop of its own padded input"
+    )
     offsets = {(oy, ox) for oy, ox, _ in found}
     assert all(0 <= oy <= 8 and 0 <= ox <= 8 for oy, ox in offsets)
     assert len(offsets) > 20  # per-sample offsets, not one per batch
@@ -134,14 +136,20 @@ def test_cutout_centres_cover_the_whole_image():
 def test_odd_length_keeps_its_side():
     x = np.ones((200, 32, 32, 1), np.float32)
     cut = np_out(Cutout(5, seed=2)(x, training=True))[..., 0] == 0
-    inside = [c for c in cut if c.sum() and not (c[0].any() or c[-1].any() or c[:, 0].any() or c[:, -1].any())]
+    inside = [
+        c
+        for c in cut
+        if c.sum() and not (c[0].any() or c[-1].any() or c[:, 0].any() or c[:, -1].any())
+    ]
     assert inside and all(c.sum() == 25 for c in inside)
 
 
 # ----------------------------------------------------------------------------- both layers
 
 
-@pytest.mark.parametrize("layer", [StandardAugment(seed=1), Cutout(16, seed=1), augmentation(True, 16, seed=1)])
+@pytest.mark.parametrize(
+    "layer", [StandardAugment(seed=1), Cutout(16, seed=1), augmentation(True, 16, seed=1)]
+)
 def test_inference_is_identity(layer):
     x = distinct_images(4)
     for training in (False, None):
@@ -174,7 +182,7 @@ def test_config_round_trip_and_saved_model(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     block = loaded.get_layer("augment")
-    assert [type(l).__name__ for l in block.layers] == ["StandardAugment", "Cutout"]
+    assert [type(layer).__name__ for layer in block.layers] == ["StandardAugment", "Cutout"]
     assert block.layers[1].length == 16 and block.layers[1].seed == 4
     x = distinct_images(2)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
@@ -186,7 +194,23 @@ def test_config_round_trip_and_saved_model(tmp_path):
 def test_repeat_batch_repeats_samples_and_labels():
     x, y = distinct_images(5), np.arange(5)
     xr, yr = repeat_batch(x, y, 3)
-    assert xr.shape == (15, H, W, C) and yr.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    assert xr.shape == (15, H, W, C) and yr.tolist() == [
+        0,
+        0,
+        0,
+        1,
+        1,
+        1,
+        2,
+        2,
+        2,
+        3,
+        3,
+        3,
+        4,
+        4,
+        4,
+    ]
     np.testing.assert_array_equal(xr[3:6], np.stack([x[1]] * 3))
     xt, yt = repeat_batch(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y), 3)
     np.testing.assert_array_equal(np_out(xt), xr)
@@ -208,7 +232,9 @@ def test_batch_augment_shapes_steps_and_order(m):
         assert xb.shape == (m * size, 4, 4, 1) and yb.shape == (m * size,)
         groups = yb.reshape(size, m)
         assert (groups == groups[:, :1]).all()  # each label repeated m times in a row
-        np.testing.assert_array_equal(xb, np.repeat(x[groups[:, 0]], m, axis=0))  # images follow labels
+        np.testing.assert_array_equal(
+            xb, np.repeat(x[groups[:, 0]], m, axis=0)
+        )  # images follow labels
         seen.extend(groups[:, 0].tolist())
     assert sorted(seen) == list(range(n))  # an epoch is a permutation of the samples
     order0 = ds.order.copy()
@@ -251,9 +277,12 @@ def test_layers_run_on_the_jax_backend():
         "y = keras.ops.convert_to_numpy(augmentation(True, 16, seed=0)(x, training=True))\n"
         "assert y.shape == x.shape and (y == 0).any()\n"
         "inp = keras.Input((32, 32, 3))\n"
-        "m = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(augmentation(True, 8, seed=1)(inp))))\n"
+        "h = keras.layers.Flatten()(augmentation(True, 8, seed=1)(inp))\n"
+        "m = keras.Model(inp, keras.layers.Dense(2)(h))\n"
         "m.compile('sgd', 'mse', jit_compile=True)\n"
         "m.fit(x, np.zeros((2, 2)), epochs=1, verbose=0)\n"
     )
     env = {**__import__("os").environ, "KERAS_BACKEND": "jax"}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).resolve().parents[2])
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).resolve().parents[2]
+    )

@@ -76,7 +76,14 @@ class Py2Pickler(pickle._Pickler):
 
     def save_py2_str(self, obj):
         n = len(obj)
-        self.write((pickle.SHORT_BINSTRING + bytes([n]) if n < 256 else pickle.BINSTRING + struct.pack("<i", n)) + obj)
+        self.write(
+            (
+                pickle.SHORT_BINSTRING + bytes([n])
+                if n < 256
+                else pickle.BINSTRING + struct.pack("<i", n)
+            )
+            + obj
+        )
         self.memoize(obj)
 
     dispatch[bytes] = save_py2_str
@@ -89,7 +96,11 @@ def py2_pickle(obj) -> bytes:
     return out.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
 
 
-CIFAR_META = {b"num_cases_per_batch": 4, b"label_names": [n.encode() for n in data.CIFAR10_CLASSES], b"num_vis": 3072}
+CIFAR_META = {
+    b"num_cases_per_batch": 4,
+    b"label_names": [n.encode() for n in data.CIFAR10_CLASSES],
+    b"num_vis": 3072,
+}
 
 
 def cifar_files(n=4, **overrides) -> dict[str, bytes]:
@@ -139,7 +150,10 @@ def test_idx_round_trip_gz_and_plain(tmp_path):
 @pytest.mark.parametrize(
     "raw, message",
     [
-        (idx_bytes(np.zeros((3, 28, 28), np.uint8))[:-10], "truncated: 2342 data bytes; expected 2352"),
+        (
+            idx_bytes(np.zeros((3, 28, 28), np.uint8))[:-10],
+            "truncated: 2342 data bytes; expected 2352",
+        ),
         (idx_bytes(np.zeros((3, 28, 28), np.uint8)) + b"x", "trailing bytes"),
         (idx_bytes(np.zeros(3, np.uint8)), "wrong magic number 2049; expected 2051"),
         (b"\x00\x00", "too short for an idx header"),
@@ -187,7 +201,9 @@ def test_fashion_mnist_from_data_dir(tmp_path, no_system_data):
 
 def test_fashion_mnist_search_order(tmp_path, monkeypatch):
     debian = write_fashion(tmp_path / "debian", fake_fashion(seed=1))
-    cache = write_fashion(tmp_path / "keras-home" / "datasets" / "fashion-mnist", fake_fashion(seed=2))
+    cache = write_fashion(
+        tmp_path / "keras-home" / "datasets" / "fashion-mnist", fake_fashion(seed=2)
+    )
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_DIR", debian)
     assert data.load_fashion_mnist_raw(download=False).source == str(debian)
@@ -207,7 +223,9 @@ def test_fashion_mnist_corrupt_variants(tmp_path, no_system_data):
     (d / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(y_te + 5)))
     with pytest.raises(DataError, match=r"label values 5\.\.14; expected 0\.\.9"):
         data.load_fashion_mnist_raw(d)
-    (d / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(x_te)))  # images as labels
+    (d / "t10k-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(idx_bytes(x_te))
+    )  # images as labels
     with pytest.raises(DataError, match="wrong magic number 2051; expected 2049"):
         data.load_fashion_mnist_raw(d)
     (d / "t10k-labels-idx1-ubyte.gz").unlink()
@@ -260,13 +278,35 @@ def test_cifar_keras_cache(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ({"data_batch_3": cifar_batch(4, 3, labels_key=b"fine_labels")}, r"data_batch_3: pickle keys .*expected b'data' and b'labels'"),
-        ({"batches.meta": {b"num_vis": 3072}}, r"batches\.meta: pickle keys .*expected b'label_names'"),
+        (
+            {"data_batch_3": cifar_batch(4, 3, labels_key=b"fine_labels")},
+            r"data_batch_3: pickle keys .*expected b'data' and b'labels'",
+        ),
+        (
+            {"batches.meta": {b"num_vis": 3072}},
+            r"batches\.meta: pickle keys .*expected b'label_names'",
+        ),
         ({"test_batch": b"\x80\x02garbage"}, r"test_batch: not a CIFAR python pickle"),
-        ({"test_batch": pickle.dumps([1, 2, 3], protocol=2)}, "pickle holds a list; expected a dict"),
-        ({"test_batch": pickle.dumps({"data": np.zeros((4, 3072), np.uint8), "labels": [11] * 4})}, r"label values 11\.\.11; expected 0\.\.9"),
-        ({"data_batch_1": {b"data": np.zeros((4, 1024), np.uint8), b"labels": [0] * 4}}, r"expected N x 3072 uint8"),
-        ({"data_batch_2": {b"data": np.zeros((4, 3072), np.uint8), b"labels": [0] * 3}}, r"expected 4 ints"),
+        (
+            {"test_batch": pickle.dumps([1, 2, 3], protocol=2)},
+            "pickle holds a list; expected a dict",
+        ),
+        (
+            {
+                "test_batch": pickle.dumps(
+                    {"data": np.zeros((4, 3072), np.uint8), "labels": [11] * 4}
+                )
+            },
+            r"label values 11\.\.11; expected 0\.\.9",
+        ),
+        (
+            {"data_batch_1": {b"data": np.zeros((4, 1024), np.uint8), b"labels": [0] * 4}},
+            r"expected N x 3072 uint8",
+        ),
+        (
+            {"data_batch_2": {b"data": np.zeros((4, 3072), np.uint8), b"labels": [0] * 3}},
+            r"expected 4 ints",
+        ),
     ],
 )
 def test_cifar_corrupt_pickles(tmp_path, override, message):
@@ -291,7 +331,9 @@ def test_cifar_broken_archives(tmp_path):
     files = cifar_files()
     del files["data_batch_5"]
     tar = write_cifar_tar(tmp_path / "c.tar.gz", files)
-    with pytest.raises(DataError, match=r"c\.tar\.gz:cifar-10-batches-py/data_batch_5: member not found"):
+    with pytest.raises(
+        DataError, match=r"c\.tar\.gz:cifar-10-batches-py/data_batch_5: member not found"
+    ):
         data.load_cifar10_raw(tar)
     good = write_cifar_tar(tmp_path / "g.tar.gz").read_bytes()
     (tmp_path / "cut.tar.gz").write_bytes(good[: len(good) // 2])
@@ -313,7 +355,7 @@ def test_split_is_seeded_disjoint_and_complete():
     a = data.split_validation(x, y, 0.2, seed=3)
     b = data.split_validation(x, y, 0.2, seed=3)
     c = data.split_validation(x, y, 0.2, seed=4)
-    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
     assert not np.array_equal(a[2], c[2])
     assert len(a[0]) == 80 and len(a[2]) == 20
     assert sorted(np.concatenate([a[0], a[2]]).ravel().tolist()) == list(range(100))
@@ -330,7 +372,9 @@ def test_normalize_uses_training_statistics_only():
     np.testing.assert_allclose(tr.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(tr.std(axis=0)[1:], 1, rtol=1e-4)
     assert np.all(tr[:, 0, 0, 0] == 0)
-    np.testing.assert_allclose(te, (x_test - x_train.mean(0)) / np.where(x_train.std(0) == 0, 1, x_train.std(0)), atol=1e-5)
+    np.testing.assert_allclose(
+        te, (x_test - x_train.mean(0)) / np.where(x_train.std(0) == 0, 1, x_train.std(0)), atol=1e-5
+    )
     (sc,), _, _ = data.normalize(x_train, method="scale")
     np.testing.assert_allclose(sc, x_train / 255.0, rtol=1e-6)
     with pytest.raises(ValueError, match="unknown normalisation"):
@@ -339,14 +383,22 @@ def test_normalize_uses_training_statistics_only():
 
 def test_load_end_to_end_with_padding_and_subset(tmp_path, no_system_data):
     d = write_fashion(tmp_path / "fm", fake_fashion(n_train=100, n_test=50))
-    ds = data.load("fashion_mnist", d, val_fraction=0.2, pad_to=32, subset=60, test_subset=30, seed=1)
+    ds = data.load(
+        "fashion_mnist", d, val_fraction=0.2, pad_to=32, subset=60, test_subset=30, seed=1
+    )
     assert ds.x_train.shape == (48, 32, 32, 1) and ds.x_val.shape == (12, 32, 32, 1)
     assert ds.x_test.shape == (30, 32, 32, 1) and ds.input_shape == (32, 32, 1)
     assert ds.x_train.dtype == np.float32 and ds.y_train.dtype == np.int64
     # the 2-pixel border is exactly zero, the interior is the standardised image
-    assert not ds.x_train[:, :2].any() and not ds.x_train[:, -2:].any() and not ds.x_train[:, :, :2].any()
+    assert (
+        not ds.x_train[:, :2].any()
+        and not ds.x_train[:, -2:].any()
+        and not ds.x_train[:, :, :2].any()
+    )
     np.testing.assert_allclose(ds.x_train[:, 2:30, 2:30].mean(axis=0), 0, atol=1e-5)
-    again = data.load("fashion-mnist", d, val_fraction=0.2, pad_to=32, subset=60, test_subset=30, seed=1)
+    again = data.load(
+        "fashion-mnist", d, val_fraction=0.2, pad_to=32, subset=60, test_subset=30, seed=1
+    )
     np.testing.assert_array_equal(ds.x_val, again.x_val)
     with pytest.raises(ValueError, match="unknown dataset"):
         data.load("mnist", d)
@@ -359,18 +411,26 @@ def test_summary_and_image_grid(tmp_path, no_system_data):
     assert summary["image_shape"] == [32, 32, 3] and summary["num_classes"] == 10
     assert summary["splits"]["train"]["size"] == 30 and summary["splits"]["val"]["size"] == 0
     assert sum(summary["splits"]["train"]["per_class"].values()) == 30
-    assert summary["splits"]["test"]["per_class"] == {
-        n: int(c) for n, c in zip(data.CIFAR10_CLASSES, np.bincount(ds.y_test, minlength=10))
-    }
+    counts = np.bincount(ds.y_test, minlength=10)
+    assert summary["splits"]["test"]["per_class"] == dict(
+        zip(data.CIFAR10_CLASSES, counts.tolist(), strict=True)
+    )
     text = data.format_summary(summary)
     assert text.splitlines()[0].startswith("cifar10 from ") and "airplane" in text
-    png = data.save_image_grid(ds.x_train, ds.y_train, ds.class_names, tmp_path / "out" / "grid.png", per_class=2)
+    png = data.save_image_grid(
+        ds.x_train, ds.y_train, ds.class_names, tmp_path / "out" / "grid.png", per_class=2
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_data_module_imports_without_keras():
-    code = "import sys, training.data; assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "import sys, training.data\n"
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2]
+    )
 
 
 # ----------------------------------------------------------------------------- the real thing
@@ -378,7 +438,8 @@ def test_data_module_imports_without_keras():
 
 @pytest.mark.skipif(
     not data.FASHION_MNIST_SYSTEM_DIR.is_dir(),
-    reason="needs the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist; CI installs it)",
+    reason="needs the Debian package dataset-fashion-mnist "
+    "(apt-get install dataset-fashion-mnist; CI installs it)",
 )
 def test_real_debian_fashion_mnist():
     raw = data.load_fashion_mnist_raw(download=False)

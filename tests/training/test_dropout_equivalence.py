@@ -1,4 +1,4 @@
-"""Keras' inverted dropout equals plain dropout with the weights scaled by the keep probability at test time.
+"""Keras' inverted dropout equals plain dropout with the weights times q (keep probability) at test.
 
 See docs/dropout.md. Network: input dropout 0.2 -> Dense(16, relu) -> dropout 0.5 -> Dense(3),
 softmax cross-entropy, full-batch SGD. Srivastava et al. 2014 (JMLR 15, sec. 1 and 10) train
@@ -45,7 +45,9 @@ def keras_masks(steps):
     for _ in range(steps):
         m_in = keras.random.dropout(keras.ops.ones((N, D)), P_IN, seed=gen_in)
         m_hid = keras.random.dropout(keras.ops.ones((N, HID)), P_HID, seed=gen_hid)
-        masks.append((keras.ops.convert_to_numpy(m_in) != 0, keras.ops.convert_to_numpy(m_hid) != 0))
+        masks.append(
+            (keras.ops.convert_to_numpy(m_in) != 0, keras.ops.convert_to_numpy(m_hid) != 0)
+        )
     return masks
 
 
@@ -77,7 +79,7 @@ def sgd_step(params, x, y, masks, scale, lr):
     da = dh * (a > 0)
     dw1, db1 = xi.T @ da, da.sum(0)
     grads = (dw1, db1, dw2, db2)
-    return tuple(p - r * g for p, r, g in zip(params, lr, grads))
+    return tuple(p - r * g for p, r, g in zip(params, lr, grads, strict=True))
 
 
 def test_keras_dropout_is_inverted():
@@ -106,7 +108,9 @@ def test_training_with_keras_dropout_equals_plain_dropout_with_test_time_weight_
     w1, b1, w2, b2 = (v.astype(np.float64) for v in model.get_weights())
 
     # 1. Keras trains with inverted dropout (its own masks, its own gradients).
-    model.compile(keras.optimizers.SGD(LR), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        keras.optimizers.SGD(LR), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     model.fit(x, y, batch_size=N, epochs=STEPS, shuffle=False, verbose=0)
     keras_weights = [v.astype(np.float64) for v in model.get_weights()]
 
@@ -115,7 +119,7 @@ def test_training_with_keras_dropout_equals_plain_dropout_with_test_time_weight_
     inverted = (w1, b1, w2, b2)
     for m in masks:
         inverted = sgd_step(inverted, x, y, m, (1 / Q_IN, 1 / Q_HID), (LR,) * 4)
-    for got, want in zip(inverted, keras_weights):
+    for got, want in zip(inverted, keras_weights, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
     # 3. ...and plain dropout (no 1/q in training) on weights V = W / q, with the learning rate
@@ -133,7 +137,7 @@ def test_training_with_keras_dropout_equals_plain_dropout_with_test_time_weight_
     # 4. Test time: Srivastava's rule (outgoing weights times q, no dropout) on the plain-dropout
     #    network predicts exactly what Keras' trained model predicts with dropout switched off.
     scaled = (plain[0] * Q_IN, plain[1], plain[2] * Q_HID, plain[3])
-    for got, want in zip(scaled, keras_weights):
+    for got, want in zip(scaled, keras_weights, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     z_test, _ = forward(scaled, x_test)
     np.testing.assert_allclose(z_test, model.predict(x_test, verbose=0), rtol=1e-4, atol=1e-5)
