@@ -253,7 +253,9 @@ def cutout_demo(
     fig = Figure(figsize=(2.0 * n, 4.2))
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, n, squeeze=False)
-    for row, (batch, label) in enumerate(((images, "original"), (after, f"Cutout L={length}"))):
+    for row, (batch, label) in enumerate(
+        ((images, "original"), (after, ("crop+flip, " if standard else "") + f"Cutout L={length}"))
+    ):
         for j in range(n):
             ax = axes[row, j]
             img = batch[j].astype(np.float64)
