@@ -114,6 +114,11 @@ class CyclicalBatchSize:
             self.batch_sizes.extend(plan)
             self._epoch_starts.append(start + len(plan))
 
+    def epoch_sizes(self, n: int, epoch: int) -> list[int]:
+        """Batch sizes of epoch ``epoch`` (0-based) of ``n`` samples; they sum to ``n``."""
+        self._plan_through(n, epoch)
+        return self.batch_sizes[self._epoch_starts[epoch] : self._epoch_starts[epoch + 1]]
+
     def epoch_batches(self, n: int, epoch: int, seed: int | None = 0) -> list[np.ndarray]:
         """Index arrays of epoch ``epoch``: a permutation of ``range(n)`` cut along the trajectory."""
         self._plan_through(n, epoch)

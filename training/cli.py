@@ -1,11 +1,206 @@
-"""``cnntrain``: the experiment command line (filled in by the training-runs issue)."""
+"""``cnntrain``: run the exercises' experiments reproducibly, resume them, report on them.
 
+::
+
+    cnntrain data fashion_mnist --summary --samples 3 --out runs/fmnist
+    cnntrain clr --dataset fashion_mnist --model minigooglenet --preset quick
+    cnntrain resume runs/clr/2026-11-23_101500
+    cnntrain report runs/*
+
+Every experiment takes ``--preset quick|paper`` plus overrides (``--epochs``, ``--batch-size``,
+``--lr``, ``--seed``, ``--out``, ...). Bad input prints one ``error: ...`` line and exits 2; a
+NaN/infinite loss stops the run (exit 2) keeping its last good checkpoint; Ctrl-C stops cleanly
+(exit 130) and ``cnntrain resume`` continues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
 import sys
+
+EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 2, 130, 3
+
+
+class UsageError(ValueError):
+    """Bad command-line input."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _add_common(parser, exp):
+    group = parser.add_argument_group("common options (override the preset)")
+    group.add_argument("--preset", default="quick", choices=sorted(exp.presets), help="quick: under 3 minutes on a 2-core CPU; paper: the exercise's settings (default quick)")
+    group.add_argument("--dataset", choices=exp.datasets, help="dataset")
+    group.add_argument("--model", help="zoo model (see 'cnncalc list')")
+    group.add_argument("--epochs", type=int)
+    group.add_argument("--batch-size", type=int)
+    group.add_argument("--lr", type=float, help="learning rate")
+    group.add_argument("--seed", type=int)
+    group.add_argument("--data-dir", help="where the dataset files are (default: system package, Keras cache)")
+    group.add_argument("--subset", type=int, help="use this many training images")
+    group.add_argument("--test-subset", type=int, help="use this many test images")
+    group.add_argument("--target-acc", type=float, help="record epochs and wall time to reach this validation accuracy")
+    group.add_argument("--distribute", choices=("mirrored",), help="run the step under tf.distribute.MirroredStrategy")
+    group.add_argument("--out", help="run directory (default runs/EXPERIMENT/DATE_TIME)")
+    group.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    for option in exp.options:
+        kwargs = {"help": option.help, "type": option.type}
+        if option.nargs:
+            kwargs["nargs"] = option.nargs
+        if option.choices:
+            kwargs["choices"] = option.choices
+        parser.add_argument(option.flag, **kwargs)
+
+
+def build_parser():
+    from .experiments import load_recipes
+
+    parser = _Parser(prog="cnntrain", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    data = sub.add_parser("data", help="dataset sizes, per-class counts and an image grid")
+    data.add_argument("dataset", choices=("fashion_mnist", "cifar10"))
+    data.add_argument("--data-dir")
+    data.add_argument("--summary", action="store_true", help="print sizes and per-class counts")
+    data.add_argument("--samples", type=int, default=0, metavar="K", help="write a grid of K images per class")
+    data.add_argument("--out", default=None, help="where to write summary.json and samples.png")
+
+    resume = sub.add_parser("resume", help="continue an interrupted run")
+    resume.add_argument("run_dir")
+    resume.add_argument("--quiet", action="store_true")
+
+    report = sub.add_parser("report", help="markdown tables and combined plots of runs")
+    report.add_argument("run_dirs", nargs="+")
+    report.add_argument("--out", help="write report.md and plots here (default: print the tables)")
+
+    for exp in load_recipes().values():
+        _add_common(sub.add_parser(exp.name, help=exp.help, description=exp.help), exp)
+
+    from .numpy_net_cli import add_parser as add_numpy_net
+
+    add_numpy_net(sub)
+    return parser
+
+
+def _run_experiment(args) -> int:
+    from .experiments import COMMON_OPTIONS, Context, default_out, load_recipes, resolve_config
+    from .runs import RunDir
+
+    exp = load_recipes()[args.command]
+    keys = list(COMMON_OPTIONS) + [o.dest for o in exp.options]
+    overrides = {k: getattr(args, k, None) for k in keys}
+    config = resolve_config(exp, args.preset, overrides)
+    run = RunDir(args.out or default_out(exp.name))
+    run.create(config)
+    print(f"run directory: {run.path}", file=sys.stderr)
+    return _execute(exp, Context(config, run, verbose=0 if args.quiet else 1))
+
+
+def _resume(args) -> int:
+    from .experiments import Context, load_recipes
+    from .runs import RunDir, RunError
+
+    run = RunDir(args.run_dir)
+    config = run.config()
+    if run.status().get("state") == "finished":
+        print(f"run '{run.path}' already finished; nothing to resume", file=sys.stderr)
+        return EXIT_OK
+    if config.get("experiment") == "numpy-net":
+        from .numpy_net_cli import resume as resume_numpy
+
+        return resume_numpy(run, config)
+    recipes = load_recipes()
+    if config.get("experiment") not in recipes:
+        raise RunError(f"'{run.path}' was made by an unknown experiment '{config.get('experiment')}'")
+    return _execute(recipes[config["experiment"]], Context(config, run, resume=True, verbose=0 if args.quiet else 1))
+
+
+def _execute(exp, ctx) -> int:
+    ctx.run.set_status("running")
+    try:
+        results = exp.run(ctx) or {}
+    except KeyboardInterrupt:
+        ctx.run.set_status("interrupted")
+        raise
+    except Exception as exc:
+        ctx.run.set_status("failed", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+    from .atomic import write_json
+
+    write_json(ctx.file("results.json"), results)
+    ctx.run.set_status("finished")
+    print(f"done: {ctx.path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _data(args) -> int:
+    from .data import format_summary, load, save_image_grid, summarize
+
+    dataset = load(args.dataset, args.data_dir, normalization="none", val_fraction=0.0)
+    summary = summarize(dataset)
+    if args.summary or not args.samples:
+        print(format_summary(summary))
+    if args.out:
+        from .atomic import write_json
+
+        os.makedirs(args.out, exist_ok=True)
+        write_json(os.path.join(args.out, "summary.json"), summary)
+    if args.samples:
+        if args.samples <= 0:
+            raise UsageError(f"--samples must be positive, got {args.samples}")
+        path = os.path.join(args.out or ".", "samples.png")
+        save_image_grid(dataset.x_train, dataset.y_train, dataset.class_names, path, per_class=args.samples)
+        print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _report(args) -> int:
+    from .report import report
+
+    text = report(args.run_dirs, out=args.out)
+    print(text)
+    return EXIT_OK
 
 
 def main(argv=None) -> int:
-    print("error: cnntrain has no experiments yet", file=sys.stderr)
-    return 2
+    """Entry point of the ``cnntrain`` console script; returns the exit code."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from .runs import NonFiniteLoss, RunError
+
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "data":
+            return _data(args)
+        if args.command == "resume":
+            return _resume(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "numpy-net":
+            from .numpy_net_cli import run as run_numpy
+
+            return run_numpy(args)
+        return _run_experiment(args)
+    except NonFiniteLoss as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (UsageError, RunError, ValueError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted; the last completed epoch is saved (cnntrain resume DIR continues)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug, not bad input
+        if os.environ.get("CNNTRAIN_DEBUG"):
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); set CNNTRAIN_DEBUG=1 for the traceback", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

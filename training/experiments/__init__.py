@@ -1,0 +1,195 @@
+"""Experiment recipes: each exercise's experiment is a small module registering one :class:`Experiment`.
+
+A recipe declares its presets (``quick``: under 3 minutes on a 2-core CPU; ``paper``: the
+exercise's exact settings), its own command-line options, and a ``run(ctx)`` function that trains
+through :class:`Context` and writes its plots and tables into the run directory. ``run`` must be
+idempotent: ``cnntrain resume DIR`` calls it again with the stored config, and every sub-run that
+already finished is skipped while an interrupted one continues from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..runs import RunDir, RunError, TrainingPlan, train
+
+
+# Options every experiment accepts; None means "take the preset's value".
+COMMON_OPTIONS = ("dataset", "model", "epochs", "batch_size", "lr", "seed", "data_dir", "subset", "test_subset", "distribute", "target_acc")
+
+
+@dataclass
+class Option:
+    """One experiment-specific command-line option (``--flag``), stored in the config as ``dest``."""
+
+    flag: str
+    help: str
+    type: Callable = str
+    nargs: str | None = None
+    choices: tuple | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass
+class Experiment:
+    name: str
+    help: str
+    presets: dict
+    run: Callable
+    options: tuple = ()
+    datasets: tuple = ("fashion_mnist", "cifar10")
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashion_mnist", "cifar10")):
+    """Decorator registering ``run(ctx) -> dict`` as the experiment ``name``."""
+
+    def register(run):
+        if name in EXPERIMENTS:
+            raise RuntimeError(f"experiment '{name}' registered twice")
+        for preset in ("quick", "paper"):
+            if preset not in presets:
+                raise RuntimeError(f"experiment '{name}' lacks the '{preset}' preset")
+        EXPERIMENTS[name] = Experiment(name, help, presets, run, tuple(options), tuple(datasets))
+        return run
+
+    return register
+
+
+def load_recipes() -> dict[str, Experiment]:
+    """Import every recipe module of this package (each registers itself)."""
+    if not EXPERIMENTS:
+        import pkgutil
+
+        for info in pkgutil.iter_modules(__path__):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{info.name}")
+    return EXPERIMENTS
+
+
+def resolve_config(exp: Experiment, preset: str, overrides: dict) -> dict:
+    """The preset's settings with every non-None override applied, plus what identifies the run."""
+    if preset not in exp.presets:
+        raise RunError(f"unknown preset '{preset}' for {exp.name} (known: {', '.join(exp.presets)})")
+    config = dict(exp.presets[preset])
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    if config.get("dataset") not in exp.datasets:
+        raise RunError(f"{exp.name} runs on {' or '.join(exp.datasets)}, not '{config.get('dataset')}'")
+    for key in ("epochs", "batch_size"):
+        if key in config and config[key] is not None and int(config[key]) <= 0:
+            raise RunError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
+    if config.get("lr") is not None and not float(config["lr"]) > 0:
+        raise RunError(f"--lr must be positive, got {config['lr']}")
+    return {"experiment": exp.name, "preset": preset, **config}
+
+
+def default_out(name: str) -> str:
+    return os.path.join("runs", name, time.strftime("%Y-%m-%d_%H%M%S"))
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Context:
+    """What a recipe gets: its config, its run directory, data loading and training helpers."""
+
+    config: dict
+    run: RunDir
+    resume: bool = False
+    verbose: int = 1
+    log: Callable[[str], None] = _stderr
+    _data: object = field(default=None, repr=False)
+
+    def __getitem__(self, key):
+        return self.config[key]
+
+    def get(self, key, default=None):
+        value = self.config.get(key)
+        return default if value is None else value
+
+    @property
+    def path(self) -> str:
+        return self.run.path
+
+    def file(self, name: str) -> str:
+        return self.run.file(name)
+
+    # data ------------------------------------------------------------------------------------
+    def dataset(self):
+        """The configured dataset (loaded once): subset, validation split, normalisation, padding."""
+        if self._data is None:
+            from ..data import load
+
+            model = self.get("model", "")
+            pad_to = 32 if self["dataset"] == "fashion_mnist" and model in ("lenet5", "minigooglenet") else None
+            self._data = load(
+                self["dataset"],
+                self.get("data_dir"),
+                val_fraction=self.get("val_fraction", 0.1),
+                normalization=self.get("normalization", "standardize"),
+                pad_to=pad_to,
+                subset=self.get("subset"),
+                test_subset=self.get("test_subset"),
+                seed=self.get("seed", 0),
+            )
+        return self._data
+
+    # models ----------------------------------------------------------------------------------
+    def build_model(self, optimizer, *, model: str | None = None, **options):
+        """A compiled Keras model of the configured zoo entry for the dataset's shape."""
+        from ..models import build, compile_model
+
+        data = self.dataset()
+        keras_model = build(model or self["model"], data.input_shape, data.num_classes, **options)
+        return compile_model(keras_model, optimizer() if callable(optimizer) else optimizer)
+
+    # training --------------------------------------------------------------------------------
+    def subrun(self, name: str, extra: dict | None = None) -> RunDir:
+        """A run directory inside this one (one per candidate of a sweep)."""
+        sub = RunDir(os.path.join(self.path, name))
+        if not os.path.exists(sub.file("config.json")):
+            sub.create({**self.config, **(extra or {}), "subrun": name})
+        return sub
+
+    def fit(self, run: RunDir, build_model: Callable, *, epochs=None, batch_size=None, batch_sizes=None,
+            expand_batch=None, callbacks=(), target_accuracy=None, custom_objects=None) -> dict:
+        """Train one model in ``run`` (resuming it when it has a checkpoint); returns its metrics."""
+        if run.status().get("state") == "finished":
+            return run.metrics()
+        data = self.dataset()
+        plan = TrainingPlan(
+            build_model=build_model,
+            x_train=data.x_train, y_train=data.y_train,
+            x_val=data.x_val, y_val=data.y_val,
+            x_test=data.x_test, y_test=data.y_test,
+            epochs=int(epochs or self["epochs"]),
+            batch_size=int(batch_size or self.get("batch_size", 128)),
+            seed=int(self.get("seed", 0)),
+            batch_sizes=batch_sizes,
+            expand_batch=expand_batch,
+            callbacks=list(callbacks),
+            target_accuracy=target_accuracy if target_accuracy is not None else self.get("target_acc"),
+            custom_objects=custom_objects or {},
+            distribute=self.get("distribute"),
+            verbose=self.verbose,
+            log=self.log,
+        )  # fmt: skip
+        return train(run, plan, resume=run.latest_checkpoint() is not None)
+
+    def sweep(self, names: list[str]):
+        """Iterate over a sweep's candidates, logging ``run i/n: name``."""
+        for i, name in enumerate(names, start=1):
+            self.log(f"run {i}/{len(names)}: {name}")
+            yield name
