@@ -442,4 +442,5 @@ def to_keras(spec, name: str | None = None, *, input=None) -> keras.Model:
 
 def _model_name(model: str) -> str:
     """A Keras-safe model name: notation text such as ``INPUT-8x8x1 -> FCS`` becomes ``INPUT-8x8x1_FCS``."""
+    model = re.sub(r"\s*(->|→)\s*", "_", model.strip())
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", model).strip("_") or "model"
