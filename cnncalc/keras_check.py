@@ -1,0 +1,285 @@
+"""Cross-check the analysis against Keras: same spec, two counts, compared layer by layer.
+
+:func:`check` analyses a spec, builds it with :func:`cnncalc.keras_bridge.to_keras` and compares,
+for every row of the analysis and for the totals, the trainable parameters, the non-trainable
+parameters and the output shape (Keras' batch axis dropped). Keras helper layers (``conv2.pad``,
+``conv1.subsample``) are folded into the spec layer they serve: a Keras layer whose name, read back
+with :func:`~cnncalc.keras_bridge.spec_name`, is not a spec layer belongs to the layer named by
+dropping its last component. A layer found on one side only is a row of its own, and a mismatch.
+
+:func:`run_check` is ``cnncalc MODEL --check-keras``: it prints the table (text, markdown, LaTeX,
+CSV or JSON) with ``OK`` / ``MISMATCH`` per row, lists the rows that differ, and returns the exit
+code: 0 when everything agrees, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+
+import keras
+
+from .analysis import analyze
+from .keras_bridge import keras_name, spec_name, to_keras
+from .naming import SEPARATOR
+from .report import number, shape_text
+
+EXIT_OK, EXIT_MISMATCH = 0, 1
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one side (ours or Keras) says about a layer."""
+
+    output: tuple
+    trainable: int
+    non_trainable: int
+
+    @property
+    def params(self) -> int:
+        return self.trainable + self.non_trainable
+
+    def to_dict(self) -> dict:
+        return {
+            "output": list(self.output),
+            "trainable": self.trainable,
+            "non_trainable": self.non_trainable,
+            "params": self.params,
+        }
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One spec layer (or one unmatched Keras layer): both sides and the Keras layers behind it."""
+
+    name: str
+    kind: str
+    ours: Side | None
+    keras: Side | None
+    keras_layers: tuple = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.ours is not None and self.ours == self.keras
+
+    @property
+    def differs(self) -> tuple:
+        """Which quantities differ: ``("output",)``, ``("trainable", "non_trainable")``, ``("missing",)``."""
+        if self.ours is None or self.keras is None:
+            return ("missing",)
+        return tuple(k for k in ("output", "trainable", "non_trainable") if getattr(self.ours, k) != getattr(self.keras, k))
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "ok": self.ok,
+            "ours": self.ours.to_dict() if self.ours else None,
+            "keras": self.keras.to_dict() if self.keras else None,
+            "keras_layers": list(self.keras_layers),
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Every row, the totals row and the Keras build it came from."""
+
+    model: str
+    rows: tuple
+    totals: CheckRow
+    backend: str
+    keras_version: str
+
+    @property
+    def ok(self) -> bool:
+        return self.totals.ok and all(row.ok for row in self.rows)
+
+    @property
+    def mismatches(self) -> tuple:
+        """The rows that differ, the totals row last if it differs."""
+        return tuple(row for row in (*self.rows, self.totals) if not row.ok)
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "ok": self.ok,
+            "keras": {"version": self.keras_version, "backend": self.backend},
+            "layers": [row.to_dict() for row in self.rows],
+            "totals": self.totals.to_dict(),
+            "mismatches": [row.name for row in self.mismatches],
+        }
+
+
+def _size(weights) -> int:
+    total = 0
+    for w in weights:
+        n = 1
+        for d in w.shape:
+            n *= int(d)
+        total += n
+    return total
+
+
+def _shape(tensor) -> tuple:
+    return tuple(int(d) for d in tensor.shape[1:])
+
+
+def _owner(name: str, spec_names: set) -> str | None:
+    """The spec layer a Keras layer belongs to: its own name, or a helper's parent."""
+    qualified = spec_name(name)
+    while qualified:
+        if qualified in spec_names:
+            return qualified
+        if SEPARATOR not in qualified:
+            return None
+        qualified = qualified.rsplit(SEPARATOR, 1)[0]
+    return None
+
+
+def check(spec, input=None, model=None) -> CheckResult:
+    """Compare the analysis of ``spec`` with its Keras model (built here unless ``model`` is given).
+
+    Per row: trainable and non-trainable parameters and the output shape of the spec layer (the
+    output of the last Keras layer folded into it). Totals: the sums over all weights of the
+    model (``count_params()`` = trainable + non-trainable) and the model's output shape.
+    """
+    analysis = analyze(spec, input)
+    if analysis.symbolic:
+        from .spec import SpecError
+
+        raise SpecError(f"model '{analysis.model}': the Keras check needs numeric sizes, not {shape_text(analysis.input)}")
+    model = model if model is not None else to_keras(analysis.spec)
+    spec_names = {row.name for row in analysis.layers}
+
+    groups: dict[str, list] = {}
+    orphans = []
+    for layer in model.layers:  # topological order: helpers before/after their layer, in order
+        owner = _owner(layer.name, spec_names)
+        if owner is None:
+            orphans.append(layer)
+        else:
+            groups.setdefault(owner, []).append(layer)
+
+    rows = []
+    for stats in analysis.layers:
+        ours = Side(tuple(int(v) for v in stats.output), int(stats.trainable), int(stats.non_trainable))
+        layers = groups.get(stats.name, [])
+        theirs = None
+        if layers:
+            theirs = Side(
+                _shape(layers[-1].output),
+                sum(_size(layer.trainable_weights) for layer in layers),
+                sum(_size(layer.non_trainable_weights) for layer in layers),
+            )
+        rows.append(CheckRow(stats.name, stats.kind, ours, theirs, tuple(layer.name for layer in layers)))
+    for layer in orphans:
+        theirs = Side(_shape(layer.output), _size(layer.trainable_weights), _size(layer.non_trainable_weights))
+        rows.append(CheckRow(spec_name(layer.name), f"keras {type(layer).__name__}", None, theirs, (layer.name,)))
+
+    t = analysis.totals
+    totals = CheckRow(
+        "total",
+        "",
+        Side(tuple(int(v) for v in analysis.output), int(t.trainable), int(t.non_trainable)),
+        Side(_shape(model.outputs[0]), _size(model.trainable_weights), _size(model.non_trainable_weights)),
+        (),
+    )
+    return CheckResult(analysis.model, tuple(rows), totals, keras.backend.backend(), keras.__version__)
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+def _headers(result: CheckResult) -> list[str]:
+    headers = ["layer", "kind", "output", "keras output", "trainable", "keras trainable"]
+    if _show_non_trainable(result):
+        headers += ["non-trainable", "keras non-trainable"]
+    if _show_folded(result):
+        headers.append("keras layers")
+    return headers + ["check"]
+
+
+def _show_non_trainable(result) -> bool:
+    return any(side is not None and side.non_trainable for row in (*result.rows, result.totals) for side in (row.ours, row.keras))
+
+
+def _show_folded(result) -> bool:
+    return any(row.keras_layers != (keras_name(row.name),) for row in result.rows if row.ours is not None)
+
+
+def _cells(result: CheckResult, row: CheckRow, fmt_number) -> list:
+    def get(side, key):
+        if side is None:
+            return "-"
+        value = getattr(side, key)
+        return shape_text(value) if key == "output" else fmt_number(value)
+
+    cells = [row.name, row.kind, get(row.ours, "output"), get(row.keras, "output"), get(row.ours, "trainable"), get(row.keras, "trainable")]
+    if _show_non_trainable(result):
+        cells += [get(row.ours, "non_trainable"), get(row.keras, "non_trainable")]
+    if _show_folded(result):
+        cells.append(" + ".join(row.keras_layers) if row.keras_layers else "-")
+    if row.ok:
+        cells.append("OK")
+    else:
+        cells.append("MISMATCH (" + ", ".join(d.replace("_", "-") for d in row.differs) + ")")
+    return cells
+
+
+def render(result: CheckResult, fmt: str = "text") -> str:
+    """The check as a table (text, markdown, latex, csv) or JSON, the totals row last.
+
+    Text and markdown end with a verdict line; when something differs, the differing rows are
+    listed again under the table so that a long table does not hide them.
+    """
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2)
+    headers = _headers(result)
+    rows = [*result.rows, result.totals]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(_cells(result, row, str) for row in rows)
+        return out.getvalue().rstrip("\n")
+    from tabulate import tabulate
+
+    tablefmt = {"text": "simple", "markdown": "github", "latex": "latex_booktabs"}[fmt]
+    numeric = {"output", "keras output", "trainable", "keras trainable", "non-trainable", "keras non-trainable"}
+    align = ["right" if h in numeric else "left" for h in headers]
+
+    def table(selected):
+        cells = [_cells(result, row, number) for row in selected]
+        return tabulate(cells, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=align)
+
+    text = table(rows)
+    if fmt == "text":  # a rule above the totals row
+        lines = text.split("\n")
+        text = "\n".join(lines[:-1] + [lines[1], lines[-1]])
+    if fmt == "latex":
+        return text
+    t = result.totals.keras
+    where = f"Keras {result.keras_version}, {result.backend} backend"
+    if result.ok:
+        verdict = (
+            f"OK: all {len(result.rows)} layers and the totals agree with Keras ({where}): "
+            f"{number(t.params)} params ({number(t.trainable)} trainable, {number(t.non_trainable)} non-trainable), "
+            f"output {shape_text(t.output)}"
+        )
+        return f"{text}\n\n{verdict}"
+    bad = result.mismatches
+    verdict = f"MISMATCH: {len(bad)} of {len(rows)} rows differ from Keras ({where}):"
+    return f"{text}\n\n{verdict}\n\n{table(bad)}"
+
+
+def run_check(spec, fmt: str = "text", out=None) -> int:
+    """``cnncalc MODEL --check-keras``: print the check in ``fmt``; 0 when all agree, else 1."""
+    import sys
+
+    result = check(spec)
+    print(render(result, fmt), file=out or sys.stdout)
+    return EXIT_OK if result.ok else EXIT_MISMATCH
