@@ -408,7 +408,7 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
                     "val_loss": logs.get("val_loss"),
                     "val_accuracy": logs.get("val_accuracy", logs.get("val_sparse_categorical_accuracy")),
                     "learning_rate": current_learning_rate(model.optimizer),
-                    "batch_size": int(np.mean(sizes)) if len(set(sizes)) > 1 else sizes[0],
+                    "batch_size": max(set(sizes), key=sizes.count),  # the epoch's usual batch size
                     "steps": len(sizes),
                     "epoch_seconds": round(seconds, 4),
                     "wall_seconds": round(state["wall_seconds"], 4),
