@@ -1,0 +1,125 @@
+"""``cnntrain``: the CLR experiment end to end on real Fashion-MNIST, resume, report, data, errors."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from training import data
+from training.cli import main
+
+pytestmark = pytest.mark.keras
+keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
+
+real_fashion = pytest.mark.skipif(
+    not data.FASHION_MNIST_SYSTEM_DIR.is_dir(),
+    reason="needs the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist; CI installs it)",
+)
+
+TINY = ["--subset", "640", "--test-subset", "256", "--batch-size", "64", "--quiet"]
+
+
+@real_fashion
+def test_clr_quick_on_real_fashion_mnist_then_report(tmp_path, capsys):
+    out = tmp_path / "clr"
+    code = main(["clr", "--preset", "quick", "--epochs", "2", "--mode", "triangular2", "--out", str(out), *TINY])
+    assert code == 0
+    files = set(os.listdir(out))
+    assert {"config.json", "history.csv", "traces.csv", "metrics.json", "results.json", "curves.png", "lr_trace.png", "checkpoint"} <= files
+    config = json.loads((out / "config.json").read_text())
+    assert config["experiment"] == "clr" and config["mode"] == "triangular2" and config["epochs"] == 2
+    assert config["model"] == "lenet5" and "keras" in config["versions"]
+    results = json.loads((out / "results.json").read_text())
+    assert results["epochs"] == 2 and results["steps_per_epoch"] == 9  # 576 training images / 64
+    assert 0.1 < results["test_accuracy"] <= 1.0  # better than chance after 2 small epochs
+    rates = [float(line.split(",")[2]) for line in (out / "traces.csv").read_text().splitlines()[1:]]
+    assert len(rates) == 18 and max(rates) == pytest.approx(0.1, rel=1e-3) and min(rates) == pytest.approx(1e-4, rel=1e-2)
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    table = capsys.readouterr().out
+    assert "| clr " in table and "lenet5" in table
+    assert (tmp_path / "report" / "report.md").exists() and (tmp_path / "report" / "val_loss.png").exists()
+
+
+@real_fashion
+def test_resume_after_interrupt_continues_to_the_same_history(tmp_path):
+    """Kill a quick run after epoch 1 (a real SIGKILL of the process), resume, compare."""
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    args = ["clr", "--preset", "quick", "--epochs", "3", *TINY]
+    assert main([*args, "--out", str(full)]) == 0
+
+    # A child process that trains and kills itself hard once epoch 1 is checkpointed.
+    script = (
+        "import os, signal, sys\n"
+        "import training.runs as runs\n"
+        "save = runs.RunDir.save_checkpoint\n"
+        "def save_then_die(self, model, state):\n"
+        "    save(self, model, state)\n"
+        "    if state['epoch'] == 1: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "runs.RunDir.save_checkpoint = save_then_die\n"
+        "from training.cli import main\n"
+        f"sys.exit(main({[*args, '--out', str(cut)]!r}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == -9
+    assert json.loads((cut / "checkpoint" / "latest.json").read_text())["epoch"] == 1
+
+    assert main(["resume", str(cut), "--quiet"]) == 0
+    strip = lambda p: [line.split(",")[:8] for line in (p / "history.csv").read_text().splitlines()]  # noqa: E731 - drop times
+    assert strip(cut) == strip(full)
+    assert (cut / "traces.csv").read_text() == (full / "traces.csv").read_text()
+    assert main(["resume", str(cut)]) == 0  # finished: says so, exits 0
+
+
+@real_fashion
+def test_data_summary_and_samples(tmp_path, capsys):
+    assert main(["data", "fashion_mnist", "--summary", "--samples", "2", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["splits"]["train"]["size"] == 60000 and summary["splits"]["test"]["size"] == 10000
+    assert (tmp_path / "samples.png").stat().st_size > 1000
+    assert "Ankle boot" in capsys.readouterr().out
+
+
+@real_fashion
+def test_numpy_net_on_real_data(tmp_path):
+    out = tmp_path / "np"
+    assert main(["numpy-net", "--dataset", "fashion_mnist", "--subset", "3000", "--num-iters", "150", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.5
+    assert (out / "history.csv").exists() and json.loads((out / "status.json").read_text())["state"] == "finished"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["clr", "--epochs", "0"], "error: --epochs must be positive, got 0"),
+        (["clr", "--lr-min", "x"], "error: argument --lr-min: invalid float value: 'x'"),
+        (["clr", "--dataset", "mnist"], "error: argument --dataset: invalid choice: 'mnist'"),
+        (["nosuch"], "error: argument COMMAND: invalid choice: 'nosuch'"),
+        (["resume", "/nonexistent/run"], "error: '/nonexistent/run' is not a run directory (no config.json)"),
+        (["report", "/nonexistent/run"], "error: '/nonexistent/run' is not a run directory (no config.json)"),
+        (["data", "cifar10", "--data-dir", "/nonexistent/dir"], "error: "),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_existing_run_directory_is_refused(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("{}")
+    assert main(["clr", "--out", str(tmp_path)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_every_experiment_has_quick_and_paper_presets():
+    from training.experiments import load_recipes
+
+    recipes = load_recipes()
+    assert "clr" in recipes
+    for exp in recipes.values():
+        assert {"quick", "paper"} <= set(exp.presets), exp.name
