@@ -44,6 +44,9 @@ class NotationError(SpecError):
     """A syntax or meaning error in the arrow notation; the message names the column."""
 
 
+MAX_LAYERS = 100_000  # repetitions expand eagerly: '[CONV3-8]*10**20' must be an error, not a crash
+
+
 _SIZE_SPLIT = re.compile(r"\s*[x×*]\s*", re.IGNORECASE)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _INT = re.compile(r"[0-9]+\Z")
@@ -156,6 +159,8 @@ class _Parser:
                 raise NotationError(f"expected '->' before '{tok.text}' at column {tok.column}")
             self.take()
             items = items + self.item()
+            if len(items) > MAX_LAYERS:
+                raise NotationError(f"the network expands to more than {MAX_LAYERS:,} layers at column {tok.column}")
 
     def item(self) -> list[Token]:
         tok = self.take()
@@ -170,7 +175,7 @@ class _Parser:
             elif times is not None and times.kind == "layer" and re.fullmatch(r"[xX]\d+", times.text):
                 # "]x2" tokenises as a word; split it.
                 self.take()
-                return inner * self._count(times.text[1:], times.column + 1)
+                return self._repeat(inner, times.text[1:], times.column + 1)
             elif times is not None and times.kind == "layer" and times.text.lower() == "x":
                 self.take()
             else:
@@ -180,7 +185,7 @@ class _Parser:
             if count is None or count.kind != "int":
                 col = count.column if count else self.end_column()
                 raise NotationError(f"expected a repeat count at column {col}")
-            return inner * self._count(count.text, count.column)
+            return self._repeat(inner, count.text, count.column)
         if tok.kind == "layer":
             return [tok]
         raise NotationError(f"expected a layer, got '{tok.text}' at column {tok.column}")
@@ -191,6 +196,14 @@ class _Parser:
         if n <= 0:
             raise NotationError(f"repeat count must be positive, got {n} at column {column}")
         return n
+
+    def _repeat(self, inner: list, text: str, column: int) -> list:
+        n = self._count(text, column)
+        if len(inner) * n > MAX_LAYERS:
+            raise NotationError(
+                f"repeat count {n} expands to {len(inner) * n:,} layers, more than {MAX_LAYERS:,}, at column {column}"
+            )
+        return inner * n
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,3 +19,25 @@ def test_line_breaks_in_the_input_keep_the_error_on_one_line():
         assert len(err.splitlines()) == 1 and err.startswith("error: "), repr(err)
     code, _, err = run("\n")
     assert err == "error: unknown model '\\n' (see 'cnncalc list', or give arrow notation such as 'INPUT-32x32x3 -> CONV3-32 -> FCS')\n"
+
+
+def test_huge_repeat_counts_are_errors_not_crashes():
+    # Found probing past the fuzzer: '*99999999999999999999' raised OverflowError and nested
+    # repetitions MemoryError, both exit 3 ("internal error") instead of 2.
+    for text in (
+        "INPUT-32x32x3 -> [CONV3-3]*99999999999999999999",
+        "INPUT-32x32x3 -> [[[CONV3-3]*1000]*1000]*1000",
+        "INPUT-32x32x3 -> [CONV3-3 -> RELU]x60000",
+        "INPUT-32x32x3 -> [CONV3-3]*60000 -> [CONV3-3]*60000",
+    ):
+        code, out, err = run(text)
+        assert code == 2 and out == "", (text, err)
+        assert err.startswith("error: ") and "layers" in err and len(err.splitlines()) == 1, err
+
+
+def test_the_layer_limit_leaves_deep_networks_alone():
+    from cnncalc import parse
+    from cnncalc.notation import MAX_LAYERS
+
+    spec = parse(f"INPUT-8x8x3 -> [CONV3-4 -> RELU]*{MAX_LAYERS // 2 - 1}")
+    assert len(spec.root.layers) == MAX_LAYERS - 1
