@@ -52,12 +52,24 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _INT = re.compile(r"[0-9]+\Z")
 
 
+MAX_DIGITS = 100
+_LONG_NUMBER = re.compile(r"\d{%d,}" % (MAX_DIGITS + 1))
+
+
+def _check_numbers(text: str, error) -> None:
+    """Refuse absurdly long numbers before ``int()`` does (Python refuses over 4,300 digits)."""
+    m = _LONG_NUMBER.search(text)
+    if m:
+        raise error(f"a number of {len(m.group(0)):,} digits is too long (at most {MAX_DIGITS}) at column {m.start() + 1}")
+
+
 def parse_size(text: str) -> tuple:
     """``"224x224x3" -> (224, 224, 3)``; ``"H x W x 3" -> (H, W, 3)`` with positive-integer symbols.
 
     Integers stay ``int``; names become sympy symbols (``integer=True, positive=True``), so sympy
     is imported only when a size is symbolic.
     """
+    _check_numbers(text, SpecError)
     parts = [p for p in _SIZE_SPLIT.split(text.strip())]
     values = []
     for part in parts:
@@ -341,6 +353,7 @@ def parse(text: str, *, classes: int = 10, model: str | None = None) -> Spec:
     """
     if not isinstance(text, str) or not text.strip():
         raise NotationError("empty network: expected layers such as 'INPUT-32x32x3 -> CONV3-32 -> FCS'")
+    _check_numbers(text, NotationError)
     tokens = _Parser(text).net(closing=False)
     layers, spatial = [], True
     for position, token in enumerate(tokens):

@@ -41,3 +41,25 @@ def test_the_layer_limit_leaves_deep_networks_alone():
 
     spec = parse(f"INPUT-8x8x3 -> [CONV3-4 -> RELU]*{MAX_LAYERS // 2 - 1}")
     assert len(spec.root.layers) == MAX_LAYERS - 1
+
+
+def test_numbers_too_long_for_int_are_errors_not_crashes():
+    # Found probing past the fuzzer: int() refuses strings over 4,300 digits with ValueError,
+    # which reached the CLI as exit 3 ("internal error") from every integer in the notation.
+    n = "9" * 5000
+    for argv in (
+        ["INPUT-32x32x3 -> CONV3-" + n],
+        ["INPUT-32x32x3 -> CONV" + n + "-3"],
+        ["INPUT-" + n + "x3x3"],
+        ["INPUT-3x3x3 -> [CONV3-3]*" + n],
+        ["INPUT-3x3x3 -> CONV3-3(s=" + n + ")"],
+        ["vgg19", "--input", n + "x3x3"],
+    ):
+        code, out, err = run(*argv)
+        assert code == 2 and out == "", err
+        assert err.startswith("error: a number of 5,000 digits is too long") and len(err.splitlines()) == 1, err
+
+
+def test_long_but_reasonable_numbers_still_count():
+    code, out, _ = run("INPUT-32x32x3 -> FC-" + "9" * 100, "--format", "json")
+    assert code == 0 and '"weights": ' + str(3072 * int("9" * 100)) in out
