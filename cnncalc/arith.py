@@ -57,7 +57,7 @@ def total(values):
     """
     result, symbolic = 0, []
     for v in values:
-        if is_number(v):
+        if type(v) is int or is_number(v):  # the first test spares the numeric path a call
             result = result + v
         else:
             symbolic.append(v)
