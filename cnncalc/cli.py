@@ -221,6 +221,11 @@ def _compare(argv, out, err) -> int:
     return EXIT_OK
 
 
+def _one_line(message) -> str:
+    """The message with its line breaks (quoted user input may hold some) written as ``\\n``."""
+    return "\\n".join(str(message).splitlines())
+
+
 def main(argv=None, out=None, err=None) -> int:
     """Entry point of the ``cnncalc`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -242,7 +247,7 @@ def main(argv=None, out=None, err=None) -> int:
             raise SpecError(f"--bytes must be positive, got {args.bytes}")
         return _analyse(args, out, err)
     except SpecError as exc:
-        print(f"error: {exc}", file=err)
+        print(f"error: {_one_line(exc)}", file=err)
         return EXIT_USAGE
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -254,7 +259,7 @@ def main(argv=None, out=None, err=None) -> int:
     except Exception as exc:  # a bug, not bad input: still one line, unless debugging
         if os.environ.get("CNNCALC_DEBUG"):
             raise
-        print(f"error: internal error ({type(exc).__name__}: {exc}); set CNNCALC_DEBUG=1 for the traceback", file=err)
+        print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); set CNNCALC_DEBUG=1 for the traceback", file=err)
         return EXIT_INTERNAL
 
 

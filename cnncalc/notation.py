@@ -44,9 +44,23 @@ class NotationError(SpecError):
     """A syntax or meaning error in the arrow notation; the message names the column."""
 
 
+MAX_LAYERS = 100_000  # repetitions expand eagerly: '[CONV3-8]*10**20' must be an error, not a crash
+
+
 _SIZE_SPLIT = re.compile(r"\s*[x×*]\s*", re.IGNORECASE)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _INT = re.compile(r"[0-9]+\Z")
+
+
+MAX_DIGITS = 100
+_LONG_NUMBER = re.compile(r"\d{%d,}" % (MAX_DIGITS + 1))
+
+
+def _check_numbers(text: str, error) -> None:
+    """Refuse absurdly long numbers before ``int()`` does (Python refuses over 4,300 digits)."""
+    m = _LONG_NUMBER.search(text)
+    if m:
+        raise error(f"a number of {len(m.group(0)):,} digits is too long (at most {MAX_DIGITS}) at column {m.start() + 1}")
 
 
 def parse_size(text: str) -> tuple:
@@ -55,6 +69,7 @@ def parse_size(text: str) -> tuple:
     Integers stay ``int``; names become sympy symbols (``integer=True, positive=True``), so sympy
     is imported only when a size is symbolic.
     """
+    _check_numbers(text, SpecError)
     parts = [p for p in _SIZE_SPLIT.split(text.strip())]
     values = []
     for part in parts:
@@ -156,6 +171,8 @@ class _Parser:
                 raise NotationError(f"expected '->' before '{tok.text}' at column {tok.column}")
             self.take()
             items = items + self.item()
+            if len(items) > MAX_LAYERS:
+                raise NotationError(f"the network expands to more than {MAX_LAYERS:,} layers at column {tok.column}")
 
     def item(self) -> list[Token]:
         tok = self.take()
@@ -170,7 +187,7 @@ class _Parser:
             elif times is not None and times.kind == "layer" and re.fullmatch(r"[xX]\d+", times.text):
                 # "]x2" tokenises as a word; split it.
                 self.take()
-                return inner * self._count(times.text[1:], times.column + 1)
+                return self._repeat(inner, times.text[1:], times.column + 1)
             elif times is not None and times.kind == "layer" and times.text.lower() == "x":
                 self.take()
             else:
@@ -180,7 +197,7 @@ class _Parser:
             if count is None or count.kind != "int":
                 col = count.column if count else self.end_column()
                 raise NotationError(f"expected a repeat count at column {col}")
-            return inner * self._count(count.text, count.column)
+            return self._repeat(inner, count.text, count.column)
         if tok.kind == "layer":
             return [tok]
         raise NotationError(f"expected a layer, got '{tok.text}' at column {tok.column}")
@@ -191,6 +208,14 @@ class _Parser:
         if n <= 0:
             raise NotationError(f"repeat count must be positive, got {n} at column {column}")
         return n
+
+    def _repeat(self, inner: list, text: str, column: int) -> list:
+        n = self._count(text, column)
+        if len(inner) * n > MAX_LAYERS:
+            raise NotationError(
+                f"repeat count {n} expands to {len(inner) * n:,} layers, more than {MAX_LAYERS:,}, at column {column}"
+            )
+        return inner * n
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,6 +353,7 @@ def parse(text: str, *, classes: int = 10, model: str | None = None) -> Spec:
     """
     if not isinstance(text, str) or not text.strip():
         raise NotationError("empty network: expected layers such as 'INPUT-32x32x3 -> CONV3-32 -> FCS'")
+    _check_numbers(text, NotationError)
     tokens = _Parser(text).net(closing=False)
     layers, spatial = [], True
     for position, token in enumerate(tokens):

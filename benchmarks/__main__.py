@@ -1,0 +1,112 @@
+"""``python -m benchmarks [--only NAME ...] [--quick] [--output PATH]``: run, print, record.
+
+Each entry of :data:`BENCHMARKS` is one function ``run(quick) -> list[Row]``. The training
+benchmarks of issue 7 (schedule overhead, augmentation throughput) join as further entries here
+once ``training.schedules`` and ``training.augment`` exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Callable
+
+from tabulate import tabulate
+
+from . import cli_latency, scale
+from .harness import ROOT, Row, machine, write_atomic
+
+BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
+    "cli-latency": cli_latency.run,
+    "scale": scale.run,
+}
+
+RESULTS = os.path.join(ROOT, "benchmarks", "RESULTS.md")
+HEADERS = ("benchmark", "case", "median", "unit", "ratio", "ratio of", "goal", "met", "note")
+
+
+def _figure(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def table(rows: list[Row], fmt: str) -> str:
+    cells = [
+        (
+            r.benchmark,
+            r.case,
+            _figure(r.value),
+            r.unit,
+            "" if r.ratio is None else f"{r.ratio:.2f}x",
+            r.ratio_of,
+            r.goal,
+            {True: "yes", False: "NO", None: ""}[r.met],
+            r.note,
+        )
+        for r in rows
+    ]
+    return tabulate(cells, headers=HEADERS, tablefmt=fmt, disable_numparse=True)
+
+
+def results_markdown(rows: list[Row], about: dict, names: list[str], quick: bool, seconds: float) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `python -m benchmarks" + (" --quick" if quick else "")
+        + ("" if names == list(BENCHMARKS) else " --only " + " ".join(names))
+        + "`; what each figure means is in `benchmarks/README.md`. Medians of several repeats "
+        "after warm-ups (`time.perf_counter`); ratios are measured side by side in this one run.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {key}: {value}" for key, value in about.items()],
+        f"- benchmarks run: {', '.join(names)} ({'quick' if quick else 'full'} mode, {seconds:.0f} s)",
+        "",
+        "## Figures",
+        "",
+        table(rows, "github"),
+        "",
+    ]
+    missed = [r for r in rows if r.met is False]
+    lines += ["## Goals", ""]
+    if missed:
+        lines += [f"- missed: {r.benchmark}: {r.case}: {r.ratio:.2f} (goal {r.goal})" for r in missed]
+    else:
+        lines += [f"- all {sum(r.met is True for r in rows)} goals met"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=list(BENCHMARKS),
+                        help=f"run only these ({', '.join(BENCHMARKS)})")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes (a smoke run; figures are noisier)")
+    parser.add_argument("--output", default=RESULTS, help="results file (default benchmarks/RESULTS.md)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+    names = args.only or list(BENCHMARKS)
+    names = [n for n in BENCHMARKS if n in names]  # registry order, no duplicates
+    about = machine()
+    start = time.perf_counter()
+    rows: list[Row] = []
+    for name in names:
+        print(f"running {name}{' (quick)' if args.quick else ''} ...", file=sys.stderr, flush=True)
+        rows += BENCHMARKS[name](args.quick)
+    seconds = time.perf_counter() - start
+
+    print(table(rows, "simple"))
+    write_atomic(args.output, results_markdown(rows, about, names, args.quick, seconds))
+    print(f"\nwrote {os.path.relpath(args.output)}", file=sys.stderr)
+    return 1 if any(r.met is False for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
