@@ -48,12 +48,7 @@ def _add_common(parser, exp):
     group.add_argument("--out", help="run directory (default runs/EXPERIMENT/DATE_TIME)")
     group.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     for option in exp.options:
-        kwargs = {"help": option.help, "type": option.type}
-        if option.nargs:
-            kwargs["nargs"] = option.nargs
-        if option.choices:
-            kwargs["choices"] = option.choices
-        parser.add_argument(option.flag, **kwargs)
+        parser.add_argument(option.flag, **option.argparse_kwargs())
 
 
 def build_parser():

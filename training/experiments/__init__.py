@@ -32,6 +32,18 @@ class Option:
     type: Callable = str
     nargs: str | None = None
     choices: tuple | None = None
+    flag_only: bool = False  # a switch (argparse store_true); None when absent, so the preset decides
+
+    def argparse_kwargs(self) -> dict:
+        """The keyword arguments for ``ArgumentParser.add_argument``."""
+        if self.flag_only:
+            return {"help": self.help, "action": "store_true", "default": None}
+        kwargs = {"help": self.help, "type": self.type}
+        if self.nargs:
+            kwargs["nargs"] = self.nargs
+        if self.choices:
+            kwargs["choices"] = self.choices
+        return kwargs
 
     @property
     def dest(self) -> str:
@@ -46,13 +58,18 @@ class Experiment:
     run: Callable
     options: tuple = ()
     datasets: tuple = ("fashion_mnist", "cifar10")
+    validate: Callable | None = None  # validate(config) raises RunError before any run directory exists
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashion_mnist", "cifar10")):
-    """Decorator registering ``run(ctx) -> dict`` as the experiment ``name``."""
+def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashion_mnist", "cifar10"), validate=None):
+    """Decorator registering ``run(ctx) -> dict`` as the experiment ``name``.
+
+    ``validate(config)``, when given, checks the resolved config and raises :class:`RunError` with
+    a one-line message; it runs before the run directory is created, so bad options leave nothing.
+    """
 
     def register(run):
         if name in EXPERIMENTS:
@@ -60,7 +77,7 @@ def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashi
         for preset in ("quick", "paper"):
             if preset not in presets:
                 raise RuntimeError(f"experiment '{name}' lacks the '{preset}' preset")
-        EXPERIMENTS[name] = Experiment(name, help, presets, run, tuple(options), tuple(datasets))
+        EXPERIMENTS[name] = Experiment(name, help, presets, run, tuple(options), tuple(datasets), validate)
         return run
 
     return register
@@ -90,6 +107,11 @@ def resolve_config(exp: Experiment, preset: str, overrides: dict) -> dict:
             raise RunError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
     if config.get("lr") is not None and not float(config["lr"]) > 0:
         raise RunError(f"--lr must be positive, got {config['lr']}")
+    for key in ("subset", "test_subset"):
+        if config.get(key) is not None and int(config[key]) <= 0:
+            raise RunError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
+    if exp.validate is not None:
+        exp.validate(config)
     return {"experiment": exp.name, "preset": preset, **config}
 
 
