@@ -25,7 +25,7 @@ import os
 import numpy as np
 
 from .. import plots
-from ..atomic import read_json, write_json, write_text
+from ..atomic import read_json, replacing, write_json, write_text
 from ..runs import NonFiniteLoss, RunError
 from . import Option, experiment
 
@@ -179,13 +179,14 @@ def run_lr_range(ctx):
         out.update(lr_min=bounds.lr_min, lr_max=bounds.lr_max, rule=bounds.rule)
     except ValueError as exc:  # a curve that never falls: no bounds, say why
         out["note"] = str(exc)
+        ctx.log(f"no bounds suggested: {exc}")
     curve = {"lr": result.lrs.tolist(), "loss": _finite_or_none(result.losses)}
     if result.smoothed is not None:
         curve["smoothed"] = _finite_or_none(result.smoothed)
         out["stopped_early"] = bool(result.stopped_early)
     out["curve"] = curve
 
-    lines = [f"# {title}\n", _table(["lr_min", "lr_max", "best lr"], [[_g(out["lr_min"]), _g(out["lr_max"]), _g(out["best_lr"])]])]
+    lines = [f"# {title}\n\n", _table(["lr_min", "lr_max", "best lr"], [[_g(out["lr_min"]), _g(out["lr_max"]), _g(out["best_lr"])]])]
     if result.method == "grid_search":
         rows = [[f"{lr:.1e}", _g(loss), " ".join(_g(v) for v in h)] for lr, loss, h in zip(result.lrs, result.losses, result.histories)]
         lines += ["\n", _table(["learning rate", f"training loss after {ctx['epochs']} epochs", "per epoch"], rows)]
@@ -264,6 +265,7 @@ def run_batch_range(ctx):
         out.update(b_min=bounds.b_min, b_max=bounds.b_max, rule=bounds.rule)
     except ValueError as exc:
         out["note"] = str(exc)
+        ctx.log(f"no bounds suggested: {exc}")
     out["curve"] = {key: [r[key] for r in rows] for key in ("batch_size", "val_loss", "train_loss", "physical_batch_size", "accumulation_steps", "seconds")}
     table = _table(["batch size", "validation loss", "mean training loss", "physical x accumulation", "seconds"],
                    [[r["batch_size"], _g(r["val_loss"]), _g(r["train_loss"]), f"{r['physical_batch_size']} x {r['accumulation_steps']}", f"{r['seconds']:.1f}"] for r in rows])  # fmt: skip
@@ -275,7 +277,7 @@ def run_batch_range(ctx):
 # -- cyclical-batch -------------------------------------------------------------------------------
 
 CBS_PRESETS = {
-    "quick": {"dataset": "fashion_mnist", "model": "lenet5", "epochs": 3, "lr": 0.02, "momentum": 0.9, "subset": 4096, "test_subset": 1000,
+    "quick": {"dataset": "fashion_mnist", "model": "lenet5", "epochs": 6, "lr": 0.02, "momentum": 0.9, "subset": 8192, "test_subset": 2000,
               "b_min": 32, "b_max": 512, "step_epochs": 1.0, "mode": "exponential", "seed": 0},
     # The issue's bounds (128 .. 2048); SGD momentum 0.9 at a fixed rate, half a cycle = 4 epochs, 5 cycles.
     "paper": {"dataset": "fashion_mnist", "model": "lenet5", "epochs": 40, "lr": 0.05, "momentum": 0.9,
@@ -302,6 +304,35 @@ def cbs_policy(config: dict, n: int):
     return CyclicalBatchSize(int(config["b_min"]), int(config["b_max"]), step_size, mode=config["mode"])
 
 
+def plot_batch_trace(traces: list[dict], b_min: int, path, *, title: str = "") -> str:
+    """The batch size of every step (log2 axis), epochs marked; the leftover of each epoch (the
+    binary digits of the samples that no longer fill a trajectory batch) drawn apart."""
+    from .._agg import agg_figure
+
+    fig = agg_figure((8.0, 3.6))
+    ax = fig.add_subplot()
+    steps = [int(r["step"]) for r in traces]
+    sizes = [int(r["batch_size"]) for r in traces]
+    epochs = [int(r["epoch"]) for r in traces]
+    ax.step(steps, sizes, where="post", color="C0", lw=1.2, label="batch size")
+    leftover = [i for i in range(len(sizes)) if sizes[i] < b_min]
+    if leftover:
+        ax.plot([steps[i] for i in leftover], [sizes[i] for i in leftover], "x", color="C3", label="end-of-epoch leftover")
+    for i in range(1, len(steps)):
+        if epochs[i] != epochs[i - 1]:
+            ax.axvline(steps[i] - 0.5, color="0.6", ls=":", lw=0.8)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("optimizer step (dotted: epoch boundaries)")
+    ax.set_ylabel("batch size")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    with replacing(os.fspath(path), suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    return os.fspath(path)
+
+
 @experiment(
     "cyclical-batch",
     "train with a cyclical batch size between b_min and b_max at a fixed learning rate; curves and the batch-size trace",
@@ -324,7 +355,7 @@ def run_cyclical_batch(ctx):
     history, traces = ctx.run.history(), ctx.run.traces()
     title = f"{ctx['model']} on {ctx['dataset']}, cyclical batch size {ctx['b_min']}..{ctx['b_max']} ({ctx['mode']})"
     plots.history(history, ctx.file("curves.png"), title=title)
-    plots.trace(traces, "batch_size", ctx.file("batch_size_trace.png"), title=f"{title}, step size {policy.step_size}", logy=True)
+    plot_batch_trace(traces, int(ctx["b_min"]), ctx.file("batch_size_trace.png"), title=f"{title}, step size {policy.step_size}")
     used = sorted({int(r["batch_size"]) for r in traces})
     per_epoch = {}
     for r in traces:
