@@ -14,7 +14,12 @@ import pytest
 
 from training import data
 from training.cli import main
-from training.experiments.finders import cbs_policy, grid_lrs
+from training.experiments import load_recipes
+
+# Register every recipe before importing one directly: load_recipes() imports the package's recipe
+# modules only while the registry is empty, so a lone direct import would hide the others (clr...).
+load_recipes()
+from training.experiments.finders import LR_PRESETS, cbs_policy, grid_lrs  # noqa: E402
 
 pytestmark = pytest.mark.keras
 keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
@@ -89,8 +94,6 @@ def test_lr_grid_one_subrun_per_candidate_and_resume_skips_them(tmp_path, capsys
 
 
 def test_grid_candidates_of_the_paper_preset():
-    from training.experiments.finders import LR_PRESETS
-
     paper = LR_PRESETS["paper"]
     assert np.allclose(grid_lrs(paper), np.logspace(-9, 1, 10))
     assert (paper["model"], paper["dataset"], paper["epochs"], paper["batch_size"]) == ("minigooglenet", "fashion_mnist", 5, 64)
