@@ -316,7 +316,41 @@ def _make_step_recorder(plan: TrainingPlan, traces: list, epoch: int, sizes: lis
 # --------------------------------------------------------------------------------------------
 
 
+LOGICAL_CPUS_ENV = "CNNTRAIN_LOGICAL_CPUS"
+
+
+def _split_cpu(tf) -> None:
+    """Split the CPU into ``$CNNTRAIN_LOGICAL_CPUS`` logical devices (tests and CPU-only trials).
+
+    TensorFlow accepts this only before its runtime initialises; a process that has already
+    used TensorFlow gets a one-line error instead of a silent single device.
+    """
+    text = os.environ.get(LOGICAL_CPUS_ENV)
+    if not text:
+        return
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise RunError(f"{LOGICAL_CPUS_ENV} must be a positive integer, got '{text}'")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) == n:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+    except RuntimeError:
+        raise RunError(f"{LOGICAL_CPUS_ENV}={n}: TensorFlow was initialised before the CPU could be split") from None
+
+
 def _strategy(name):
+    """``tf.distribute.MirroredStrategy`` over every visible GPU, or else every logical CPU.
+
+    TensorFlow's default device list is the GPUs or, without one, ``CPU:0`` alone; the CPU
+    devices are named explicitly so that a CPU split in two (``CNNTRAIN_LOGICAL_CPUS=2``)
+    gives two replicas.
+    """
     if not name:
         return None
     if name != "mirrored":
@@ -327,7 +361,10 @@ def _strategy(name):
         raise RunError("--distribute mirrored needs the TensorFlow backend")
     import tensorflow as tf
 
-    return tf.distribute.MirroredStrategy()
+    _split_cpu(tf)
+    if tf.config.list_logical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
 
 
 def _deterministic(seed: int) -> None:
@@ -354,6 +391,8 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
 
     _deterministic(plan.seed)
     strategy = _strategy(plan.distribute)
+    if strategy is not None and plan.verbose:
+        plan.log(f"MirroredStrategy: {strategy.num_replicas_in_sync} replicas, global batch split across them")
     checkpoint = run.latest_checkpoint() if resume else None
     history, traces = ([], [])
     start_epoch, state = 0, {"step": 0, "wall_seconds": 0.0}
@@ -424,6 +463,8 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
         raise
 
     metrics = _metrics(model, plan, history)
+    if strategy is not None:
+        metrics["replicas"] = int(strategy.num_replicas_in_sync)
     run.write_metrics(metrics)
     run.set_status("finished", epochs=plan.epochs)
     return metrics

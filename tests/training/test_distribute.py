@@ -1,0 +1,99 @@
+"""``--distribute mirrored``: MirroredStrategy over the CPU split into two logical devices.
+
+The split (``CNNTRAIN_LOGICAL_CPUS=2``) must happen before TensorFlow initialises, so everything
+runs in a fresh Python process. Without augmentation or dropout the two-replica run computes the
+same gradients as the one-device run (each replica's loss is scaled by the *global* batch and the
+gradients are summed), so the histories agree to float round-off; resuming from a checkpoint
+under the strategy gives the uninterrupted history.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.keras
+keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
+
+SCRIPT = r"""
+import json, sys
+import numpy as np
+import keras
+from training.runs import RunDir, TrainingPlan, train
+
+root = sys.argv[1]
+rng = np.random.default_rng(0)
+x = rng.normal(size=(120, 8, 8, 3)).astype("float32")
+y = (x[:, :4].mean(axis=(1, 2, 3)) > 0).astype("int64") + (x[:, 4:].mean(axis=(1, 2, 3)) > 0)
+xv, yv = x[:40], y[:40]
+
+def build():
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+def plan(epochs, distribute):
+    # 120 samples, batch 32: three steps of 32 and one of 24, each split 16/16 or 12/12
+    return TrainingPlan(build, x, y, epochs=epochs, batch_size=32, seed=5, x_val=xv, y_val=yv, x_test=xv, y_test=yv,
+                        distribute=distribute, verbose=0)
+
+out = {}
+# The strategy first: the CPU split must precede TensorFlow's initialisation.
+for name, epochs, distribute in (("mirrored", 3, "mirrored"), ("single", 3, None), ("cut", 1, "mirrored")):
+    run = RunDir(f"{root}/{name}")
+    run.create({})
+    out[name] = {"metrics": train(run, plan(epochs, distribute))}
+run = RunDir(f"{root}/cut")
+out["resumed"] = {"metrics": train(run, plan(3, "mirrored"), resume=True)}
+for name in out:
+    out[name]["history"] = RunDir(f"{root}/{name if name != 'resumed' else 'cut'}").history()
+import tensorflow as tf
+out["logical_cpus"] = len(tf.config.list_logical_devices("CPU"))
+print("RESULT " + json.dumps(out))
+"""
+
+
+def run_script(tmp_path):
+    env = {**os.environ, "CNNTRAIN_LOGICAL_CPUS": "2", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def test_mirrored_over_two_logical_cpus_matches_one_device_and_resumes(tmp_path):
+    out = run_script(tmp_path)
+    assert out["logical_cpus"] == 2
+    mirrored, single = out["mirrored"], out["single"]
+    assert mirrored["metrics"]["replicas"] == 2 and "replicas" not in single["metrics"]
+    assert len(mirrored["history"]) == len(single["history"]) == 3
+    losses = [r["loss"] for r in mirrored["history"]]
+    assert all(math.isfinite(v) for v in losses) and losses[-1] < losses[0]  # it trained
+    for a, b in zip(mirrored["history"], single["history"]):
+        for key in ("loss", "val_loss", "accuracy", "val_accuracy", "learning_rate"):
+            assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-6), key
+        assert (a["steps"], a["batch_size"]) == (b["steps"], b["batch_size"]) == (4, 32)  # the global batch
+    assert mirrored["metrics"]["test_accuracy"] == pytest.approx(single["metrics"]["test_accuracy"], abs=1e-6)
+    # Checkpoint after epoch 1 under the strategy, reloaded inside strategy.scope(): same run.
+    resumed = out["resumed"]
+    assert resumed["metrics"]["replicas"] == 2 and len(resumed["history"]) == 3
+    for a, b in zip(resumed["history"], mirrored["history"]):
+        for key in ("loss", "val_loss", "val_accuracy"):
+            assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-7), key
+
+
+def test_logical_cpus_must_be_a_positive_integer(tmp_path, monkeypatch):
+    import numpy as np
+
+    from training.runs import RunDir, RunError, TrainingPlan, train
+
+    monkeypatch.setenv("CNNTRAIN_LOGICAL_CPUS", "two")
+    run = RunDir(tmp_path / "run")
+    run.create({})
+    x = np.zeros((4, 2), "float32")
+    with pytest.raises(RunError, match="CNNTRAIN_LOGICAL_CPUS must be a positive integer, got 'two'"):
+        train(run, TrainingPlan(lambda: None, x, np.zeros(4, "int64"), epochs=1, distribute="mirrored", verbose=0))
