@@ -34,3 +34,20 @@ def test_validate_hook_and_common_checks_raise_run_error():
         resolve_config(EXP, "fast", {})
     with pytest.raises(RunError, match="not 'mnist'"):
         resolve_config(EXP, "quick", {"dataset": "mnist"})
+
+
+def test_load_recipes_finds_all_even_after_one_was_imported_alone():
+    import importlib
+    import subprocess
+    import sys
+
+    code = (
+        "import training.experiments.clr\n"
+        "from training.experiments import EXPERIMENTS, load_recipes\n"
+        "assert list(EXPERIMENTS) == ['clr'], list(EXPERIMENTS)\n"
+        "print(sorted(load_recipes()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    names = eval(out)
+    assert {"clr", "lr-range", "batch-range", "cyclical-batch", "cutout-demo", "batch-augment"} <= set(names)
+    assert importlib.import_module("training.experiments").load_recipes() is importlib.import_module("training.experiments").EXPERIMENTS
