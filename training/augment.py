@@ -51,6 +51,34 @@ def _batch_size(images):
     return ops.shape(images)[0]
 
 
+def _replica() -> tuple:
+    """``(replica id, replicas in sync)`` inside a ``tf.distribute`` step, else ``(0, 1)``."""
+    if keras.backend.backend() != "tensorflow":
+        return 0, 1
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+def per_sample_randint(b, minval: int, maxval: int, seed_generator):
+    """``b`` independent integers in ``[minval, maxval)``, one per sample of the (local) batch.
+
+    Under ``MirroredStrategy`` every replica holds the same seed-generator state, so a plain draw
+    would give sample k of every replica the same crop, flip and Cutout square. Instead each
+    replica draws for the whole global batch (``b * replicas`` values, the same on every replica)
+    and keeps its own contiguous slice: the draws are independent across replicas and, when the
+    global batch splits evenly, equal to what one device draws for the same global batch.
+    """
+    replica, replicas = _replica()
+    if replicas == 1:
+        return keras.random.randint((b,), minval, maxval, seed=seed_generator)
+    draws = keras.random.randint((b * replicas,), minval, maxval, seed=seed_generator)
+    return ops.slice(draws, (replica * b,), (b,))
+
+
 @keras.saving.register_keras_serializable(package="cnncalc")
 class StandardAugment(keras.layers.Layer):
     """Zero-pad ``pad`` pixels, crop back to the input size at a random offset, maybe flip.
@@ -80,11 +108,11 @@ class StandardAugment(keras.layers.Layer):
         b, h, w = shape[0], shape[1], shape[2]
         hp, wp = h + 2 * p, w + 2 * p
         padded = ops.pad(images, ((0, 0), (p, p), (p, p), (0, 0)))
-        oy = keras.random.randint((b,), 0, 2 * p + 1, seed=self.seed_generator)
-        ox = keras.random.randint((b,), 0, 2 * p + 1, seed=self.seed_generator)
+        oy = per_sample_randint(b, 0, 2 * p + 1, self.seed_generator)
+        ox = per_sample_randint(b, 0, 2 * p + 1, self.seed_generator)
         cols = ops.arange(w, dtype="int32")
         if self.flip:
-            flip = keras.random.randint((b,), 0, 2, seed=self.seed_generator)
+            flip = per_sample_randint(b, 0, 2, self.seed_generator)
             cols = ops.where(ops.expand_dims(flip, 1) == 1, (w - 1) - cols, cols)  # (B, W)
         else:
             cols = ops.broadcast_to(cols, (b, w))
@@ -128,8 +156,8 @@ class Cutout(keras.layers.Layer):
         """The ``(B, H, W, 1)`` keep-mask (1 keep, 0 cut) of one draw, in the images' dtype."""
         shape = ops.shape(images)
         b, h, w = shape[0], shape[1], shape[2]
-        cy = keras.random.randint((b,), 0, h, seed=self.seed_generator)
-        cx = keras.random.randint((b,), 0, w, seed=self.seed_generator)
+        cy = per_sample_randint(b, 0, h, self.seed_generator)
+        cx = per_sample_randint(b, 0, w, self.seed_generator)
         y0 = ops.expand_dims(cy - self.length // 2, 1)
         x0 = ops.expand_dims(cx - self.length // 2, 1)
         ys = ops.arange(h, dtype="int32")

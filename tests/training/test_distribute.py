@@ -57,9 +57,41 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def run_script(tmp_path):
+AUGMENT_SCRIPT = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from training.augment import augmentation
+
+x = np.random.default_rng(0).normal(size=(8, 12, 12, 2)).astype("float32")
+
+def apply(strategy):
+    with strategy.scope():
+        block = augmentation(standard=True, cutout=6, seed=3)
+        block.build((None, 12, 12, 2))
+    dist = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(x).batch(8))
+    batch = next(iter(dist))
+    out = strategy.run(tf.function(lambda b: block(b, training=True)), args=(batch,))
+    parts = strategy.experimental_local_results(out)
+    return np.concatenate([np.asarray(p) for p in parts])
+
+devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+mirrored = apply(tf.distribute.MirroredStrategy(devices))
+single = apply(tf.distribute.OneDeviceStrategy(devices[0]))
+# Where each sample is zero (crop padding and the Cutout square): its draw, compared between replicas.
+zeros = (mirrored == 0).reshape(8, -1)
+changed = (mirrored != x).reshape(8, -1)
+print("RESULT " + json.dumps({"replicas": len(devices), "equal": bool(np.array_equal(mirrored, single)),
+      "same_pattern": bool(np.array_equal(zeros[:4], zeros[4:])), "changed": bool(changed.any(axis=1).all())}))
+"""
+
+
+def run_script(tmp_path, script=SCRIPT):
     env = {**os.environ, "CNNTRAIN_LOGICAL_CPUS": "2", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
@@ -84,6 +116,15 @@ def test_mirrored_over_two_logical_cpus_matches_one_device_and_resumes(tmp_path)
     for a, b in zip(resumed["history"], mirrored["history"]):
         for key in ("loss", "val_loss", "val_accuracy"):
             assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-7), key
+
+
+def test_augmentation_draws_are_independent_across_replicas_and_equal_one_device(tmp_path):
+    """Each replica keeps its own slice of a draw for the global batch (training.augment.per_sample_randint):
+    without it, sample k of both replicas got the same crop, flip and Cutout square."""
+    out = run_script(tmp_path, AUGMENT_SCRIPT)
+    assert out["replicas"] == 2 and out["changed"]
+    assert out["equal"]  # the mirrored output equals the one-device output for the same global batch
+    assert not out["same_pattern"]  # the two replicas' samples were not augmented alike
 
 
 def test_logical_cpus_must_be_a_positive_integer(tmp_path, monkeypatch):
