@@ -84,13 +84,16 @@ def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashi
 
 
 def load_recipes() -> dict[str, Experiment]:
-    """Import every recipe module of this package (each registers itself)."""
-    if not EXPERIMENTS:
-        import pkgutil
+    """Import every recipe module of this package (each registers itself).
 
-        for info in pkgutil.iter_modules(__path__):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{info.name}")
+    Always walks the package: a recipe imported directly before (``from training.experiments.clr
+    import ...``) has registered itself alone, and importing a module twice is a no-op.
+    """
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
     return EXPERIMENTS
 
 
