@@ -92,8 +92,8 @@ def test_ladder_on_tiny_cifar_then_resume(tiny_cifar, tmp_path, capsys):
     assert main(["resume", str(out), "--quiet"]) == 0
     assert (out / "cs231n-c_augment" / "metrics.json").stat().st_mtime_ns == kept
     again = json.loads((out / "results.json").read_text())
-    assert (out / "confusion.png").exists() and (out / "ladder.md").read_text() == md.replace(
-        f"{table['cs231n-a']['train_seconds']:.1f} |", f"{again['table']['cs231n-a']['train_seconds']:.1f} |")
+    assert (out / "confusion.png").exists()
+    assert [line.split("|")[1:5] for line in (out / "ladder.md").read_text().splitlines()] == [line.split("|")[1:5] for line in md.splitlines()]
     assert again["table"]["cs231n-c+augment"] == table["cs231n-c+augment"]
     assert again["confusion"]["matrix"] == confusion["matrix"]
     # the retrained sub-run is deterministic (seeded data order and initial weights)
