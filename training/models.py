@@ -44,7 +44,9 @@ def add_l2(model, factor: float, layer_types=None):
     ``variable.regularizer``) and ``model.losses`` sums them, so the training loss includes the
     penalty. The layer's ``kernel_regularizer`` is set too, so ``get_config`` records it and a
     model loaded from a checkpoint rebuilds its kernels with the same penalty. Biases are left
-    alone. Nested models are searched. ``factor`` must be positive.
+    alone. Nested models are searched. ``factor`` must be positive. Call it before the model's
+    first ``fit``/``evaluate`` (after ``compile`` is fine): Keras traces its step functions once,
+    and a step traced earlier keeps the losses it saw.
     """
     import keras
 

@@ -42,9 +42,8 @@ def test_mlp_dropout_layers_and_counts_match_the_calculator():
 def test_add_l2_penalty_is_in_the_loss_and_survives_a_checkpoint(tmp_path):
     from training.models import add_l2, build, compile_model
 
-    model = build("mlp", (6, 6, 1), 3, hidden=8)
+    model = compile_model(build("mlp", (6, 6, 1), 3, hidden=8), "adam")  # compiled first, as the recipe does
     assert add_l2(model, 1e-2) == ["fc1", "fc2", "fc3"]
-    compile_model(model, "adam")
     kernels = [layer.kernel.numpy() for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     penalty = 1e-2 * sum(float(np.sum(k.astype(np.float64) ** 2)) for k in kernels)
     assert len(model.losses) == 3
