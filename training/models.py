@@ -34,3 +34,36 @@ def compile_model(model, optimizer, *, loss="sparse_categorical_crossentropy", m
         optimizer = make(optimizer)
     model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
     return model
+
+
+def add_l2(model, factor: float, layer_types=None):
+    """Put an L2 penalty ``factor * sum(w**2)`` on the kernels of ``model``'s layers of ``layer_types``
+    (default: Dense), after the model is built; returns the names of the layers it touched.
+
+    In Keras 3 a weight's regularizer lives on the variable (``Layer.add_weight`` sets
+    ``variable.regularizer``) and ``model.losses`` sums them, so the training loss includes the
+    penalty. The layer's ``kernel_regularizer`` is set too, so ``get_config`` records it and a
+    model loaded from a checkpoint rebuilds its kernels with the same penalty. Biases are left
+    alone. Nested models are searched. ``factor`` must be positive. Call it before the model's
+    first ``fit``/``evaluate`` (after ``compile`` is fine): Keras traces its step functions once,
+    and a step traced earlier keeps the losses it saw.
+    """
+    import keras
+
+    if not float(factor) > 0:
+        raise ValueError(f"L2 factor must be > 0, got {factor!r}")
+    layer_types = tuple(layer_types or (keras.layers.Dense,))
+    touched = []
+    for layer in _walk(model):
+        if isinstance(layer, layer_types) and getattr(layer, "kernel", None) is not None:
+            layer.kernel_regularizer = keras.regularizers.L2(float(factor))
+            layer.kernel.regularizer = keras.regularizers.L2(float(factor))
+            touched.append(layer.name)
+    return touched
+
+
+def _walk(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _walk(layer)

@@ -70,15 +70,29 @@ def lenet5(input=(32, 32, 1), classes: int = 10) -> Spec:
 
 
 @register("mlp", "MLP on CIFAR-10: flatten 32x32x3 -> Dense 1000 ReLU -> Dense 1000 ReLU -> Dense 10 softmax")
-def mlp(input=(32, 32, 3), classes: int = 10, hidden: int = 1000, depth: int = 2) -> Spec:
+def mlp(
+    input=(32, 32, 3), classes: int = 10, hidden: int = 1000, depth: int = 2, input_dropout: float = 0.0, dropout: float = 0.0
+) -> Spec:
     """A multilayer perceptron: flatten, ``depth`` hidden Dense(``hidden``) + ReLU, Dense + softmax.
 
     At the CIFAR-10 default (32x32x3, two hidden layers of 1000): 3072*1000 + 1000 +
     1000*1000 + 1000 + 1000*10 + 10 = 4,084,010 parameters.
+
+    ``input_dropout`` inserts a Dropout of that rate after the flatten (on the pixels) and
+    ``dropout`` one after each hidden ReLU (Srivastava et al. 2014: 0.2 on the input, 0.5 on
+    hidden units). Each is added only when its rate is > 0, so the default network is unchanged;
+    dropout has no parameters, so the counts are the same either way.
     """
+    for label, rate in (("input_dropout", input_dropout), ("dropout", dropout)):
+        if not 0.0 <= rate < 1.0:
+            raise SpecError(f"{label} must lie in [0, 1), got {rate}")
     layers = [input_layer(input), Flatten(name="flatten")]
+    if input_dropout:
+        layers.append(Dropout(input_dropout, name="dropout_input"))
     for i in range(1, depth + 1):
         layers += [Dense(hidden, name=f"fc{i}"), Activation("relu", name=f"relu{i}")]
+        if dropout:
+            layers.append(Dropout(dropout, name=f"dropout{i}"))
     layers += [Dense(classes, name=f"fc{depth + 1}"), Activation("softmax", name="softmax")]
     return Spec(sequential(*layers), model="mlp", description="Multilayer perceptron")
 
