@@ -79,7 +79,9 @@ def results_markdown(rows: list[Row], about: dict, names: list[str], mode: str, 
     missed = [r for r in rows if r.met is False]
     lines += ["## Goals", ""]
     if missed:
-        lines += [f"- missed: {r.benchmark}: {r.case}: {r.ratio:.2f} (goal {r.goal})" for r in missed]
+        for r in missed:
+            lines.append(f"- missed: {r.benchmark}: {r.case}: {r.ratio:.3f} (goal {r.goal})"
+                         + (f". {r.bound}" if r.bound else ""))
     else:
         lines += [f"- all {sum(r.met is True for r in rows)} goals met"]
     return "\n".join(lines) + "\n"

@@ -72,8 +72,9 @@ def test_schedule_overhead_smoke():
     pytest.importorskip("keras")
     rows = schedule_overhead.run(smoke=True)
     check_rows(rows, "schedule-overhead", goals=2)
-    assert [r.unit for r in rows] == ["steps/s"] * 3 + ["CPU-ms/step"] * 3
-    assert [r.ratio is None for r in rows] == [True, False, False] * 2
+    assert [r.unit for r in rows] == ["steps/s"] * 3 + ["CPU-ms/step"] * 3 + ["µs/step"]
+    assert [r.ratio is None for r in rows] == [True, False, False] * 2 + [False]
+    assert rows[-1].ratio <= 1  # a predicted slowdown, never a speed-up
 
 
 @pytest.mark.keras
@@ -112,3 +113,17 @@ def test_numpy_augment_is_pad_crop_flip_cutout():
     flipped = [np.array_equal(a, b[:, ::-1]) for a, b in zip(no_cut, images)]
     same = [np.array_equal(a, b) for a, b in zip(no_cut, images)]
     assert all(f or s for f, s in zip(flipped, same)) and any(flipped) and any(same)
+
+
+def test_a_missed_goal_says_by_how_much_and_what_bounds_it():
+    from benchmarks.__main__ import results_markdown
+
+    rows = [
+        Row("b", "fast enough", 0.97, "x", ratio=0.9712, ratio_of="ours / theirs", goal=">= 0.98x",
+            met=False, bound="noise bounds it"),
+        Row("b", "other", 3.0, "x", ratio=3.0, ratio_of="a / b", goal=">= 2x", met=True),
+    ]
+    text = results_markdown(rows, {"cpu": "test"}, ["b"], "quick", 1.0)
+    assert "- missed: b: fast enough: 0.971 (goal >= 0.98x). noise bounds it" in text
+    assert "goals met" not in text.split("## Goals")[1]
+    assert "(quick mode, 1 s)" in text
