@@ -1,8 +1,8 @@
-"""``python -m benchmarks [--only NAME ...] [--quick] [--output PATH]``: run, print, record.
+"""``python -m benchmarks [--only NAME ...] [--quick | --smoke] [--output PATH]``: run, print, record.
 
-Each entry of :data:`BENCHMARKS` is one function ``run(quick) -> list[Row]``. The training
-benchmarks of issue 7 (schedule overhead, augmentation throughput) join as further entries here
-once ``training.schedules`` and ``training.augment`` exist.
+Each entry of :data:`BENCHMARKS` is one function ``run(quick, smoke) -> list[Row]``: full
+repeats and sizes by default, fewer with ``quick``, the least that still runs every code path
+with ``smoke`` (seconds; the figures mean nothing, tests/test_benchmarks.py uses it).
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from typing import Callable
 
 from tabulate import tabulate
 
-from . import cli_latency, scale
+from . import augmentation_throughput, cli_latency, scale, schedule_overhead
 from .harness import ROOT, Row, machine, write_atomic
 
-BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
+BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "cli-latency": cli_latency.run,
     "scale": scale.run,
+    "schedule-overhead": schedule_overhead.run,
+    "augmentation": augmentation_throughput.run,
 }
 
 RESULTS = os.path.join(ROOT, "benchmarks", "RESULTS.md")
@@ -55,11 +57,11 @@ def table(rows: list[Row], fmt: str) -> str:
     return tabulate(cells, headers=HEADERS, tablefmt=fmt, disable_numparse=True)
 
 
-def results_markdown(rows: list[Row], about: dict, names: list[str], quick: bool, seconds: float) -> str:
+def results_markdown(rows: list[Row], about: dict, names: list[str], mode: str, seconds: float) -> str:
     lines = [
         "# Benchmark results",
         "",
-        "Written by `python -m benchmarks" + (" --quick" if quick else "")
+        "Written by `python -m benchmarks" + ("" if mode == "full" else f" --{mode}")
         + ("" if names == list(BENCHMARKS) else " --only " + " ".join(names))
         + "`; what each figure means is in `benchmarks/README.md`. Medians of several repeats "
         "after warm-ups (`time.perf_counter`); ratios are measured side by side in this one run.",
@@ -67,7 +69,7 @@ def results_markdown(rows: list[Row], about: dict, names: list[str], quick: bool
         "## Machine",
         "",
         *[f"- {key}: {value}" for key, value in about.items()],
-        f"- benchmarks run: {', '.join(names)} ({'quick' if quick else 'full'} mode, {seconds:.0f} s)",
+        f"- benchmarks run: {', '.join(names)} ({mode} mode, {seconds:.0f} s)",
         "",
         "## Figures",
         "",
@@ -77,7 +79,9 @@ def results_markdown(rows: list[Row], about: dict, names: list[str], quick: bool
     missed = [r for r in rows if r.met is False]
     lines += ["## Goals", ""]
     if missed:
-        lines += [f"- missed: {r.benchmark}: {r.case}: {r.ratio:.2f} (goal {r.goal})" for r in missed]
+        for r in missed:
+            lines.append(f"- missed: {r.benchmark}: {r.case}: {r.ratio:.3f} (goal {r.goal})"
+                         + (f". {r.bound}" if r.bound else ""))
     else:
         lines += [f"- all {sum(r.met is True for r in rows)} goals met"]
     return "\n".join(lines) + "\n"
@@ -87,23 +91,27 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=list(BENCHMARKS),
                         help=f"run only these ({', '.join(BENCHMARKS)})")
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes (a smoke run; figures are noisier)")
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument("--quick", action="store_true", help="fewer repeats and sizes (figures are noisier)")
+    level.add_argument("--smoke", action="store_true",
+                       help="one repeat of the smallest sizes: checks that everything runs (figures mean nothing)")
     parser.add_argument("--output", default=RESULTS, help="results file (default benchmarks/RESULTS.md)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     names = args.only or list(BENCHMARKS)
     names = [n for n in BENCHMARKS if n in names]  # registry order, no duplicates
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     about = machine()
     start = time.perf_counter()
     rows: list[Row] = []
     for name in names:
-        print(f"running {name}{' (quick)' if args.quick else ''} ...", file=sys.stderr, flush=True)
-        rows += BENCHMARKS[name](args.quick)
+        print(f"running {name}{'' if mode == 'full' else f' ({mode})'} ...", file=sys.stderr, flush=True)
+        rows += BENCHMARKS[name](args.quick, args.smoke)
     seconds = time.perf_counter() - start
 
     print(table(rows, "simple"))
-    write_atomic(args.output, results_markdown(rows, about, names, args.quick, seconds))
+    write_atomic(args.output, results_markdown(rows, about, names, mode, seconds))
     print(f"\nwrote {os.path.relpath(args.output)}", file=sys.stderr)
     return 1 if any(r.met is False for r in rows) else 0
 

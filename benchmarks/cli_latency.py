@@ -24,23 +24,21 @@ PYTHON_BARE = [sys.executable, "-c", "pass"]
 GOAL = 10.0
 
 
-def run(quick: bool = False) -> list[Row]:
-    fast_repeats, slow_repeats, slow_warmup = (3, 1, 0) if quick else (9, 5, 1)
+def run(quick: bool = False, smoke: bool = False) -> list[Row]:
+    """``smoke``: one run of each of the first three rows, no Keras summary (a check that it runs)."""
+    fast_repeats, slow_repeats, slow_warmup = (1, 1, 0) if smoke else (3, 1, 0) if quick else (9, 5, 1)
     # The output must be the real table, or the timing means nothing.
     table = run_process(CNNCALC).stdout
     if "143,667,240" not in table:
         raise RuntimeError("cnncalc vgg19 --table did not print VGG19's 143,667,240 parameters")
-    if "143,667,240" not in run_process(KERAS_SUMMARY).stdout:
+    if not smoke and "143,667,240" not in run_process(KERAS_SUMMARY).stdout:
         raise RuntimeError("Keras' VGG19 summary() did not report 143,667,240 parameters")
 
-    bare = measure(lambda: run_process(PYTHON_BARE), repeats=fast_repeats)
-    ours = measure(lambda: run_process(CNNCALC), repeats=fast_repeats)
+    bare = measure(lambda: run_process(PYTHON_BARE), repeats=fast_repeats, warmup=0 if smoke else 1)
+    ours = measure(lambda: run_process(CNNCALC), repeats=fast_repeats, warmup=0 if smoke else 1)
     keras_import = measure(lambda: run_process(KERAS_IMPORT), repeats=slow_repeats, warmup=slow_warmup)
-    keras_summary = measure(lambda: run_process(KERAS_SUMMARY), repeats=slow_repeats, warmup=slow_warmup)
-
-    ratio = keras_summary.median / ours.median
     name = "cli-latency"
-    return [
+    rows = [
         Row(name, "python -c pass (interpreter start, the floor of both)", bare.median, "s"),
         Row(name, "cnncalc vgg19 --table (whole process)", ours.median, "s",
             note=f"{ours.repeats} repeats, min {ours.minimum:.3f} s; "
@@ -48,6 +46,12 @@ def run(quick: bool = False) -> list[Row]:
         Row(name, "python -c 'import keras' (whole process)", keras_import.median, "s",
             ratio=keras_import.median / ours.median, ratio_of="keras import / cnncalc",
             note=f"{keras_import.repeats} repeats"),
+    ]
+    if smoke:
+        return rows
+    keras_summary = measure(lambda: run_process(KERAS_SUMMARY), repeats=slow_repeats, warmup=slow_warmup)
+    ratio = keras_summary.median / ours.median
+    return rows + [
         Row(name, "keras VGG19(weights=None).summary() (whole process)", keras_summary.median, "s",
             ratio=ratio, ratio_of="keras summary / cnncalc", goal=f">= {GOAL:g}x",
             met=ratio >= GOAL, note=f"{keras_summary.repeats} repeats, min {keras_summary.minimum:.3f} s"),

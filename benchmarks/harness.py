@@ -28,7 +28,8 @@ class Row:
 
     ``value`` is the measured figure in ``unit`` (a median). ``ratio`` compares it with something
     named in ``ratio_of`` (e.g. ``"keras / cnncalc"``); ``goal`` says what the ratio should be and
-    ``met`` whether it is (``None`` when there is no goal).
+    ``met`` whether it is (``None`` when there is no goal). ``bound`` says, for a goal that can
+    be missed, what limits the figure (printed under Goals in RESULTS.md when it is missed).
     """
 
     benchmark: str
@@ -40,6 +41,7 @@ class Row:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    bound: str = ""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ RESNET_DEPTHS = (20, 56, 110, 302, 1202)
 CHAIN_LENGTHS = (100, 1_000, 10_000)
 QUICK_RESNET_DEPTHS = (20, 110, 1202)
 QUICK_CHAIN_LENGTHS = (100, 10_000)
+SMOKE_RESNET_DEPTHS = (20, 56)
+SMOKE_CHAIN_LENGTHS = (10, 100)
 LINEAR_GOAL = 2.0
 
 
@@ -50,6 +52,8 @@ def _calls(spec, symbolic) -> int:
 
 
 def _repeats(rows: int, symbolic: bool, quick: bool) -> int:
+    if quick == "smoke":
+        return 1
     if quick:
         return 3
     if symbolic:
@@ -98,11 +102,15 @@ def _series(label, build, sizes, symbolic, quick) -> list[Row]:
     return out
 
 
-def run(quick: bool = False) -> list[Row]:
-    depths = QUICK_RESNET_DEPTHS if quick else RESNET_DEPTHS
-    lengths = QUICK_CHAIN_LENGTHS if quick else CHAIN_LENGTHS
+def run(quick: bool = False, smoke: bool = False) -> list[Row]:
+    """``smoke``: two small sizes per series, one repeat, no symbolic ResNet (a check that it runs;
+    a symbolic ResNet analysis costs over a second whatever its depth: see benchmarks/README.md)."""
+    depths = SMOKE_RESNET_DEPTHS if smoke else QUICK_RESNET_DEPTHS if quick else RESNET_DEPTHS
+    lengths = SMOKE_CHAIN_LENGTHS if smoke else QUICK_CHAIN_LENGTHS if quick else CHAIN_LENGTHS
+    level = "smoke" if smoke else quick
     rows = []
     for symbolic in (False, True):
-        rows += _series("resnet", resnet_cifar, depths, symbolic, quick)
-        rows += _series("chain", conv_chain, lengths, symbolic, quick)
+        if not (smoke and symbolic):
+            rows += _series("resnet", resnet_cifar, depths, symbolic, level)
+        rows += _series("chain", conv_chain, lengths, symbolic, level)
     return rows

@@ -5,7 +5,9 @@
   no traceback.
 - Random valid specs, drawn as arrow notation from a small grammar: rows sum to the totals,
   parameters are never negative, every count is an ``int``, the symbolic analysis on
-  ``H x W x C`` equals the numeric one after substitution, and ``to_notation`` round-trips.
+  ``H x W x C`` equals the numeric one after substitution, ``to_notation`` round-trips, and along
+  the chain the receptive field and the jump never shrink (per axis) until the output stops
+  being spatial, after which they stay undefined.
 
 Example counts keep the whole module under ~30 s; no test here times anything.
 """
@@ -221,6 +223,27 @@ def test_notation_round_trips(text):
     again = parse(to_notation(spec))
     assert again.root == spec.root
     assert analyze(again).to_dict()["layers"] == analyze(spec).to_dict()["layers"]
+
+
+def _axes(value):
+    """An rf/jump/start value as an (h, w) pair (one value when the two axes agree)."""
+    return value if isinstance(value, tuple) else (value, value)
+
+
+@SPECS
+@given(valid_notation())
+def test_receptive_field_never_shrinks_along_a_chain(text):
+    layers = analyze(parse(text)).layers
+    assert layers[0].kind == "Input" and _axes(layers[0].rf) == (1, 1) and _axes(layers[0].jump) == (1, 1)
+    spatial = [row for row in layers if row.rf is not None]
+    # Defined exactly on the prefix whose output is still H x W x C; undefined from there on.
+    assert list(layers[: len(spatial)]) == spatial, [(row.name, row.rf) for row in layers]
+    assert all(len(row.output) == 3 for row in spatial)
+    for before, after in zip(spatial, spatial[1:]):
+        for axis in (0, 1):
+            assert _axes(after.rf)[axis] >= _axes(before.rf)[axis], (before.name, after.name)
+            assert _axes(after.jump)[axis] >= _axes(before.jump)[axis], (before.name, after.name)
+            assert _ints(_axes(after.rf)[axis]) and _axes(after.rf)[axis] >= 1
 
 
 def _subs(value, values):

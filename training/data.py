@@ -117,6 +117,11 @@ class DataError(ValueError):
     """
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's message with its line breaks folded (pickle's own messages have some)."""
+    return " ".join(str(exc).split())
+
+
 # --------------------------------------------------------------------------- idx (MNIST)
 
 # idx type byte -> numpy dtype (big-endian), as in the MNIST page's format description.
@@ -140,7 +145,7 @@ def _read_bytes(path: Path) -> bytes:
                 return f.read()
         return path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: not a valid gzip file ({exc})") from None
+        raise DataError(f"{path}: not a valid gzip file ({_one_line(exc)})") from None
 
 
 def read_idx(path, *, magic: int | None = None) -> np.ndarray:
@@ -257,7 +262,7 @@ def _unpickle(data: bytes, where: str) -> dict:
         obj = _SafeUnpickler(io.BytesIO(data), encoding="bytes").load()
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a corrupt file
         raise DataError(
-            f"{where}: not a CIFAR python pickle ({type(exc).__name__}: {exc})"
+            f"{where}: not a CIFAR python pickle ({type(exc).__name__}: {_one_line(exc)})"
         ) from None
     if not isinstance(obj, dict):
         raise DataError(f"{where}: pickle holds a {type(obj).__name__}; expected a dict")
@@ -275,10 +280,13 @@ def read_cifar_batch(data: bytes, where: str = "<bytes>"):
     missing = [k for k in ("data", "labels") if k not in d]
     if missing:
         raise DataError(
-            f"{where}: pickle keys {sorted(d)}; expected b'data' and b'labels' (missing {missing})"
+            f"{where}: pickle keys {sorted(d, key=str)}; expected b'data' and b'labels' (missing {missing})"
         )
-    x = np.asarray(d["data"])
-    y = np.asarray(d["labels"])
+    try:
+        x = np.asarray(d["data"])
+        y = np.asarray(d["labels"])
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise DataError(f"{where}: data or labels are not arrays ({type(exc).__name__})") from None
     if x.ndim != 2 or x.shape[1] != 3072 or x.dtype != np.uint8:
         raise DataError(
             f"{where}: data of shape {x.shape} and dtype {x.dtype}; expected N x 3072 uint8"
@@ -293,8 +301,14 @@ def read_cifar_meta(data: bytes, where: str = "<bytes>") -> tuple[str, ...]:
     """Class names from ``batches.meta`` (key ``b"label_names"``, a list of bytes)."""
     d = _unpickle(data, where)
     if "label_names" not in d:
-        raise DataError(f"{where}: pickle keys {sorted(d)}; expected b'label_names'")
-    names = tuple(n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in d["label_names"])
+        raise DataError(f"{where}: pickle keys {sorted(d, key=str)}; expected b'label_names'")
+    names = d["label_names"]
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, (bytes, str)) for n in names):
+        raise DataError(f"{where}: label_names is a {type(names).__name__} of {sorted({type(n).__name__ for n in names} if isinstance(names, (list, tuple)) else [])}; expected a list of byte strings")
+    try:
+        names = tuple(n.decode("utf-8") if isinstance(n, bytes) else n for n in names)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{where}: a label name is not UTF-8 ({_one_line(exc)})") from None
     if len(names) != len(CIFAR10_CLASSES):
         raise DataError(f"{where}: {len(names)} label names; expected {len(CIFAR10_CLASSES)}")
     return names
@@ -333,7 +347,7 @@ def _read_cifar_tar(archive: Path) -> tuple:
 
             return _cifar_from_members(read)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{archive}: not a readable tar.gz archive ({exc})") from None
+        raise DataError(f"{archive}: not a readable tar.gz archive ({_one_line(exc)})") from None
 
 
 # --------------------------------------------------------------------------- locating files

@@ -1,0 +1,129 @@
+"""Benchmarks (``python -m benchmarks``): every benchmark runs in its smoke form and returns
+well-formed rows. No test here asserts a time: only the structure of the results (rows, units,
+ratios positive and finite, goals stated with a verdict) and the results file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks import augmentation_throughput, schedule_overhead
+from benchmarks.__main__ import BENCHMARKS, main
+from benchmarks.harness import Row
+
+
+def check_rows(rows, benchmark_prefix, *, goals):
+    assert rows and all(isinstance(r, Row) for r in rows)
+    assert all(r.benchmark.startswith(benchmark_prefix) for r in rows)
+    for r in rows:
+        assert math.isfinite(r.value) and r.value > 0, r
+        assert r.unit and r.case, r
+        if r.ratio is not None:
+            assert math.isfinite(r.ratio) and r.ratio > 0, r
+            assert r.ratio_of, r
+        # A goal always comes with a ratio and a verdict; no verdict without a goal.
+        assert (r.goal != "") == (r.met is not None), r
+        if r.goal:
+            assert r.ratio is not None
+    assert sum(r.goal != "" for r in rows) == goals
+    assert len({(r.case, r.unit) for r in rows}) == len(rows)  # no case twice
+
+
+def test_registry_names_every_benchmark():
+    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation"]
+
+
+def test_scale_smoke(tmp_path, capsys):
+    out = tmp_path / "r.md"
+    code = main(["--only", "scale", "--smoke", "--output", str(out)])
+    assert code in (0, 1)
+    text = out.read_text()
+    assert "python -m benchmarks --smoke --only scale" in text
+    assert "## Machine" in text and "- cpu: " in text and "(smoke mode, " in text
+    assert "| scale/resnet | resnet-20, 74 rows, numeric 32x32x3" in text
+    assert "linearity" in capsys.readouterr().out
+    from benchmarks import scale
+
+    check_rows(scale.run(smoke=True), "scale/", goals=3)
+
+
+def test_unknown_benchmark_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "nope"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--quick", "--smoke"])
+
+
+def test_cli_latency_smoke():
+    from benchmarks import cli_latency
+
+    rows = cli_latency.run(smoke=True)
+    check_rows(rows, "cli-latency", goals=0)
+    assert [r.unit for r in rows] == ["s", "s", "s"]
+
+
+@pytest.mark.keras
+def test_schedule_overhead_smoke():
+    pytest.importorskip("keras")
+    rows = schedule_overhead.run(smoke=True)
+    check_rows(rows, "schedule-overhead", goals=2)
+    assert [r.unit for r in rows] == ["steps/s"] * 3 + ["CPU-ms/step"] * 3 + ["µs/step"]
+    assert [r.ratio is None for r in rows] == [True, False, False] * 2 + [False]
+    assert rows[-1].ratio <= 1  # a predicted slowdown, never a speed-up
+
+
+@pytest.mark.keras
+def test_old_keras_clr_callback_follows_bckenstler_formula():
+    keras = pytest.importorskip("keras")
+    from training.schedules import CyclicalLearningRate
+
+    callback = schedule_overhead.old_keras_clr_callback(0.001, 0.006, 4)
+    schedule = CyclicalLearningRate(0.001, 0.006, 4)
+    for t in range(12):
+        callback.clr_iterations = float(t)
+        assert callback.clr() == pytest.approx(schedule.value(t)), t
+    assert isinstance(callback, keras.callbacks.Callback)
+
+
+@pytest.mark.keras
+def test_augmentation_smoke():
+    pytest.importorskip("keras")
+    rows = augmentation_throughput.run(smoke=True)
+    check_rows(rows, "augmentation", goals=1)
+    assert [r.unit for r in rows] == ["images/s"] * 3
+
+
+def test_numpy_augment_is_pad_crop_flip_cutout():
+    rng = np.random.default_rng(3)
+    images = rng.uniform(1, 2, (20, 32, 32, 3)).astype(np.float32)
+    out = augmentation_throughput.numpy_augment(images, np.random.default_rng(0))
+    assert out.shape == images.shape and out.dtype == images.dtype
+    for img, src in zip(out, images):
+        zero = img[..., 0] == 0
+        assert zero.any()  # a Cutout square (or padding) is there
+        kept = img[~zero]
+        # Every kept pixel is a pixel of the source image, moved, not interpolated.
+        assert np.isin(kept[:, 0], src[..., 0]).all()
+    no_cut = augmentation_throughput.numpy_augment(images, np.random.default_rng(0), pad=0, length=0)
+    flipped = [np.array_equal(a, b[:, ::-1]) for a, b in zip(no_cut, images)]
+    same = [np.array_equal(a, b) for a, b in zip(no_cut, images)]
+    assert all(f or s for f, s in zip(flipped, same)) and any(flipped) and any(same)
+
+
+def test_a_missed_goal_says_by_how_much_and_what_bounds_it():
+    from benchmarks.__main__ import results_markdown
+
+    rows = [
+        Row("b", "fast enough", 0.97, "x", ratio=0.9712, ratio_of="ours / theirs", goal=">= 0.98x",
+            met=False, bound="noise bounds it"),
+        Row("b", "other", 3.0, "x", ratio=3.0, ratio_of="a / b", goal=">= 2x", met=True),
+    ]
+    text = results_markdown(rows, {"cpu": "test"}, ["b"], "quick", 1.0)
+    assert "- missed: b: fast enough: 0.971 (goal >= 0.98x). noise bounds it" in text
+    assert "goals met" not in text.split("## Goals")[1]
+    assert "(quick mode, 1 s)" in text
