@@ -105,12 +105,49 @@ def equal(a, b) -> bool | None:
         return int(a) == int(b)
     import sympy
 
-    diff = sympy.simplify(sympy.sympify(a) - sympy.sympify(b))
+    diff = sympy.sympify(a) - sympy.sympify(b)
+    # Cheap decisions first: equal terms cancel on subtraction, and a difference that is already
+    # a number decides. ``simplify`` (floors, Piecewise padding) costs ~1 s cold on a symbolic
+    # ResNet's Add merges, so it runs only when these cannot tell.
+    if diff == 0:
+        return True
+    if diff.is_number:
+        return bool(diff.is_zero) if diff.is_zero is not None else None
+    if _varies(diff):
+        return None  # neither identically zero nor a constant: simplify could not decide either
+    diff = sympy.simplify(diff)
     if diff == 0:
         return True
     if diff.is_number:
         return False
     return None
+
+
+# Sizes at which ``equal`` samples a difference: 16 consecutive sizes cover every residue that
+# four stride-2 stages can tell apart (ceil(ceil(H/2)/2) parity and so on), plus ImageNet's.
+_SAMPLE_SIZES = (224, 227, *range(17, 33))
+
+
+def _varies(diff) -> bool:
+    """True when ``diff`` takes two different values at sample sizes (each symbol its own value).
+
+    A difference that varies is neither identically zero nor a constant, which is all
+    :func:`equal` asks of ``simplify``; sampling decides that in microseconds where ``simplify``
+    of 'same'-padding Piecewise terms (ResNet shortcuts with stride 2) takes a second.
+    """
+    symbols = sorted(diff.free_symbols, key=str)
+    seen = set()
+    for size in _SAMPLE_SIZES:
+        try:
+            value = diff.subs({sym: size + 13 * i for i, sym in enumerate(symbols)})
+        except Exception:  # an expression sympy cannot evaluate there: let simplify decide
+            return False
+        if not value.is_number:
+            return False
+        seen.add(value)
+        if len(seen) > 1:
+            return True
+    return False
 
 
 def to_json(value):
