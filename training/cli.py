@@ -157,7 +157,7 @@ def _data(args) -> int:
 def _report(args) -> int:
     from .report import report
 
-    text = report(args.run_dirs, out=args.out)
+    text = report(args.run_dirs, out=args.out, note=lambda message: print(message, file=sys.stderr))
     print(text)
     return EXIT_OK
 

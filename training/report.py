@@ -53,11 +53,27 @@ def rows_for(paths) -> tuple[list[list], list[RunDir]]:
     return rows, runs
 
 
-def report(paths, out: str | None = None) -> str:
-    """A markdown table of every run below ``paths``; with ``out``, also report.md and plots."""
-    paths = [p for p in paths if os.path.isdir(p)] or list(paths)
-    if not paths:
+def _is_run(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "config.json"))
+
+
+def report(paths, out: str | None = None, *, note=None) -> str:
+    """A markdown table of every run below ``paths``; with ``out``, also report.md and plots.
+
+    ``cnntrain report runs/*`` meets whatever the shell glob finds: files and directories that
+    are not runs are skipped (each named through ``note``) as long as one run remains; a lone
+    non-run path is an error naming it.
+    """
+    given = list(paths)
+    if not given:
         raise RunError("no run directories given")
+    paths = [p for p in given if os.path.isdir(p) and _is_run(p)]
+    if not paths:
+        RunDir(given[0]).config()  # the one-line error naming the first path
+        raise RunError(f"no run directories among {', '.join(given)}")
+    for skipped in (p for p in given if p not in paths):
+        if note is not None:
+            note(f"skipping '{skipped}': not a run directory")
     rows, runs = rows_for(paths)
     if not rows:
         raise RunError(f"no trained runs below {', '.join(paths)}")

@@ -41,6 +41,12 @@ def test_clr_quick_on_real_fashion_mnist_then_report(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| clr " in table and "lenet5" in table
     assert (tmp_path / "report" / "report.md").exists() and (tmp_path / "report" / "val_loss.png").exists()
+    # What a shell glob (runs/*) also finds: a log file and a directory that is no run are skipped.
+    (tmp_path / "notes.log").write_text("x")
+    (tmp_path / "data").mkdir()
+    assert main(["report", str(tmp_path / "notes.log"), str(tmp_path / "data"), str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "| clr " in captured.out and f"skipping '{tmp_path / 'data'}': not a run directory" in captured.err
 
 
 @real_fashion
