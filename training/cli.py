@@ -82,10 +82,25 @@ def build_parser():
     return parser
 
 
+# What the Keras experiments import, and the extras that install it.
+EXPERIMENT_MODULES = {"keras": "keras", "matplotlib": "plots"}
+
+
+def require(what: str, modules: dict = EXPERIMENT_MODULES) -> None:
+    """A one-line usage error, before any run directory exists, when a needed package is missing."""
+    import importlib.util
+
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        extras = ",".join(dict.fromkeys(modules[name] for name in missing))
+        raise UsageError(f"{what} needs {' and '.join(missing)} (not installed): pip install 'cnncalc[{extras}]'")
+
+
 def _run_experiment(args) -> int:
     from .experiments import COMMON_OPTIONS, Context, default_out, load_recipes, resolve_config
     from .runs import RunDir
 
+    require(f"cnntrain {args.command}")
     exp = load_recipes()[args.command]
     keys = list(COMMON_OPTIONS) + [o.dest for o in exp.options]
     overrides = {k: getattr(args, k, None) for k in keys}
@@ -110,6 +125,7 @@ def _resume(args) -> int:
 
         return resume_numpy(run, config)
     recipes = load_recipes()
+    require("cnntrain resume")
     if config.get("experiment") not in recipes:
         raise RunError(f"'{run.path}' was made by an unknown experiment '{config.get('experiment')}'")
     return _execute(recipes[config["experiment"]], Context(config, run, resume=True, verbose=0 if args.quiet else 1))
@@ -136,6 +152,10 @@ def _execute(exp, ctx) -> int:
 def _data(args) -> int:
     from .data import format_summary, load, save_image_grid, summarize
 
+    if args.samples < 0:
+        raise UsageError(f"--samples must be positive, got {args.samples}")
+    if args.samples:
+        require("cnntrain data --samples", {"matplotlib": "plots"})
     dataset = load(args.dataset, args.data_dir, normalization="none", val_fraction=0.0)
     summary = summarize(dataset)
     if args.summary or not args.samples:
@@ -146,8 +166,6 @@ def _data(args) -> int:
         os.makedirs(args.out, exist_ok=True)
         write_json(os.path.join(args.out, "summary.json"), summary)
     if args.samples:
-        if args.samples <= 0:
-            raise UsageError(f"--samples must be positive, got {args.samples}")
         path = os.path.join(args.out or ".", "samples.png")
         save_image_grid(dataset.x_train, dataset.y_train, dataset.class_names, path, per_class=args.samples)
         print(f"wrote {path}", file=sys.stderr)

@@ -129,3 +129,17 @@ def test_every_experiment_has_quick_and_paper_presets():
     assert "clr" in recipes
     for exp in recipes.values():
         assert {"quick", "paper"} <= set(exp.presets), exp.name
+
+
+def test_missing_keras_is_a_usage_error_before_any_run_directory(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("keras", "matplotlib") else real(name, *a))
+    out = tmp_path / "run"
+    assert main(["clr", "--preset", "quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: cnntrain clr needs keras and matplotlib (not installed): pip install 'cnncalc[keras,plots]'"
+    assert not out.exists()
+    assert main(["data", "fashion_mnist", "--samples", "2", "--data-dir", str(tmp_path)]) == 2
+    assert "cnntrain data --samples needs matplotlib (not installed): pip install 'cnncalc[plots]'" in capsys.readouterr().err
