@@ -19,6 +19,23 @@ def build(model: str, input_shape, classes: int, *, name: str | None = None, **o
     return to_keras(spec_for(model, input_shape, classes, **options), name=name or model.replace("-", "_"))
 
 
+def build_augmented(model: str, input_shape, classes: int, *, cutout: int | None = None, seed: int = 0, **options):
+    """Zoo entry ``model`` behind :func:`training.augment.augmentation` (pad-4 crop + flip, then
+    Cutout of side ``cutout`` if given), uncompiled.
+
+    The augmentation block is an input stage without weights (identity at test time), so the
+    model keeps exactly the counts the calculator gives for ``model``.
+    """
+    import keras
+
+    from .augment import augmentation
+
+    inputs = keras.Input(tuple(int(v) for v in input_shape), name="images")
+    x = augmentation(standard=True, cutout=cutout or None, seed=int(seed))(inputs)
+    outputs = build(model, input_shape, classes, **options)(x)
+    return keras.Model(inputs, outputs, name=model.replace("-", "_") + "_augmented")
+
+
 def describe(model: str, input_shape, classes: int, **options) -> dict:
     """The calculator's totals for the model that is trained (stored in each run's config)."""
     totals = analyze(spec_for(model, input_shape, classes, **options)).totals

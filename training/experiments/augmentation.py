@@ -194,17 +194,11 @@ def step_schedule(lr: float, steps_per_epoch: int, epochs: int):
 
 def augmented_model(ctx, optimizer, length: int):
     """Augmentation block (pad-4 crop + flip, then Cutout of side ``length``) before the zoo model."""
-    import keras
-
-    from ..augment import augmentation
-    from ..models import build, compile_model
+    from ..models import build_augmented, compile_model
 
     data = ctx.dataset()
-    inputs = keras.Input(data.input_shape, name="images")
-    x = augmentation(standard=True, cutout=length or None, seed=int(ctx["seed"]))(inputs)
-    outputs = build(ctx["model"], data.input_shape, data.num_classes)(x)
-    name = ctx["model"].replace("-", "_") + "_augmented"
-    return compile_model(keras.Model(inputs, outputs, name=name), optimizer)
+    model = build_augmented(ctx["model"], data.input_shape, data.num_classes, cutout=length, seed=int(ctx["seed"]))
+    return compile_model(model, optimizer)
 
 
 @experiment(

@@ -58,18 +58,14 @@ def subrun_name(network: str) -> str:
 
 def build_model(ctx, network: str):
     """The compiled Keras model of ``network``: the zoo model, behind the augmentation block if asked."""
-    import keras
-
-    from ..augment import augmentation
-    from ..models import build, compile_model
+    from ..models import build, build_augmented, compile_model
     from ..optimizers import make
 
     data = ctx.dataset()
-    model = build(zoo_name(network), data.input_shape, data.num_classes)
     if network.endswith("+augment"):
-        inputs = keras.Input(data.input_shape, name="image")
-        outputs = model(augmentation(standard=True, seed=int(ctx.get("seed", 0))) (inputs))
-        model = keras.Model(inputs, outputs, name=f"{model.name}_augment")
+        model = build_augmented(zoo_name(network), data.input_shape, data.num_classes, seed=int(ctx.get("seed", 0)))
+    else:
+        model = build(zoo_name(network), data.input_shape, data.num_classes)
     return compile_model(model, make("adam", learning_rate=float(ctx["lr"])))
 
 
