@@ -272,30 +272,10 @@ def cutout_demo(
     ``images`` are NHWC (normalised or not; each is min-max scaled for display). With
     ``standard=True`` the crop+flip is applied first, as in training. Returns the path.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from .plots import before_after
 
     images = np.asarray(images, dtype="float32")
     after = keras.ops.convert_to_numpy(augmentation(standard, length, seed)(images, training=True))
-    n = len(images)
-    fig = Figure(figsize=(2.0 * n, 4.2))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2, n, squeeze=False)
-    for row, (batch, label) in enumerate(
-        ((images, "original"), (after, ("crop+flip, " if standard else "") + f"Cutout L={length}"))
-    ):
-        for j in range(n):
-            ax = axes[row, j]
-            img = batch[j].astype(np.float64)
-            lo, hi = float(images[j].min()), float(images[j].max())  # same scale before and after
-            img = np.clip((img - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(img)
-            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j == 0:
-                ax.set_ylabel(label)
-    fig.tight_layout()
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=100)
+    before_after(images, after, out_path, rows=("original", ("crop+flip, " if standard else "") + f"Cutout L={length}"))
     return out_path

@@ -99,3 +99,37 @@ def bars(values: dict, path, *, ylabel: str, title: str = "") -> str:
         ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def before_after(before, after, path, *, rows=("original", "after"), titles=None, boxes=None, captions=None) -> str:
+    """Images on the top row, the same images transformed below (one display scale per image,
+    taken from the original, so a zeroed region shows as the dataset mean does).
+
+    ``titles`` label the columns, ``boxes`` (``{"x0", "y0", "width", "height"}`` per image) are
+    outlined in red on the bottom row with ``captions`` under them.
+    """
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    n = len(before)
+    fig = agg_figure((2.1 * n + 0.6, 4.4))
+    axes = fig.subplots(2, n, squeeze=False)
+    for j in range(n):
+        lo, hi = float(before[j].min()), float(before[j].max())
+        for row, batch in enumerate((before, after)):
+            ax = axes[row, j]
+            img = np.clip((batch[j].astype(np.float64) - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(batch[j])
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if titles:
+            axes[0, j].set_title(titles[j], fontsize="small")
+        if boxes:
+            b = boxes[j]
+            axes[1, j].add_patch(Rectangle((b["x0"] - 0.5, b["y0"] - 0.5), b["width"], b["height"], fill=False, edgecolor="red", linewidth=1.2))
+        if captions:
+            axes[1, j].set_xlabel(captions[j], fontsize="small")
+    axes[0, 0].set_ylabel(rows[0])
+    axes[1, 0].set_ylabel(rows[1])
+    fig.tight_layout()
+    return _save(fig, path)

@@ -60,39 +60,6 @@ def cutout_square(keep_mask: np.ndarray) -> dict:
     return {"y0": y0, "y1": y1, "x0": x0, "x1": x1, "height": y1 - y0, "width": x1 - x0}
 
 
-def _cutout_figure(before, after, squares, labels, path, length):
-    from .. import plots
-    from .._agg import agg_figure
-
-    n = len(before)
-    fig = agg_figure((2.1 * n + 0.6, 4.4))
-    axes = fig.subplots(2, n, squeeze=False)
-    for j in range(n):
-        lo, hi = float(before[j].min()), float(before[j].max())  # one display scale per image
-        for row, batch in enumerate((before, after)):
-            ax = axes[row, j]
-            img = np.clip((batch[j].astype(np.float64) - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(batch[j])
-            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 1:
-                s = squares[j]
-                ax.add_patch(_rectangle(s))
-                ax.set_xlabel(f"rows {s['y0']}..{s['y1'] - 1}, cols {s['x0']}..{s['x1'] - 1}", fontsize="small")
-            else:
-                ax.set_title(labels[j], fontsize="small")
-        axes[0, 0].set_ylabel("original")
-        axes[1, 0].set_ylabel(f"Cutout L={length}")
-    fig.tight_layout()
-    return plots._save(fig, path)
-
-
-def _rectangle(square):
-    from matplotlib.patches import Rectangle
-
-    return Rectangle((square["x0"] - 0.5, square["y0"] - 0.5), square["width"], square["height"], fill=False, edgecolor="red", linewidth=1.2)
-
-
 @experiment(
     "cutout-demo",
     "show training images before and after Cutout (DeVries & Taylor 2017) and record the squares",
@@ -116,9 +83,16 @@ def cutout_demo(ctx):
     mask = np.asarray(layer.mask(before))  # one draw; the layer's call multiplies by this mask
     after = before * mask
     squares = [cutout_square(mask[j, ..., 0]) for j in range(n)]
-    np.savez(ctx.file("cutout.npz"), indices=indices, before=before, after=after)
-    labels = [f"#{i}: {data.class_names[int(data.y_train[i])]}" for i in indices]
-    _cutout_figure(before, after, squares, labels, ctx.file("cutout.png"), length)
+    from .. import plots
+    from ..atomic import replacing
+
+    with replacing(ctx.file("cutout.npz")) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, indices=indices, before=before, after=after)
+    plots.before_after(
+        before, after, ctx.file("cutout.png"), rows=("original", f"Cutout L={length}"), boxes=squares,
+        titles=[f"#{i}: {data.class_names[int(data.y_train[i])]}" for i in indices],
+        captions=[f"rows {s['y0']}..{s['y1'] - 1}, cols {s['x0']}..{s['x1'] - 1}" for s in squares],
+    )  # fmt: skip
     ctx.log(f"Cutout L={length}: " + "; ".join(f"image {i} rows {s['y0']}..{s['y1'] - 1} cols {s['x0']}..{s['x1'] - 1}" for i, s in zip(indices, squares)))
     return {
         "dataset": ctx["dataset"],
