@@ -12,7 +12,6 @@ import os
 import numpy as np
 import pytest
 
-from training import data
 from training.cli import main
 from training.experiments import load_recipes
 
@@ -23,11 +22,6 @@ from training.experiments.finders import LR_PRESETS, cbs_policy, grid_lrs  # noq
 
 pytestmark = pytest.mark.keras
 keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
-
-real_fashion = pytest.mark.skipif(
-    not data.FASHION_MNIST_SYSTEM_DIR.is_dir(),
-    reason="needs the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist; CI installs it)",
-)
 
 TINY = ["--subset", "512", "--test-subset", "256", "--quiet"]
 N_TRAIN = 461  # 512 images less the 10% validation split (round(51.2) = 51)
@@ -43,7 +37,7 @@ def _interrupt(run_dir):
     (run_dir / "status.json").write_text(json.dumps({"state": "interrupted"}))
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_lr_range_one_run_bounds_inside_the_swept_range_and_resume_reuses_the_curve(tmp_path):
     out = tmp_path / "lr"
     argv = ["lr-range", "--start-lr", "1e-5", "--end-lr", "10", "--steps", "40", "--batch-size", "32", "--out", str(out), *TINY]
@@ -68,7 +62,7 @@ def test_lr_range_one_run_bounds_inside_the_swept_range_and_resume_reuses_the_cu
     assert _json(out / "results.json") == results
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_lr_grid_one_subrun_per_candidate_and_resume_skips_them(tmp_path, capsys):
     out = tmp_path / "grid"
     argv = ["lr-range", "--grid", "--grid-points", "3", "--start-lr", "1e-4", "--end-lr", "1", "--epochs", "1", "--batch-size", "64", "--out", str(out), *TINY]
@@ -99,7 +93,7 @@ def test_grid_candidates_of_the_paper_preset():
     assert (paper["model"], paper["dataset"], paper["epochs"], paper["batch_size"]) == ("minigooglenet", "fashion_mnist", 5, 64)
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_batch_range_same_updates_per_size_and_power_of_two_bounds(tmp_path):
     out = tmp_path / "br"
     argv = ["batch-range", "--lr", "0.01", "--b-lo", "32", "--b-hi", "128", "--iterations", "15", "--max-physical-batch", "64", "--out", str(out), *TINY]
@@ -115,7 +109,7 @@ def test_batch_range_same_updates_per_size_and_power_of_two_bounds(tmp_path):
     assert results["lr"] == 0.01
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_cyclical_batch_trace_covers_each_epoch_and_resume_replays_it(tmp_path, monkeypatch):
     full, cut = tmp_path / "full", tmp_path / "cut"
     argv = ["cyclical-batch", "--b-min", "32", "--b-max", "128", "--step-epochs", "0.5", "--epochs", "2", "--lr", "0.02", *TINY]

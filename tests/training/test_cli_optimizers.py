@@ -8,16 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from training import data
 from training.cli import main
 
 pytestmark = pytest.mark.keras
 keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
-
-real_fashion = pytest.mark.skipif(
-    not data.FASHION_MNIST_SYSTEM_DIR.is_dir(),
-    reason="needs the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist; CI installs it)",
-)
 
 TINY = ["--subset", "512", "--test-subset", "256", "--epochs", "2", "--quiet"]
 FIVE = ["adagrad", "rmsprop", "rmsprop_nesterov", "adadelta", "adam"]
@@ -93,7 +87,7 @@ def test_bad_options_exit_2_with_one_line_and_no_run_directory(tmp_path, capsys,
 # ----------------------------------------------------------------------------- end to end
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_two_methods_with_and_without_dropout_then_resume(tmp_path, capsys):
     out = tmp_path / "opt"
     assert main(["optimizers", "--methods", "adam", "rmsprop", "--out", str(out), *TINY]) == 0

@@ -8,21 +8,15 @@ import sys
 
 import pytest
 
-from training import data
 from training.cli import main
 
 pytestmark = pytest.mark.keras
 keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
 
-real_fashion = pytest.mark.skipif(
-    not data.FASHION_MNIST_SYSTEM_DIR.is_dir(),
-    reason="needs the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist; CI installs it)",
-)
-
 TINY = ["--subset", "640", "--test-subset", "256", "--batch-size", "64", "--quiet"]
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_clr_quick_on_real_fashion_mnist_then_report(tmp_path, capsys):
     out = tmp_path / "clr"
     code = main(["clr", "--preset", "quick", "--epochs", "2", "--mode", "triangular2", "--out", str(out), *TINY])
@@ -49,7 +43,7 @@ def test_clr_quick_on_real_fashion_mnist_then_report(tmp_path, capsys):
     assert "| clr " in captured.out and f"skipping '{tmp_path / 'data'}': not a run directory" in captured.err
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_resume_after_interrupt_continues_to_the_same_history(tmp_path):
     """Kill a quick run after epoch 1 (a real SIGKILL of the process), resume, compare."""
     full, cut = tmp_path / "full", tmp_path / "cut"
@@ -79,7 +73,7 @@ def test_resume_after_interrupt_continues_to_the_same_history(tmp_path):
     assert main(["resume", str(cut)]) == 0  # finished: says so, exits 0
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_data_summary_and_samples(tmp_path, capsys):
     assert main(["data", "fashion_mnist", "--summary", "--samples", "2", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -88,7 +82,7 @@ def test_data_summary_and_samples(tmp_path, capsys):
     assert "Ankle boot" in capsys.readouterr().out
 
 
-@real_fashion
+@pytest.mark.real_fashion_mnist
 def test_numpy_net_on_real_data(tmp_path):
     out = tmp_path / "np"
     assert main(["numpy-net", "--dataset", "fashion_mnist", "--subset", "3000", "--num-iters", "150", "--out", str(out)]) == 0

@@ -436,11 +436,7 @@ def test_data_module_imports_without_keras():
 # ----------------------------------------------------------------------------- the real thing
 
 
-@pytest.mark.skipif(
-    not data.FASHION_MNIST_SYSTEM_DIR.is_dir(),
-    reason="needs the Debian package dataset-fashion-mnist "
-    "(apt-get install dataset-fashion-mnist; CI installs it)",
-)
+@pytest.mark.real_fashion_mnist
 def test_real_debian_fashion_mnist():
     raw = data.load_fashion_mnist_raw(download=False)
     assert raw.source == str(data.FASHION_MNIST_SYSTEM_DIR)

@@ -8,16 +8,9 @@ import json
 
 import pytest
 
-from training import data
 from training.cli import main
 
-pytestmark = [
-    pytest.mark.keras,
-    pytest.mark.skipif(
-        not data.FASHION_MNIST_SYSTEM_DIR.is_dir(),
-        reason="needs the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist; CI installs it)",
-    ),
-]
+pytestmark = [pytest.mark.keras, pytest.mark.real_fashion_mnist]
 keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
 
 
