@@ -39,7 +39,8 @@ __all__ = ["CBS_MODES", "CyclicalBatchSize"]
 CBS_MODES = ("exponential", "linear")
 
 
-def _is_power_of_two(b) -> bool:
+def is_power_of_two(b) -> bool:
+    """True for an int (or numpy int) 1, 2, 4, 8, ...: the batch sizes that keep retracing bounded."""
     return isinstance(b, (int, np.integer)) and b >= 1 and (int(b) & (int(b) - 1)) == 0
 
 
@@ -62,7 +63,7 @@ class CyclicalBatchSize:
     """
 
     def __init__(self, b_min: int, b_max: int, step_size: int, mode: str = "exponential"):
-        if not (_is_power_of_two(b_min) and _is_power_of_two(b_max)):
+        if not (is_power_of_two(b_min) and is_power_of_two(b_max)):
             raise ValueError(f"b_min and b_max must be powers of two, got b_min={b_min!r}, b_max={b_max!r}")
         if not b_max > b_min:
             raise ValueError(f"b_max must be > b_min, got b_max={b_max} <= b_min={b_min}")

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .batching import is_power_of_two
+
 __all__ = [
     "BatchSizeBounds",
     "BatchSizeResult",
@@ -441,10 +443,6 @@ def lr_grid_search(
 # -- batch-size range test ------------------------------------------------------------------------
 
 
-def _is_power_of_two(b) -> bool:
-    return isinstance(b, (int, np.integer)) and b >= 1 and (int(b) & (int(b) - 1)) == 0
-
-
 def batch_size_range_test(
     model_fn,
     data,
@@ -486,11 +484,11 @@ def batch_size_range_test(
     """
     import keras
 
-    if not (_is_power_of_two(b_lo) and _is_power_of_two(b_hi)):
+    if not (is_power_of_two(b_lo) and is_power_of_two(b_hi)):
         raise ValueError(f"b_lo and b_hi must be powers of two, got b_lo={b_lo!r}, b_hi={b_hi!r}")
     if not b_lo <= b_hi:
         raise ValueError(f"need b_lo <= b_hi, got b_lo={b_lo}, b_hi={b_hi}")
-    if max_physical_batch is not None and not _is_power_of_two(max_physical_batch):
+    if max_physical_batch is not None and not is_power_of_two(max_physical_batch):
         raise ValueError(f"max_physical_batch must be a power of two, got {max_physical_batch!r}")
     if isinstance(model_fn, keras.Model) or not callable(model_fn):
         raise ValueError("model_fn must be a zero-argument callable that builds a fresh compiled model per batch size")

@@ -26,14 +26,11 @@ import numpy as np
 
 from .. import plots
 from ..atomic import read_json, replacing, write_json, write_text
+from ..batching import is_power_of_two
 from ..runs import NonFiniteLoss, RunError
 from . import Option, experiment
 
 # -- shared helpers -------------------------------------------------------------------------------
-
-
-def _is_power_of_two(b) -> bool:
-    return isinstance(b, int) and b >= 1 and b & (b - 1) == 0
 
 
 def _check_bounds(config: dict, lo: str, hi: str, *, strict: bool) -> None:
@@ -41,7 +38,7 @@ def _check_bounds(config: dict, lo: str, hi: str, *, strict: bool) -> None:
     a, b = config.get(lo), config.get(hi)
     flag = lambda key: "--" + key.replace("_", "-")  # noqa: E731
     for key, value in ((lo, a), (hi, b)):
-        if not _is_power_of_two(value):
+        if not is_power_of_two(value):
             raise RunError(f"{flag(key)} must be a power of two, got {value}")
     if a > b or (strict and a == b):
         raise RunError(f"{flag(lo)} must be {'<' if strict else '<='} {flag(hi)}, got {a} and {b}")
@@ -214,7 +211,7 @@ def _validate_batch(config: dict) -> None:
     _check_bounds(config, "b_lo", "b_hi", strict=False)
     _positive(config, "iterations", "epochs_at_lo")
     m = config.get("max_physical_batch")
-    if m is not None and not _is_power_of_two(m):
+    if m is not None and not is_power_of_two(m):
         raise RunError(f"--max-physical-batch must be a power of two, got {m}")
 
 
