@@ -15,8 +15,10 @@ from typing import Callable
 
 from tabulate import tabulate
 
+from cnncalc.atomic import write_text
+
 from . import augmentation_throughput, cli_latency, scale, schedule_overhead
-from .harness import ROOT, Row, machine, write_atomic
+from .harness import ROOT, Row, machine
 
 BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "cli-latency": cli_latency.run,
@@ -111,7 +113,7 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - start
 
     print(table(rows, "simple"))
-    write_atomic(args.output, results_markdown(rows, about, names, mode, seconds))
+    write_text(args.output, results_markdown(rows, about, names, mode, seconds))
     print(f"\nwrote {os.path.relpath(args.output)}", file=sys.stderr)
     return 1 if any(r.met is False for r in rows) else 0
 

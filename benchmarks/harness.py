@@ -1,4 +1,4 @@
-"""Timing, result rows, the machine description and the atomic results file.
+"""Timing, result rows and the machine description (the results file is written by cnncalc.atomic).
 
 Every figure is the median of several repeats after warm-ups, timed with ``time.perf_counter``.
 Benchmarks report ratios measured side by side in one run, never absolute goals in seconds.
@@ -12,7 +12,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -136,22 +135,3 @@ def machine() -> dict:
         "packages": ", ".join(f"{k} {v}" for k, v in versions.items()),
         "load average at start (1, 5, 15 min)": load,
     }
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".md", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-

@@ -141,7 +141,7 @@ def _execute(exp, ctx) -> int:
     except Exception as exc:
         ctx.run.set_status("failed", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
-    from .atomic import write_json
+    from cnncalc.atomic import write_json
 
     write_json(ctx.file("results.json"), results)
     ctx.run.set_status("finished")
@@ -161,7 +161,7 @@ def _data(args) -> int:
     if args.summary or not args.samples:
         print(format_summary(summary))
     if args.out:
-        from .atomic import write_json
+        from cnncalc.atomic import write_json
 
         os.makedirs(args.out, exist_ok=True)
         write_json(os.path.join(args.out, "summary.json"), summary)

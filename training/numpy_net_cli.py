@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .atomic import write_json
+from cnncalc.atomic import write_json
 
 
 def add_parser(subparsers):

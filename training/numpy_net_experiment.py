@@ -37,13 +37,9 @@ Files written into ``out_dir`` (each written to a temporary file in ``out_dir`` 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import platform
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping
@@ -51,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from cnncalc.atomic import replacing, write_csv, write_json
 from training.numpy_net import TwoLayerNet
 
 __all__ = [
@@ -124,47 +121,6 @@ def prepare_data(data: Mapping[str, Any], num_classes: int | None = None) -> dic
     return out
 
 
-# ---------------------------------------------------------------------------- atomic files
-
-
-def _atomic_write_bytes(path: str, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file next to ``path``, then ``os.replace`` it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix="-" + os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a run's files are meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-    _atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def _json_text(obj: Any) -> str:
-    def plain(o):  # NumPy scalars given as overrides
-        if isinstance(o, np.generic):
-            return o.item()
-        raise TypeError(f"{type(o).__name__} is not JSON serialisable")
-
-    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=True, default=plain) + "\n"
-
-
 # ---------------------------------------------------------------------------- plots
 
 
@@ -226,9 +182,8 @@ def _figure(figsize):
 
 
 def _save_png(fig, path: str) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    _atomic_write_bytes(path, buf.getvalue())
+    with replacing(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
 
 
 def plot_history(history: Mapping[str, list], path: str, title: str = "") -> None:
@@ -369,16 +324,11 @@ def run_numpy_net(
         "plots": [],
     }
 
-    _atomic_write_text(os.path.join(out_dir, "config.json"), _json_text(config))
-    _atomic_write_text(
-        os.path.join(out_dir, "history.csv"),
-        _csv_text(["epoch", "iteration", "learning_rate", "loss", "accuracy", "val_accuracy"],
-                  _history_rows(history)),
-    )
-    _atomic_write_text(
-        os.path.join(out_dir, "loss_history.csv"),
-        _csv_text(["iteration", "loss"], [[i, v] for i, v in enumerate(history["loss_history"])]),
-    )
+    write_json(os.path.join(out_dir, "config.json"), config)
+    write_csv(os.path.join(out_dir, "history.csv"),
+              ["epoch", "iteration", "learning_rate", "loss", "accuracy", "val_accuracy"], _history_rows(history))
+    write_csv(os.path.join(out_dir, "loss_history.csv"),
+              ["iteration", "loss"], [[i, v] for i, v in enumerate(history["loss_history"])])
     if plots:
         try:
             import matplotlib  # noqa: F401  (only to learn whether plotting is possible)
@@ -390,5 +340,5 @@ def run_numpy_net(
                                      image_shape=_plot_shape(d["image_shape"]))
             metrics["plots"] = ["history.png", "first_layer_weights.png"]
     metrics["seconds"] = round(time.perf_counter() - start, 3)
-    _atomic_write_text(os.path.join(out_dir, "metrics.json"), _json_text(metrics))
+    write_json(os.path.join(out_dir, "metrics.json"), metrics)
     return metrics

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from ._agg import agg_figure
-from .atomic import replacing
+from cnncalc.atomic import replacing
 
 
 def _save(fig, path) -> str:

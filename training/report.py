@@ -80,7 +80,7 @@ def report(paths, out: str | None = None, *, note=None) -> str:
     table = tabulate(rows, headers=COLUMNS, tablefmt="github")
     if out:
         from . import plots
-        from .atomic import write_text
+        from cnncalc.atomic import write_text
 
         os.makedirs(out, exist_ok=True)
         labels = [r[0] for r in rows]

@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import read_csv, read_json, write_csv, write_json
+from cnncalc.atomic import read_csv, read_json, write_csv, write_json
 
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "batch_size", "steps", "epoch_seconds", "wall_seconds")
 TRACE_FIELDS = ("step", "epoch", "learning_rate", "batch_size", "loss")

@@ -84,7 +84,7 @@ def cutout_demo(ctx):
     after = before * mask
     squares = [cutout_square(mask[j, ..., 0]) for j in range(n)]
     from .. import plots
-    from ..atomic import replacing
+    from cnncalc.atomic import replacing
 
     with replacing(ctx.file("cutout.npz")) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, indices=indices, before=before, after=after)
@@ -256,6 +256,6 @@ def _batch_outputs(ctx, rows, epochs):
             f"{fmt(r['seconds_to_target'], '.1f')} | {fmt(r['test_accuracy'], '.4f')} | {fmt(r['best_val_accuracy'], '.4f')} | "
             f"{fmt(r['seconds_per_epoch'], '.2f')} |"
         )
-    from ..atomic import write_text
+    from cnncalc.atomic import write_text
 
     write_text(ctx.file("results.md"), "\n".join(lines) + "\n")

@@ -121,7 +121,7 @@ def run(ctx):
 
 
 def write_table(ctx, networks, rows) -> None:
-    from ..atomic import write_text
+    from cnncalc.atomic import write_text
 
     lines = [
         f"# CS231n ladder on {ctx['dataset']} ({ctx['epochs']} epochs, batch {ctx['batch_size']}, Adam {ctx['lr']:g})",

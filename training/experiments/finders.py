@@ -25,7 +25,7 @@ import os
 import numpy as np
 
 from .. import plots
-from ..atomic import read_json, replacing, write_json, write_text
+from cnncalc.atomic import read_json, replacing, write_json, write_text
 from ..batching import is_power_of_two
 from ..runs import NonFiniteLoss, RunError
 from . import Option, experiment

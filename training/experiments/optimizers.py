@@ -129,7 +129,7 @@ def run(ctx):
 
 
 def write_table(ctx, methods, accuracy, seconds) -> None:
-    from ..atomic import write_text
+    from cnncalc.atomic import write_text
 
     lines = [
         f"# Optimizers on {ctx['model']} ({ctx['dataset']}, {ctx['epochs']} epochs, batch {ctx['batch_size']})",

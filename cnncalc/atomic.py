@@ -1,7 +1,13 @@
 """Atomic file writes: a reader (or a crash) never sees a half-written result or checkpoint.
 
 Each writer writes a temporary file in the target's directory, flushes it to disk and renames it
-over the target with ``os.replace``, which is atomic on POSIX and Windows.
+over the target with ``os.replace``, which is atomic on POSIX and Windows. The published file
+gets the mode a plain ``open(path, "w")`` would give (``0o666`` less the process umask, so 0644
+under the usual umask 022), not the 0600 of ``mkstemp``: results are meant to be read.
+
+It lives in the base package, and imports only the standard library, so that everything that
+writes results shares this one writer: cnncalc's reports, the trainer's run directories and
+plots (``training``), and the benchmark results file (``benchmarks``).
 """
 
 from __future__ import annotations
@@ -24,12 +30,20 @@ def replacing(path, suffix=""):
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    """The process umask (read by setting it and putting it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path, text: str) -> None:
