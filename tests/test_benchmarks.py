@@ -59,7 +59,9 @@ def test_unknown_benchmark_is_a_usage_error(capsys):
         main(["--quick", "--smoke"])
 
 
+@pytest.mark.keras
 def test_cli_latency_smoke():
+    pytest.importorskip("keras")  # the benchmark times 'import keras' and a Keras summary in child processes
     from benchmarks import cli_latency
 
     rows = cli_latency.run(smoke=True)

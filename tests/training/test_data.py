@@ -404,7 +404,7 @@ def test_load_end_to_end_with_padding_and_subset(tmp_path, no_system_data):
         data.load("mnist", d)
 
 
-def test_summary_and_image_grid(tmp_path, no_system_data):
+def test_summary(tmp_path, no_system_data):
     ds = data.load("cifar10", write_cifar_dir(tmp_path, cifar_files(n=6)), val_fraction=0.0)
     summary = data.summarize(ds)
     json.dumps(summary)  # JSON-ready
@@ -417,6 +417,11 @@ def test_summary_and_image_grid(tmp_path, no_system_data):
     )
     text = data.format_summary(summary)
     assert text.splitlines()[0].startswith("cifar10 from ") and "airplane" in text
+
+
+def test_image_grid(tmp_path, no_system_data):
+    pytest.importorskip("matplotlib", reason="needs matplotlib: pip install -e '.[plots]'")
+    ds = data.load("cifar10", write_cifar_dir(tmp_path, cifar_files(n=6)), val_fraction=0.0)
     png = data.save_image_grid(
         ds.x_train, ds.y_train, ds.class_names, tmp_path / "out" / "grid.png", per_class=2
     )
