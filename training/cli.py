@@ -173,7 +173,7 @@ def _data(args) -> int:
 
 
 def _report(args) -> int:
-    from .report import report
+    from .runs.report import report
 
     text = report(args.run_dirs, out=args.out, note=lambda message: print(message, file=sys.stderr))
     print(text)

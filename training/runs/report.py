@@ -11,7 +11,7 @@ import os
 
 from tabulate import tabulate
 
-from .runs import RunDir, RunError
+from .rundir import RunDir, RunError
 
 COLUMNS = ("run", "experiment", "model", "dataset", "epochs", "final loss", "best val acc", "test acc", "epochs to target", "wall s", "state")
 
@@ -79,8 +79,9 @@ def report(paths, out: str | None = None, *, note=None) -> str:
         raise RunError(f"no trained runs below {', '.join(paths)}")
     table = tabulate(rows, headers=COLUMNS, tablefmt="github")
     if out:
-        from . import plots
         from cnncalc.atomic import write_text
+
+        from .. import plots
 
         os.makedirs(out, exist_ok=True)
         labels = [r[0] for r in rows]

@@ -1,0 +1,28 @@
+"""The run machinery: a run directory on disk, the training loop that fills it, the report that reads it.
+
+Kept apart from the Keras library (``training.optimizers``, ``schedules``, ``batching``, ...) because
+it is about *runs*, not models: what is written where (:mod:`.rundir`), how a run trains and
+resumes exactly (:mod:`.loop`), and the tables and plots over finished runs (:mod:`.report`). The
+recipes of ``training.experiments`` train through it; see docs/training.md.
+
+The public names are re-exported here (``from training.runs import RunDir, train``). Importing this
+package imports neither Keras nor matplotlib.
+"""
+
+from .loop import NonFiniteLoss, TrainingPlan, current_learning_rate, epoch_order, restore_seed_states, seed_states, train
+from .rundir import HISTORY_FIELDS, TRACE_FIELDS, RunDir, RunError, library_versions
+
+__all__ = [
+    "HISTORY_FIELDS",
+    "TRACE_FIELDS",
+    "NonFiniteLoss",
+    "RunDir",
+    "RunError",
+    "TrainingPlan",
+    "current_learning_rate",
+    "epoch_order",
+    "library_versions",
+    "restore_seed_states",
+    "seed_states",
+    "train",
+]
