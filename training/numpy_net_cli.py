@@ -32,7 +32,7 @@ def _overrides(args) -> dict:
 
 def _train(config: dict, out: str) -> dict:
     from .data import load
-    from .numpy_net_experiment import run_numpy_net
+    from .numpy_net.run import run_numpy_net
     from .runs import RunDir
 
     dataset = load(config["dataset"], config.get("data_dir"), normalization="none", subset=config.get("subset"), seed=config["seed"])

@@ -1,9 +1,9 @@
-"""training.gradcheck: centred differences and the relative-error measure (CS231n assignment 1)."""
+"""training.numpy_net.gradcheck: centred differences and the relative-error measure (CS231n assignment 1)."""
 
 import numpy as np
 import pytest
 
-from training.gradcheck import check_gradients, numerical_gradient, relative_error
+from training.numpy_net.gradcheck import check_gradients, numerical_gradient, relative_error
 
 
 def test_centred_difference_of_a_cubic_is_exact_up_to_h_squared():

@@ -1,4 +1,4 @@
-"""training.numpy_net.TwoLayerNet against the CS231n assignment 1 toy checks.
+"""training.numpy_net.network.TwoLayerNet against the CS231n assignment 1 toy checks.
 
 The expected numbers are the ones printed in the assignment's ``two_layer_net.ipynb``
 (input_size=4, hidden_size=10, num_classes=3, num_inputs=5; ``np.random.seed(0)`` before
@@ -9,8 +9,8 @@ The expected numbers are the ones printed in the assignment's ``two_layer_net.ip
 import numpy as np
 import pytest
 
-from training.gradcheck import check_gradients, numerical_gradient, relative_error
-from training.numpy_net import TwoLayerNet, softmax_cross_entropy
+from training.numpy_net.gradcheck import check_gradients, numerical_gradient, relative_error
+from training.numpy_net.network import TwoLayerNet, softmax_cross_entropy
 
 INPUT_SIZE, HIDDEN_SIZE, NUM_CLASSES, NUM_INPUTS = 4, 10, 3, 5
 

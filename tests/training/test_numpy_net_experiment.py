@@ -1,4 +1,4 @@
-"""training.numpy_net_experiment: one preset run on small synthetic images, files and plots."""
+"""training.numpy_net.run: one preset run on small synthetic images, files and plots."""
 
 import csv
 import json
@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from training.numpy_net_experiment import PRESETS, prepare_data, run_numpy_net, weight_grid
+from training.numpy_net.run import PRESETS, prepare_data, run_numpy_net, weight_grid
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FAST = dict(learning_rate=5e-2, std=1e-2, num_iters=60, batch_size=50)  # unit-scale data

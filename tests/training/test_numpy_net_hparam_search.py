@@ -1,11 +1,11 @@
-"""training.hparam_search: grid and random search over the NumPy two-layer net."""
+"""training.numpy_net.search: grid and random search over the NumPy two-layer net."""
 
 import math
 
 import numpy as np
 import pytest
 
-from training.hparam_search import LogUniform, search_hyperparameters
+from training.numpy_net.search import LogUniform, search_hyperparameters
 
 
 def blobs(n, d=10, classes=3, seed=0):

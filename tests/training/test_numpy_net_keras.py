@@ -10,7 +10,7 @@ exact comparisons compute the penalty in float64 from the kernels.
 import numpy as np
 import pytest
 
-from training.numpy_net import TwoLayerNet
+from training.numpy_net.network import TwoLayerNet
 
 pytestmark = pytest.mark.keras
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from training.numpy_net import TwoLayerNet, _non_negative_real, _positive_int, _positive_real
+from .network import TwoLayerNet, _non_negative_real, _positive_int, _positive_real
 
 __all__ = ["LogUniform", "SearchResult", "search_hyperparameters"]
 

@@ -48,7 +48,8 @@ from typing import Any
 import numpy as np
 
 from cnncalc.atomic import replacing, write_csv, write_json
-from training.numpy_net import TwoLayerNet
+
+from .network import TwoLayerNet
 
 __all__ = [
     "PRESETS",
