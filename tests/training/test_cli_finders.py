@@ -18,7 +18,7 @@ from training.experiments import load_recipes
 # Register every recipe before importing one directly: load_recipes() imports the package's recipe
 # modules only while the registry is empty, so a lone direct import would hide the others (clr...).
 load_recipes()
-from training.experiments.finders import LR_PRESETS, cbs_policy, grid_lrs  # noqa: E402
+from training.experiments.range_tests import LR_PRESETS, cbs_policy, grid_lrs  # noqa: E402
 
 pytestmark = pytest.mark.keras
 keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
