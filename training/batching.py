@@ -176,16 +176,7 @@ class CyclicalBatchSize:
 
     def plot(self, path, title: str = "cyclical batch size"):
         """The recorded batch size per step (log2 axis), written to ``path``."""
-        from training._agg import agg_figure
+        from . import plots
 
-        fig = agg_figure()
-        ax = fig.add_subplot()
-        ax.step(self.steps, self.batch_sizes, where="post")
-        ax.set_yscale("log", base=2)
-        ax.set_xlabel("step")
-        ax.set_ylabel("batch size")
-        ax.set_title(title)
-        ax.grid(True, which="both", alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(path)
+        plots.batch_size_steps(self.steps, self.batch_sizes, path, title=title)
         return path

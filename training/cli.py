@@ -150,7 +150,7 @@ def _execute(exp, ctx) -> int:
 
 
 def _data(args) -> int:
-    from .data import format_summary, load, save_image_grid, summarize
+    from .data import format_summary, load, summarize
 
     if args.samples < 0:
         raise UsageError(f"--samples must be positive, got {args.samples}")
@@ -167,7 +167,9 @@ def _data(args) -> int:
         write_json(os.path.join(args.out, "summary.json"), summary)
     if args.samples:
         path = os.path.join(args.out or ".", "samples.png")
-        save_image_grid(dataset.x_train, dataset.y_train, dataset.class_names, path, per_class=args.samples)
+        from .plots import image_grid
+
+        image_grid(dataset.x_train, dataset.y_train, dataset.class_names, path, per_class=args.samples)
         print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
 

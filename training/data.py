@@ -24,8 +24,8 @@ list of ``N`` ints; ``batches.meta`` holds ``b"label_names"``). Every deviation 
 truncated, a wrong magic number, a bad gzip stream, a pickle without the expected keys) raises
 :class:`DataError`, whose one-line message names the file and what was expected.
 
-This module never imports Keras or TensorFlow unless it has to download; matplotlib is imported
-only by :func:`save_image_grid`.
+This module never imports Keras or TensorFlow unless it has to download, nor matplotlib (the image
+grid of ``cnntrain data --samples`` is :func:`training.plots.image_grid`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ __all__ = [
     "read_cifar_batch",
     "read_cifar_meta",
     "read_idx",
-    "save_image_grid",
     "split_validation",
     "subsample",
     "summarize",
@@ -663,54 +662,3 @@ def format_summary(summary: dict) -> str:
             "  ".join([n.ljust(width)] + [str(v["per_class"][n]).rjust(7) for v in splits.values()])
         )
     return "\n".join(lines)
-
-
-def _displayable(img: np.ndarray) -> np.ndarray:
-    """Min-max scale one HWC image to [0, 1] (normalised data is not in pixel units)."""
-    img = img.astype(np.float64)
-    lo, hi = img.min(), img.max()
-    img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-    return img[..., 0] if img.shape[-1] == 1 else img
-
-
-def save_image_grid(
-    images: np.ndarray,
-    labels: np.ndarray,
-    class_names,
-    out_path,
-    *,
-    per_class: int = 3,
-    seed: int = 0,
-    title: str | None = None,
-) -> Path:
-    """Write a PNG grid: one row per class, ``per_class`` random samples of it (seeded).
-
-    Each image is min-max scaled for display; grayscale images use a gray colour map.
-    Returns the path written. Draws on a matplotlib Agg canvas (no display, no pyplot state).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    rng = np.random.default_rng(seed)
-    n_cls = len(class_names)
-    fig = Figure(figsize=(1.3 * per_class + 1.5, 1.3 * n_cls))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(n_cls, per_class, squeeze=False)
-    for c, cname in enumerate(class_names):
-        idx = np.flatnonzero(labels == c)
-        chosen = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
-        for j in range(per_class):
-            ax = axes[c, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j < len(chosen):
-                ax.imshow(_displayable(images[chosen[j]]), cmap="gray", vmin=0, vmax=1)
-            if j == 0:
-                ax.set_ylabel(cname, rotation=0, ha="right", va="center", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=100)
-    return out_path

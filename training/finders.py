@@ -149,33 +149,9 @@ class LRResult:
 
     def plot(self, path, title: str | None = None):
         """Loss against learning rate (log axis), with the suggested bounds; written to ``path``."""
-        from training._agg import agg_figure
+        from . import plots
 
-        fig = agg_figure()
-        ax = fig.add_subplot()
-        if self.smoothed is not None:
-            ax.plot(self.lrs, self.losses, color="0.75", lw=1, label="per-batch loss")
-            ax.plot(self.lrs, self.smoothed, color="C0", label="smoothed (EMA)")
-        else:
-            ax.plot(self.lrs, self.losses, "o-", color="C0", label="final training loss")
-        try:
-            b = self.suggest()
-            ax.axvline(b.lr_min, color="C2", ls="--", label=f"lr_min {b.lr_min:.2g}")
-            ax.axvline(b.lr_max, color="C3", ls="--", label=f"lr_max {b.lr_max:.2g}")
-        except ValueError:
-            pass
-        finite = self.curve[np.isfinite(self.curve)]
-        if finite.size:
-            lo, hi = float(finite.min()), float(finite[0])
-            ax.set_ylim(lo - 0.1 * (hi - lo + 1e-12), max(hi, lo) + 0.5 * (hi - lo + 1e-12))
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        ax.set_title(title or ("LR range test" if self.method == "range_test" else "LR grid search"))
-        ax.legend(fontsize=8)
-        ax.grid(True, which="both", alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(path)
+        plots.lr_range(self, path, title=title)
         return path
 
 
@@ -212,26 +188,9 @@ class BatchSizeResult:
 
     def plot(self, path, title: str = "batch-size range test"):
         """Loss against batch size (log2 axis), with the suggested bounds; written to ``path``."""
-        from training._agg import agg_figure
+        from . import plots
 
-        fig = agg_figure()
-        ax = fig.add_subplot()
-        ax.plot(self.batch_sizes, self.losses, "o-", label="evaluation loss")
-        ax.plot(self.batch_sizes, self.train_losses, "s:", color="0.5", label="mean training loss")
-        try:
-            b = self.suggest()
-            ax.axvline(b.b_min, color="C2", ls="--", label=f"b_min {b.b_min}")
-            ax.axvline(b.b_max, color="C3", ls="--", label=f"b_max {b.b_max}")
-        except ValueError:
-            pass
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel(f"effective batch size ({self.iterations} iterations each)")
-        ax.set_ylabel("loss")
-        ax.set_title(title)
-        ax.legend(fontsize=8)
-        ax.grid(True, which="both", alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(path)
+        plots.batch_range(self, path, title=title)
         return path
 
 

@@ -128,15 +128,7 @@ class LearningRateRecorder(keras.callbacks.Callback):
 
     def plot(self, path, title: str = "learning rate per step"):
         """Write the recorded rate against the step to ``path`` (any matplotlib format)."""
-        from training._agg import agg_figure
+        from . import plots
 
-        fig = agg_figure()
-        ax = fig.add_subplot()
-        ax.plot(self.steps, self.learning_rates)
-        ax.set_xlabel("step (optimizer iterations)")
-        ax.set_ylabel("learning rate")
-        ax.set_title(title)
-        ax.grid(True, alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(path)
+        plots.learning_rate_steps(self.steps, self.learning_rates, path, title=title)
         return path

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training import data
+from training import data, plots
 from training.data import DataError
 
 # ----------------------------------------------------------------------------- writers
@@ -422,9 +422,9 @@ def test_summary(tmp_path, no_system_data):
 def test_image_grid(tmp_path, no_system_data):
     pytest.importorskip("matplotlib", reason="needs matplotlib: pip install -e '.[plots]'")
     ds = data.load("cifar10", write_cifar_dir(tmp_path, cifar_files(n=6)), val_fraction=0.0)
-    png = data.save_image_grid(
+    png = Path(plots.image_grid(
         ds.x_train, ds.y_train, ds.class_names, tmp_path / "out" / "grid.png", per_class=2
-    )
+    ))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -83,8 +83,9 @@ def cutout_demo(ctx):
     mask = np.asarray(layer.mask(before))  # one draw; the layer's call multiplies by this mask
     after = before * mask
     squares = [cutout_square(mask[j, ..., 0]) for j in range(n)]
-    from .. import plots
     from cnncalc.atomic import replacing
+
+    from .. import plots
 
     with replacing(ctx.file("cutout.npz")) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, indices=indices, before=before, after=after)

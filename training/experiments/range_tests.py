@@ -24,8 +24,9 @@ import os
 
 import numpy as np
 
+from cnncalc.atomic import read_json, write_json, write_text
+
 from .. import plots
-from cnncalc.atomic import read_json, replacing, write_json, write_text
 from ..batching import is_power_of_two
 from ..runs import NonFiniteLoss, RunError
 from . import Option, experiment
@@ -301,35 +302,6 @@ def cbs_policy(config: dict, n: int):
     return CyclicalBatchSize(int(config["b_min"]), int(config["b_max"]), step_size, mode=config["mode"])
 
 
-def plot_batch_trace(traces: list[dict], b_min: int, path, *, title: str = "") -> str:
-    """The batch size of every step (log2 axis), epochs marked; the leftover of each epoch (the
-    binary digits of the samples that no longer fill a trajectory batch) drawn apart."""
-    from .._agg import agg_figure
-
-    fig = agg_figure((8.0, 3.6))
-    ax = fig.add_subplot()
-    steps = [int(r["step"]) for r in traces]
-    sizes = [int(r["batch_size"]) for r in traces]
-    epochs = [int(r["epoch"]) for r in traces]
-    ax.step(steps, sizes, where="post", color="C0", lw=1.2, label="batch size")
-    leftover = [i for i in range(len(sizes)) if sizes[i] < b_min]
-    if leftover:
-        ax.plot([steps[i] for i in leftover], [sizes[i] for i in leftover], "x", color="C3", label="end-of-epoch leftover")
-    for i in range(1, len(steps)):
-        if epochs[i] != epochs[i - 1]:
-            ax.axvline(steps[i] - 0.5, color="0.6", ls=":", lw=0.8)
-    ax.set_yscale("log", base=2)
-    ax.set_xlabel("optimizer step (dotted: epoch boundaries)")
-    ax.set_ylabel("batch size")
-    if title:
-        ax.set_title(title, fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
-    with replacing(os.fspath(path), suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    return os.fspath(path)
-
-
 @experiment(
     "cyclical-batch",
     "train with a cyclical batch size between b_min and b_max at a fixed learning rate; curves and the batch-size trace",
@@ -352,7 +324,7 @@ def run_cyclical_batch(ctx):
     history, traces = ctx.run.history(), ctx.run.traces()
     title = f"{ctx['model']} on {ctx['dataset']}, cyclical batch size {ctx['b_min']}..{ctx['b_max']} ({ctx['mode']})"
     plots.history(history, ctx.file("curves.png"), title=title)
-    plot_batch_trace(traces, int(ctx["b_min"]), ctx.file("batch_size_trace.png"), title=f"{title}, step size {policy.step_size}")
+    plots.batch_trace(traces, int(ctx["b_min"]), ctx.file("batch_size_trace.png"), title=f"{title}, step size {policy.step_size}")
     used = sorted({int(r["batch_size"]) for r in traces})
     per_epoch = {}
     for r in traces:

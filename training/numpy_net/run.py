@@ -31,8 +31,8 @@ Files written into ``out_dir`` (each written to a temporary file in ``out_dir`` 
   ``accuracy`` the accuracy on the current mini-batch, as the assignment records it);
 - ``loss_history.csv``: ``iteration, loss`` for every iteration;
 - ``metrics.json``: final train/val/test accuracy, final loss, timing, sizes;
-- ``history.png`` and ``first_layer_weights.png`` (matplotlib, Agg canvas, imported lazily;
-  skipped with a warning when matplotlib is missing).
+- ``history.png`` and ``first_layer_weights.png`` (drawn by :mod:`training.plots`; skipped with
+  a warning when matplotlib is missing).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from cnncalc.atomic import replacing, write_csv, write_json
+from cnncalc.atomic import write_csv, write_json
 
 from .network import TwoLayerNet
 
@@ -55,8 +55,6 @@ __all__ = [
     "PRESETS",
     "run_numpy_net",
     "prepare_data",
-    "plot_history",
-    "plot_first_layer_weights",
     "weight_grid",
 ]
 
@@ -122,7 +120,7 @@ def prepare_data(data: Mapping[str, Any], num_classes: int | None = None) -> dic
     return out
 
 
-# ---------------------------------------------------------------------------- plots
+# ---------------------------------------------------------------------------- the weight grid
 
 
 def _default_image_shape(D: int) -> tuple[int, ...] | None:
@@ -171,54 +169,6 @@ def weight_grid(W1: np.ndarray, image_shape: tuple[int, ...] | None = None, padd
     grid = tiles.reshape(rows, cols, h + padding, w + padding, *rest).swapaxes(1, 2)
     grid = grid.reshape(rows * (h + padding), cols * (w + padding), *rest)
     return grid[: rows * (h + padding) - padding, : cols * (w + padding) - padding]
-
-
-def _figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save_png(fig, path: str) -> None:
-    with replacing(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-
-
-def plot_history(history: Mapping[str, list], path: str, title: str = "") -> None:
-    """PNG of the loss per iteration (top) and train/val accuracy per epoch record (bottom).
-
-    ``history`` is what ``TwoLayerNet.train`` returns. matplotlib is imported here, not at
-    module import; the figure uses the Agg canvas directly (no pyplot state).
-    """
-    fig = _figure((7, 6))
-    ax_loss, ax_acc = fig.subplots(2, 1)
-    ax_loss.plot(history["loss_history"], lw=0.8)
-    ax_loss.set(title=f"{title} loss history".strip(), xlabel="iteration", ylabel="loss")
-    epochs = np.arange(len(history["val_acc_history"]))
-    ax_acc.plot(epochs, history["train_acc_history"], marker="o", label="train (batch)")
-    ax_acc.plot(epochs, history["val_acc_history"], marker="o", label="val")
-    ax_acc.set(title="classification accuracy history", xlabel="epoch", ylabel="accuracy")
-    ax_acc.xaxis.get_major_locator().set_params(integer=True)
-    ax_acc.legend()
-    fig.tight_layout()
-    _save_png(fig, path)
-
-
-def plot_first_layer_weights(
-    W1: np.ndarray, path: str, image_shape=None, title: str = "first-layer weights"
-) -> None:
-    """PNG of :func:`weight_grid` (grey for one-channel images)."""
-    grid = weight_grid(W1, image_shape)
-    fig = _figure((6, 6))
-    ax = fig.add_subplot()
-    ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, interpolation="nearest")
-    ax.set_title(title)
-    ax.axis("off")
-    fig.tight_layout()
-    _save_png(fig, path)
 
 
 # ---------------------------------------------------------------------------- the run
@@ -336,9 +286,11 @@ def run_numpy_net(
         except ImportError:
             warnings.warn("matplotlib is not installed: no plots written", stacklevel=2)
         else:
-            plot_history(history, os.path.join(out_dir, "history.png"), title=f"numpy-net {preset}")
-            plot_first_layer_weights(net.params["W1"], os.path.join(out_dir, "first_layer_weights.png"),
-                                     image_shape=_plot_shape(d["image_shape"]))
+            from ..plots import iteration_history, weight_image
+
+            iteration_history(history, os.path.join(out_dir, "history.png"), title=f"numpy-net {preset}")
+            weight_image(weight_grid(net.params["W1"], _plot_shape(d["image_shape"])),
+                         os.path.join(out_dir, "first_layer_weights.png"))
             metrics["plots"] = ["history.png", "first_layer_weights.png"]
     metrics["seconds"] = round(time.perf_counter() - start, 3)
     write_json(os.path.join(out_dir, "metrics.json"), metrics)
