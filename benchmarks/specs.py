@@ -61,6 +61,6 @@ def conv_chain(n_layers: int, *, input=(32, 32, 3), filters: int = 16) -> Spec:
 
 def count_layers(spec: Spec) -> int:
     """Rows the analysis produces (leaves, Add/Concat merges and the input)."""
-    from cnncalc.spec import walk
+    from cnncalc.traverse import walk
 
     return sum(1 for _path, node in walk(spec.root) if not isinstance(node, Sequential))

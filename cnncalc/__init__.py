@@ -14,7 +14,8 @@ first use).
 
 from . import zoo
 from .analysis import Analysis, LayerStats, Totals, analyze
-from .notation import NotationError, parse, parse_size, to_notation
+from .notation import NotationError, parse, to_notation
+from .sizes import parse_size
 from .spec import SpecError
 
 __version__ = "0.1.0"

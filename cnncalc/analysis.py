@@ -1,7 +1,7 @@
 """The one analysis pass: walk a spec once and derive every per-layer and total count.
 
-The engine knows containers (Sequential, Concat, Add) but no layer kind: each leaf's numbers come
-from its :class:`cnncalc.formulas.Rule`. Sizes stay ``int`` unless the input (or a layer) is
+The engine knows no layer kind: it runs :func:`cnncalc.traverse.flow`, and each node's numbers
+come from its kind's :class:`cnncalc.kinds.Rule` (a merge's rule joins its branches' shapes). Sizes stay ``int`` unless the input (or a layer) is
 symbolic, in which case the same formulas produce sympy expressions.
 """
 
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .arith import EXACT_DIVISION, as_size, equal, known, product, to_json, total
-from .formulas import rule_for
-from .naming import SEPARATOR, with_names
+from .arith import EXACT_DIVISION, as_size, known, product, to_json, total
+from .kinds import Input, SpecError, rule_for
+from .naming import with_names
 from .receptive import INPUT_FIELD
 from .receptive import merge as merge_fields
 from .receptive import step as field_step
-from .spec import Add, Concat, Input, Sequential, Spec, SpecError
+from .sizes import input_size
+from .spec import Sequential, Spec
+from .symbolic import bind
+from .traverse import flow
 
 COUNT_FIELDS = ("activations", "weights", "biases", "params", "non_trainable", "macs")
 
@@ -146,16 +149,6 @@ class Analysis:
         }
 
 
-def _parse_input(value) -> tuple:
-    if isinstance(value, str):
-        from .notation import parse_size
-
-        value = parse_size(value)
-    if len(value) != 3:
-        raise SpecError(f"an input size is HxWxC, got {value!r}")
-    return tuple(as_size(v) for v in value)
-
-
 def resolve(spec, input=None) -> Spec:
     """A named :class:`Spec` whose first layer is the :class:`Input` to analyse."""
     if isinstance(spec, Sequential):
@@ -163,7 +156,7 @@ def resolve(spec, input=None) -> Spec:
     if not isinstance(spec, Spec):
         raise SpecError(f"expected a Spec or a Sequential, got {type(spec).__name__}")
     if input is not None:
-        spec = spec.with_input(_parse_input(input))
+        spec = spec.with_input(input_size(input))
     if spec.input is None:
         raise SpecError(
             f"model '{spec.model}' has no input size: start it with INPUT-HxWxC or pass --input"
@@ -182,8 +175,6 @@ def analyze(spec, input=None, *, symbols=None, assume_divisible: bool = False) -
     sizes are unaffected). Raises :class:`SpecError` with a one-line message for an impossible layer.
     """
     if symbols is not None:
-        from .symbolic import bind  # sympy only on request
-
         spec = bind(spec, symbols)
     token = EXACT_DIVISION.set(bool(assume_divisible))
     try:
@@ -196,88 +187,46 @@ def _analyze(spec: Spec) -> Analysis:
     rows: list[LayerStats] = []
     warnings: list[str] = []
 
-    def leaf(layer, in_shape, in_field, qualified):
-        rule = rule_for(layer)
-        named = replace(layer, name=qualified) if qualified != layer.name else layer
-        out_shape = tuple(as_size(v) for v in rule.shape(named, in_shape, warnings.append))
-        counts = rule.counts(named, in_shape, out_shape)
-        out_field = INPUT_FIELD if isinstance(layer, Input) else field_step(in_field, rule.window, named, in_shape, out_shape)
-        rows.append(
-            LayerStats(
-                name=qualified,
-                kind=layer.kind,
-                input=tuple(in_shape),
-                output=out_shape,
-                activations=product(out_shape) if rule.materializes else 0,
-                weights=counts.weights,
-                biases=counts.biases,
-                non_trainable=counts.non_trainable,
-                macs=counts.macs,
-                layer=layer,
-                receptive=out_field,
-            )
-        )
-        return out_shape, out_field
-
-    def merge(node, in_shape, results, qualified):
-        if not results:
-            raise SpecError(f"layer '{qualified}' ({node.kind}) has no branches")
-        outputs = [shape for shape, _ in results]
-        first = outputs[0]
-        for other in outputs[1:]:
-            same_rank = len(other) == len(first)
-            dims = (first[:-1], other[:-1]) if isinstance(node, Concat) else (first, other)
-            if not same_rank or any(equal(a, b) is False for a, b in zip(*dims)):
-                fmt = lambda s: "x".join(map(str, s))  # noqa: E731
-                what = "spatial sizes" if isinstance(node, Concat) else "shapes"
-                raise SpecError(
-                    f"layer '{qualified}' ({node.kind}): branch {what} differ: "
-                    f"{fmt(first)} vs {fmt(other)}"
-                )
-        if isinstance(node, Concat):
-            out_shape = (*first[:-1], total(o[-1] for o in outputs))
-        else:
-            out_shape = tuple(first)
-        out_field = merge_fields([f for _, f in results], qualified, warnings.append) if len(out_shape) == 3 else None
+    def row(node, in_shape, out_shape, counts, activations, out_field, qualified):
         rows.append(
             LayerStats(
                 name=qualified,
                 kind=node.kind,
                 input=tuple(in_shape),
                 output=out_shape,
-                activations=product(out_shape),
-                weights=0,
-                biases=0,
-                non_trainable=0,
-                macs=0,
+                activations=activations,
+                weights=counts.weights,
+                biases=counts.biases,
+                non_trainable=counts.non_trainable,
+                macs=counts.macs,
                 layer=node,
                 receptive=out_field,
             )
         )
+
+    def leaf(layer, flowing, qualified):
+        in_shape, in_field = flowing if flowing is not None else ((), None)
+        rule = rule_for(layer)
+        named = replace(layer, name=qualified) if qualified != layer.name else layer
+        out_shape = tuple(as_size(v) for v in rule.shape(named, in_shape, warnings.append))
+        counts = rule.counts(named, in_shape, out_shape)
+        out_field = INPUT_FIELD if isinstance(layer, Input) else field_step(in_field, rule.window, named, in_shape, out_shape)
+        activations = product(out_shape) if rule.materializes else 0
+        row(layer, in_shape, out_shape, counts, activations, out_field, qualified)
         return out_shape, out_field
 
-    def visit(node, in_shape, in_field, scope):
-        if isinstance(node, Sequential):
-            inner = f"{scope}{node.name}{SEPARATOR}" if node.name else scope
-            for child in node.layers:
-                in_shape, in_field = visit(child, in_shape, in_field, inner)
-            return in_shape, in_field
-        qualified = scope + node.name
-        if isinstance(node, (Concat, Add)):
-            inner = f"{qualified}{SEPARATOR}"
-            results = [visit(branch, in_shape, in_field, inner) for branch in node.branches]
-            return merge(node, in_shape, results, qualified)
-        if isinstance(node, Input) and scope:
-            raise SpecError(f"layer '{qualified}': an Input can only start the network")
-        return leaf(node, in_shape, in_field, qualified)
+    def merge(node, flowing, results, qualified):
+        in_shape, _ = flowing
+        rule = rule_for(node)
+        named = replace(node, name=qualified) if qualified != node.name else node
+        out_shape = tuple(rule.shape(named, [shape for shape, _ in results], warnings.append))
+        counts = rule.counts(named, in_shape, out_shape)
+        fields_in = [f for _, f in results]
+        out_field = merge_fields(fields_in, qualified, warnings.append) if len(out_shape) == 3 else None
+        row(node, in_shape, out_shape, counts, product(out_shape) if rule.materializes else 0, out_field, qualified)
+        return out_shape, out_field
 
-    first, *rest = spec.root.layers
-    shape, fld = leaf(first, (), None, first.name)
-    for child in rest:
-        if isinstance(child, Input):
-            raise SpecError(f"layer '{child.name}': an Input can only start the network")
-        shape, fld = visit(child, shape, fld, "")
-
+    shape, _ = flow(spec.root, leaf, merge)
     totals = Totals(
         **{key: total(getattr(r, key) for r in rows) for key in ("activations", "weights", "biases", "non_trainable", "macs")}
     )

@@ -2,7 +2,7 @@
 
 The numeric path stays in plain ``int`` arithmetic and never imports sympy; sympy is imported
 only when a value is already symbolic (it then is loaded anyway). Every formula in
-:mod:`cnncalc.formulas` goes through these helpers, so the same expression serves both paths.
+:mod:`cnncalc.kinds` goes through these helpers, so the same expression serves both paths.
 """
 
 from __future__ import annotations

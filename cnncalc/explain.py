@@ -1,7 +1,7 @@
 """Worked arithmetic per row (``--explain``), built from the analysis' own formulas.
 
 No per-layer string template: each row's numbers are recomputed by the same
-:class:`cnncalc.formulas.Rule` functions the analysis uses, fed with :class:`Term` values, ints
+:class:`cnncalc.kinds.Rule` functions the analysis uses, fed with :class:`Term` values, ints
 that record the arithmetic applied to them (the role sympy's ``evaluate=False`` would play, but
 without sympy, so it stays on the fast numeric path). The recorded expression is then printed
 with a few generic rules: ``x 1``, ``/ 1`` and ``+ 0`` are dropped, quotients show their value,
@@ -15,7 +15,7 @@ import numbers
 from dataclasses import dataclass, fields, replace
 
 from .arith import is_number, product
-from .formulas import rule_for
+from .kinds import rule_for
 
 
 class Term:

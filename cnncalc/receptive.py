@@ -2,7 +2,7 @@
 
 The recurrence of Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural
 Networks", Distill 2019 (doi:10.23915/distill.00021), run forward from the input, one layer at a
-time, driven only by each kind's ``window`` entry in :mod:`cnncalc.formulas` (no per-kind code
+time, driven only by each kind's ``Rule.window`` in :mod:`cnncalc.kinds` (no per-kind code
 here)::
 
     k_eff   = d (k - 1) + 1
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .arith import equal, is_number
+from .arith import equal, floordiv, is_number
 
 AXES = ("height", "width")
 
@@ -101,8 +101,6 @@ def same_left_padding(n, k_eff, s):
         total = max(k_eff - (s if rem == 0 else rem), 0)
         return total // 2
     if s == 1:  # independent of the input size
-        from .arith import floordiv
-
         return floordiv(k_eff - 1, 2)
     import sympy
 

@@ -3,7 +3,7 @@
 import pytest
 
 from cnncalc import analyze, parse, zoo
-from cnncalc.formulas import RULES
+from cnncalc.kinds import KINDS
 from cnncalc.spec import (
     Activation,
     Add,
@@ -177,7 +177,7 @@ def test_unknown_layer_kind_raises_instead_of_counting_zero():
     class Mystery(Layer):
         pass
 
-    assert Mystery not in RULES
+    assert Mystery not in KINDS
     with pytest.raises(SpecError, match="no counting rule for layer kind Mystery"):
         analyze(net(Mystery(name="m")))
 

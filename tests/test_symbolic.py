@@ -10,7 +10,8 @@ import cnncalc
 from cnncalc import zoo
 from cnncalc.cli import main
 from cnncalc.spec import Conv2D, Input, MaxPool2D, Sequential, Spec, SpecError
-from cnncalc.symbolic import stack, symbol
+from cnncalc.stacking import stack
+from cnncalc.symbolic import symbol
 
 H, W, C = (symbol(n) for n in "HWC")
 

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from ..arith import as_size
-from ..spec import Activation, BatchNorm, Conv2D, Input, SpecError
+from ..sizes import input_size
+from ..spec import Activation, BatchNorm, Conv2D, Input
 
 
 def input_layer(input) -> Input:
     """``Input`` from ``(H, W, C)`` or a string such as ``"32x32x3"`` / ``"H x W x 3"``."""
-    if isinstance(input, str):
-        from ..notation import parse_size
-
-        input = parse_size(input)
-    if len(input) != 3:
-        raise SpecError(f"an input size is HxWxC, got {input!r}")
-    h, w, c = (as_size(v) for v in input)
+    h, w, c = input_size(input)
     return Input(h, w, c, name="input")
 
 

@@ -1,0 +1,144 @@
+"""The custom Keras layers the bridge needs where Keras has no direct equivalent.
+
+Written in ``keras.ops`` only, so the same code runs with ``KERAS_BACKEND=tensorflow`` and
+``KERAS_BACKEND=jax``. They are registered as Keras serializable objects (package ``cnncalc``),
+so a saved ``.keras`` file loads again with ``keras.models.load_model`` once this module is
+imported. The kinds' Keras builders (:attr:`cnncalc.kinds.Kind.keras`) reach them as
+``builder.custom``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from .kinds import pair
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class LocalResponseNormalization(keras.layers.Layer):
+    """Local response normalisation across channels, parameter free (AlexNet, section 3.3).
+
+    ``b[c] = a[c] / (bias + alpha * sum_{j=c-r}^{c+r} a[j]^2) ** beta`` over the channels that
+    exist, with ``r = depth_radius``: Krizhevsky et al.'s formula with ``n = 2r + 1``, ``k = bias``
+    (the paper: r=2, k=2, alpha=1e-4, beta=0.75), exactly TensorFlow's
+    ``tf.nn.local_response_normalization`` (alpha is *not* divided by n; Caffe's is).
+    """
+
+    def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.depth_radius = int(depth_radius)
+        self.bias = float(bias)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+
+    def call(self, x):
+        r = self.depth_radius
+        channels = x.shape[-1]
+        squares = ops.square(x)
+        padded = ops.pad(squares, [[0, 0]] * (len(x.shape) - 1) + [[r, r]])
+        window = padded[..., 0:channels]
+        for offset in range(1, 2 * r + 1):
+            window = window + padded[..., offset : offset + channels]
+        return x / ops.power(self.bias + self.alpha * window, self.beta)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "depth_radius": self.depth_radius,
+            "bias": self.bias,
+            "alpha": self.alpha,
+            "beta": self.beta,
+        }
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class ZeroPaddedShortcut(keras.layers.Layer):
+    """He et al. (2016) option A shortcut: ``x[:, ::s, ::s, :]``, channels zero-padded to ``filters``.
+
+    The new channels go half before and half after the old ones (``(filters - C) // 2`` before),
+    as akamaster/pytorch_resnet_cifar10's ``F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, p, p))``.
+    Parameter free.
+    """
+
+    def __init__(self, filters, stride=2, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.stride = int(stride)
+
+    def call(self, x):
+        s = self.stride
+        extra = self.filters - x.shape[-1]
+        before = extra // 2
+        y = x[:, ::s, ::s, :]
+        return ops.pad(y, [[0, 0], [0, 0], [0, 0], [before, extra - before]])
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        up = lambda n: None if n is None else -(-n // self.stride)  # noqa: E731
+        return (b, up(h), up(w), self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "stride": self.stride}
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class ConstantPadding2D(keras.layers.Layer):
+    """Pad height and width with a constant: ``padding = ((top, bottom), (left, right))``.
+
+    The bridge uses ``value=-inf`` before max pooling, so that a pad pixel never wins a window
+    (PyTorch's and Caffe's max pooling); ``keras.layers.ZeroPadding2D`` would let 0 beat
+    negative inputs.
+    """
+
+    def __init__(self, padding=((0, 0), (0, 0)), value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = tuple(tuple(int(v) for v in side) for side in padding)
+        self.value = float(value)
+
+    def call(self, x):
+        (top, bottom), (left, right) = self.padding
+        return ops.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], constant_values=self.value)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        (top, bottom), (left, right) = self.padding
+        grow = lambda n, extra: None if n is None else n + extra  # noqa: E731
+        return (b, grow(h, top + bottom), grow(w, left + right), c)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "value": self.value}
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class Subsample2D(keras.layers.Layer):
+    """Keep every ``strides``-th row and column, starting with the first: ``x[:, ::sh, ::sw, :]``."""
+
+    def __init__(self, strides=(2, 2), **kwargs):
+        super().__init__(**kwargs)
+        self.strides = tuple(int(v) for v in pair(strides))
+
+    def call(self, x):
+        sh, sw = self.strides
+        return x[:, ::sh, ::sw, :]
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        (sh, sw) = self.strides
+        up = lambda n, s: None if n is None else -(-n // s)  # noqa: E731
+        return (b, up(h, sh), up(w, sw), c)
+
+    def get_config(self):
+        return {**super().get_config(), "strides": self.strides}
+
+
+CUSTOM_OBJECTS = {
+    "LocalResponseNormalization": LocalResponseNormalization,
+    "ZeroPaddedShortcut": ZeroPaddedShortcut,
+    "ConstantPadding2D": ConstantPadding2D,
+    "Subsample2D": Subsample2D,
+}
+"""The custom layers, for ``keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)``."""

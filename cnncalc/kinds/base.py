@@ -1,0 +1,39 @@
+"""The base of every spec node and the one error type of bad input.
+
+Kept apart from the registry and the kinds so that every module of the project can import
+``Layer``, ``SpecError`` and ``pair`` without importing any layer kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, Union
+
+Size = Any  # int on the numeric path, a sympy expression on the symbolic path
+Padding = Union[str, int, tuple]  # "same" | "valid" | p | (p_h, p_w)
+
+
+class SpecError(ValueError):
+    """A malformed spec or an impossible layer. The message is one line and names the cause."""
+
+
+def pair(value) -> tuple:
+    """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``. Kernels, strides, dilations and paddings may be either."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise SpecError(f"expected one value or a pair, got {value!r}")
+        return tuple(value)
+    return (value, value)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Base of every spec node. ``name`` is optional: :func:`cnncalc.naming.with_names` fills it."""
+
+    _: KW_ONLY
+    name: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """The class name, as reported in tables and in JSON (``Conv2D``, ``MaxPool2D``, ...)."""
+        return type(self).__name__

@@ -1,0 +1,160 @@
+"""Sliding-window geometry shared by convolutions and pools: output sizes, paddings, windows.
+
+Conventions (docs/design.md, docs/counting.md):
+
+- output size ``floor((n + 2p - d(k-1) - 1) / s) + 1``; ``same`` gives ``ceil(n / s)`` (TF/Keras);
+- ``ceil_mode`` as PyTorch: ``ceil((n + 2p - k_eff) / s) + 1``, minus one when the last window
+  would start past the input and the left padding; a window may overhang the input;
+- TensorFlow's ``same`` padding puts ``floor(total / 2)`` pixels before and the rest after.
+
+Pure functions of ints or sympy expressions; the numeric path imports no sympy.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..arith import ceildiv, floordiv, is_number, known
+from .base import SpecError, pair
+
+Warn = Callable[[str], None]
+
+
+def need_positive(layer, what, value):
+    if known(value) and value <= 0:
+        raise SpecError(f"layer '{layer.name}': {what} must be positive, got {value}")
+
+
+def need_spatial(layer, in_shape) -> tuple:
+    if len(in_shape) != 3:
+        raise SpecError(
+            f"layer '{layer.name}' ({layer.kind}) needs an HxWxC input, got a vector of "
+            f"{in_shape[0]}"
+        )
+    return in_shape
+
+
+def explicit_padding(padding, axis: int):
+    """Pixels added on *each* side for an explicit padding, or ``None`` for 'same'/'valid'."""
+    if isinstance(padding, str):
+        return 0 if padding.lower() == "valid" else None
+    return pair(padding)[axis]
+
+
+def _too_large(layer, k, k_eff, n, p):
+    kernel = f"kernel {k}" + (f" (dilated to {k_eff})" if k_eff != k else "")
+    return SpecError(
+        f"layer '{layer.name}': {kernel} is larger than its {'padded ' if p else ''}input of "
+        f"{n + 2 * p} pixels"
+    )
+
+
+def window_output(layer, n, k, s, d, padding, axis: int, warn: Warn, ceil_mode=False):
+    """Output length of a sliding window over ``n`` pixels (one axis).
+
+    ``k_eff = d(k-1)+1``; ``same``: ``ceil(n/s)``; otherwise
+    ``floor((n + 2p - k_eff)/s) + 1``. In ceil mode, PyTorch's rule: ``ceil((n + 2p - k_eff)/s)
+    + 1``, minus one when the last window would start past the input and the left padding
+    (``(out - 1) s >= n + p``); the window may then overhang the padded input (a 3x3/2 ceil-mode
+    pool on 2x2 gives 1x1), and only an output below one window is an error. Warns when the floor
+    drops input pixels.
+    """
+    for what, v in (("kernel", k), ("stride", s), ("dilation", d)):
+        need_positive(layer, what, v)
+    k_eff = d * (k - 1) + 1
+    if isinstance(padding, str) and padding.lower() == "same":
+        return ceildiv(n, s)
+    if isinstance(padding, str) and padding.lower() != "valid":
+        raise SpecError(f"layer '{layer.name}': padding must be 'same', 'valid' or pixels, got '{padding}'")
+    p = explicit_padding(padding, axis)
+    if known(p) and p < 0:
+        raise SpecError(f"layer '{layer.name}': padding must be >= 0, got {p}")
+    span = n + 2 * p - k_eff
+    if ceil_mode:
+        out = ceildiv(span, s) + 1
+        if is_number(out) and is_number(n) and is_number(p) and (out - 1) * s >= n + p:
+            out -= 1
+        if known(out) and out < 1:
+            raise _too_large(layer, k, k_eff, n, p)
+        return out
+    if known(span) and span < 0:
+        raise _too_large(layer, k, k_eff, n, p)
+    # The floor drops the last ``span % s`` padded pixels; only those beyond the far-side padding
+    # ``p`` are input pixels (torchvision's 7x7/2 pad-3 stem on 224 drops only a padding row).
+    # A window smaller than its stride skips ``s - k_eff`` pixels between windows by design
+    # (a 1x1/2 projection reads every other pixel); a trailing gap no wider is no loss either.
+    if (
+        is_number(span)
+        and is_number(s)
+        and is_number(p)
+        and is_number(k_eff)
+        and span % s - p > max(0, s - k_eff)
+    ):
+        dropped = span % s - p
+        axis_name = ("row" if axis == 0 else "column") + ("s" if dropped > 1 else "")
+        warn(
+            f"layer '{layer.name}': floor((n + 2p - k)/s) drops the last {dropped} {axis_name} of "
+            f"its {n}-pixel input (kernel {k_eff}, stride {s}, padding {p}); an input of "
+            f"{n + s - span % s} fits exactly"
+        )
+    return floordiv(span, s) + 1
+
+
+def spatial_output(layer, in_shape, kernel, stride, padding, dilation, warn, ceil_mode=False):
+    """``(H_out, W_out)`` of a window over an HxWxC input; one warning when both axes drop alike."""
+    h, w, _ = need_spatial(layer, in_shape)
+    (kh, kw), (sh, sw), (dh, dw) = pair(kernel), pair(stride), pair(dilation)
+    notes: list[str] = []
+    out_h = window_output(layer, h, kh, sh, dh, padding, 0, notes.append, ceil_mode)
+    out_w = window_output(layer, w, kw, sw, dw, padding, 1, notes.append, ceil_mode)
+    if len(notes) == 2 and notes[0].replace(" row", " column") == notes[1]:
+        notes = [notes[0].replace(" row", " row(s) and column").replace("row(s) and columns", "rows and columns").replace("row(s) and column", "row and column")]
+    for note in notes:
+        warn(note)
+    return out_h, out_w
+
+
+def window(kernel, stride, padding, dilation=lambda layer: 1):
+    """A ``Rule.window`` from accessors of the kernel, stride, padding and dilation."""
+
+    def window_of(layer, axis):
+        k, s, d = pair(kernel(layer))[axis], pair(stride(layer))[axis], pair(dilation(layer))[axis]
+        pad = padding(layer)
+        p = pad.lower() if isinstance(pad, str) else pair(pad)[axis]
+        return d * (k - 1) + 1, s, p
+
+    return window_of
+
+
+# --------------------------------------------------------------------------------------------
+# Concrete paddings for the Keras builders (numeric sizes only)
+# --------------------------------------------------------------------------------------------
+
+
+def explicit_pair(padding) -> tuple | None:
+    """``(p_h, p_w)`` for explicit pixel padding, ``None`` for ``'same'`` / ``'valid'``."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode not in ("same", "valid"):
+            raise SpecError(f"padding must be 'same', 'valid' or pixels, got '{padding}'")
+        return None
+    return pair(padding)
+
+
+def same_padding(n: int, k_eff: int, s: int) -> tuple[int, int]:
+    """TensorFlow's 'same' padding along one axis: ``(before, after)`` for output ``ceil(n/s)``."""
+    out = -(-n // s)
+    total = max((out - 1) * s + k_eff - n, 0)
+    return total // 2, total - total // 2
+
+
+def ceil_extra(n: int, k: int, s: int, p: int) -> int:
+    """Extra right/bottom pixels for PyTorch's ``ceil_mode`` on ``n`` pixels padded ``p`` each side.
+
+    PyTorch: ``out = ceil((n + 2p - k) / s) + 1``, minus one when the last window would start past
+    the input and the left padding (``(out - 1) s >= n + p``). Pad so ``(out - 1) s + k`` fit.
+    """
+    out = -(-(n + 2 * p - k) // s) + 1
+    if (out - 1) * s >= n + p:
+        out -= 1
+    return max((out - 1) * s + k - (n + 2 * p), 0)

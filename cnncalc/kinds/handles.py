@@ -1,0 +1,52 @@
+"""Per-row counting handles shared by the kinds' convention entries (:attr:`Kind.ops`).
+
+Each handle takes one analysis row (:class:`cnncalc.analysis.LayerStats`) and returns a count;
+the source of every rule (the other tool's own file) is named in :mod:`cnncalc.conventions`'
+docstring and in docs/conventions.md.
+"""
+
+from __future__ import annotations
+
+from ..arith import product
+from .base import pair
+
+
+def macs(row):
+    """The row's multiply-accumulates (conv and dense)."""
+    return row.macs
+
+
+def twice_macs(row):
+    """FLOPs = 2 x MACs: one multiply and one add per MAC."""
+    return 2 * row.macs
+
+
+def bias_adds(row):
+    """One add per output element of a biased layer (ptflops, the TF profiler's BiasAdd)."""
+    return product(row.output) if row.biases != 0 else 0
+
+
+def input_elements(row):
+    """One operation per input element (ptflops' pools, fvcore's and TF's global mean)."""
+    return product(row.input)
+
+
+def twice_input_elements(row):
+    """Two per input element: BatchNorm in eval mode with an affine transform (fvcore, ptflops)."""
+    return 2 * product(row.input)
+
+
+def output_elements(row):
+    """One per output element (ptflops' ReLU hook)."""
+    return product(row.output)
+
+
+def window_times_output(row):
+    """TensorFlow's ``flops_registry._pool_flops``: kernel area x output elements."""
+    kh, kw = pair(row.layer.kernel)
+    return kh * kw * product(row.output)
+
+
+def parameters(row):
+    """torchinfo's ``calculate_macs`` for a layer whose output has no spatial positions."""
+    return row.weights + row.biases

@@ -1,0 +1,159 @@
+"""Pooling: max and average pooling over windows, and global average pooling."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .base import Layer, Padding, Size, pair
+from .geometry import ceil_extra, explicit_pair, need_spatial, spatial_output, window
+from .handles import input_elements, window_times_output
+from .notation_args import fmt_options, kernel_size
+from .registry import Kind, Notation, Rule, ignored, register
+
+NOT_MACS = ("macs", "flops", "torchvision", "fvcore", "torchinfo")
+"""The conventions that count only conv and dense multiply-accumulates (or parameters)."""
+
+
+@dataclass(frozen=True)
+class MaxPool2D(Layer):
+    """Max pooling. ``stride`` defaults to ``kernel``; ``ceil_mode`` as PyTorch (Caffe's rounding)."""
+
+    kernel: Size | tuple = 2
+    stride: Size | tuple | None = None
+    padding: Padding = 0
+    ceil_mode: bool = False
+
+
+@dataclass(frozen=True)
+class AvgPool2D(Layer):
+    """Average pooling; same geometry as :class:`MaxPool2D`."""
+
+    kernel: Size | tuple = 2
+    stride: Size | tuple | None = None
+    padding: Padding = 0
+    ceil_mode: bool = False
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool2D(Layer):
+    """Mean over height and width: ``H x W x C -> C``."""
+
+
+def pool_stride(layer):
+    return layer.kernel if layer.stride is None else layer.stride
+
+
+def pool_shape(layer, in_shape, warn):
+    out_h, out_w = spatial_output(
+        layer, in_shape, layer.kernel, pool_stride(layer), layer.padding, 1, warn, layer.ceil_mode
+    )
+    return (out_h, out_w, in_shape[2])
+
+
+def global_pool_shape(layer, in_shape, warn):
+    return (need_spatial(layer, in_shape)[2],)
+
+
+# --------------------------------------------------------------------------------------------
+# Arrow notation: POOL<k> / MAXPOOL<k> / AVGPOOL<k>(s=, p=, ceil=); GAP
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_pool(word, kernel, arg, options, classes):
+    cls = AvgPool2D if word == "avgpool" else MaxPool2D
+    return [cls(kernel_size(kernel, 2), **options)]
+
+
+def _write_pool(layer) -> str:
+    word = "POOL" if isinstance(layer, MaxPool2D) else "AVGPOOL"
+    opts = []
+    if layer.stride is not None and layer.stride != layer.kernel:
+        opts.append(("s", layer.stride))
+    if layer.padding != 0:
+        opts.append(("p", layer.padding))
+    if layer.ceil_mode:
+        opts.append(("ceil", "true"))
+    return f"{word}{layer.kernel}{fmt_options(opts)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Keras: MaxPooling2D / AveragePooling2D; explicit padding and ceil_mode (extra right/bottom
+# pixels) via a '.pad' helper: ConstantPadding2D(-inf) for max pooling (PyTorch semantics: a pad
+# pixel never wins), ZeroPadding2D for average pooling (PyTorch's count_include_pad=True; in ceil
+# mode PyTorch leaves the extra right/bottom pixels out of the divisor, this bridge counts them).
+# --------------------------------------------------------------------------------------------
+
+
+def _keras_pool(b, layer, x, qualified):
+    keras = b.keras
+    (kh, kw) = pair(layer.kernel)
+    (sh, sw) = pair(pool_stride(layer))
+    cls = keras.layers.MaxPooling2D if isinstance(layer, MaxPool2D) else keras.layers.AveragePooling2D
+    explicit = explicit_pair(layer.padding)
+    if explicit is None:  # 'same' or 'valid': Keras does it (ceil_mode changes nothing for 'same')
+        mode = layer.padding.lower()
+        if mode == "valid" and layer.ceil_mode:
+            explicit = (0, 0)
+        else:
+            return cls((kh, kw), (sh, sw), padding=mode, name=b.name(qualified))(x)
+    _, h, w, _ = x.shape
+    ph, pw = explicit
+    extra_h = ceil_extra(h, kh, sh, ph) if layer.ceil_mode else 0
+    extra_w = ceil_extra(w, kw, sw, pw) if layer.ceil_mode else 0
+    pads = ((ph, ph + extra_h), (pw, pw + extra_w))
+    if any(any(side) for side in pads):
+        if isinstance(layer, MaxPool2D):
+            x = b.custom.ConstantPadding2D(pads, value=-math.inf, name=b.name(qualified, "pad"))(x)
+        else:
+            x = keras.layers.ZeroPadding2D(pads, name=b.name(qualified, "pad"))(x)
+    return cls((kh, kw), (sh, sw), padding="valid", name=b.name(qualified))(x)
+
+
+def _keras_global(b, layer, x, qualified):
+    return b.keras.layers.GlobalAveragePooling2D(name=b.name(qualified))(x)
+
+
+_POOL_RULE = Rule(shape=pool_shape, window=window(lambda l: l.kernel, pool_stride, lambda l: l.padding))
+_POOL_OPS = {
+    **ignored(*NOT_MACS),
+    "ptflops": input_elements,  # ptflops pool_flops_counter_hook: input elements
+    "tf-profiler": window_times_output,  # TF flops_registry._pool_flops
+}
+
+for _cls, _prefix, _words in ((MaxPool2D, "pool", ("pool", "maxpool")), (AvgPool2D, "avgpool", ("avgpool",))):
+    register(
+        Kind(
+            _cls,
+            rule=_POOL_RULE,
+            prefix=_prefix,
+            notation=Notation(
+                _words,
+                _parse_pool,
+                _write_pool,
+                kernel=True,
+                options=frozenset({"stride", "padding", "ceil_mode"}),
+                spatial="needs",
+            ),
+            keras=_keras_pool,
+            strings={"padding": ("same", "valid")},
+            ops=_POOL_OPS,
+        )
+    )
+
+register(
+    Kind(
+        GlobalAvgPool2D,
+        rule=Rule(shape=global_pool_shape),
+        prefix="gap",
+        notation=Notation(("gap",), lambda *a: [GlobalAvgPool2D()], lambda layer: "GAP", spatial="ends"),
+        keras=_keras_global,
+        strings={},
+        ops={
+            **ignored("macs", "flops", "torchvision", "torchinfo"),
+            "fvcore": input_elements,  # fvcore adaptive_avg_pool2d: elementwise_flop_counter(1, 0)
+            "ptflops": input_elements,
+            "tf-profiler": input_elements,  # Mean: input elements
+        },
+    )
+)
