@@ -1,0 +1,193 @@
+"""Every layer kind is declared once, completely: docs/design.md, "a layer kind is declared once".
+
+The walk below finds every ``Layer`` subclass the package defines and fails naming the kind and
+the piece it lacks; a convention meeting a kind it neither counts nor ignores raises.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+from dataclasses import dataclass, replace
+
+import pytest
+
+import cnncalc
+from cnncalc import analyze, parse
+from cnncalc.conventions import CONVENTIONS, get
+from cnncalc.kinds import IGNORED, KINDS, Absent, Layer, Notation, kind_of
+from cnncalc.kinds.registry import MISSING
+from cnncalc.notation import words
+from cnncalc.spec import Sequential, SpecError
+
+PACKAGE = pathlib.Path(cnncalc.__file__).parent
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _package_kinds():
+    return [c for c in _subclasses(Layer) if c.__module__.startswith("cnncalc.") and c is not Sequential]
+
+
+def test_every_layer_subclass_is_registered_with_every_piece():
+    problems = []
+    for cls in _package_kinds():
+        kind = KINDS.get(cls)
+        if kind is None:
+            problems.append(f"{cls.__name__}: not registered (cnncalc.kinds.register)")
+            continue
+        problems += [f"{cls.__name__}: no {piece}" for piece in kind.missing()]
+        missing_ops = [c for c in CONVENTIONS if c not in kind.ops]
+        if missing_ops:
+            problems.append(f"{cls.__name__}: convention(s) {', '.join(missing_ops)} neither count nor ignore it")
+        unknown = [f for f in kind.strings if f not in cls.__dataclass_fields__]
+        if unknown:
+            problems.append(f"{cls.__name__}: strings name unknown field(s) {unknown}")
+        if not (isinstance(kind.notation, (Notation, Absent))):
+            problems.append(f"{cls.__name__}: notation is neither a Notation nor Absent")
+        if not (callable(kind.keras) or isinstance(kind.keras, Absent)):
+            problems.append(f"{cls.__name__}: keras is neither a builder nor Absent")
+    assert not problems, "\n".join(problems)
+    assert len(KINDS) == 14  # Input, Conv2D, 3 pools, Flatten, Dense, BN, LRN, Dropout, Activation, PadShortcut, Concat, Add
+
+
+def test_the_walk_names_a_forgotten_piece():
+    @dataclass(frozen=True)
+    class Half(Layer):
+        pass
+
+    from cnncalc.kinds import Kind, Rule
+
+    kind = Kind(Half, rule=Rule(shape=lambda layer, i, w: i), prefix="half")
+    assert kind.missing() == ["notation", "keras", "strings", "ops"]
+    assert MISSING not in (kind.rule, kind.prefix)
+
+
+def test_notation_words_come_from_the_registry():
+    assert set(words()) == {
+        "input", "conv", "pool", "maxpool", "avgpool", "gap", "fc", "fcs", "relu", "tanh", "sigmoid",
+        "softmax", "bn", "lrn", "dropout", "flatten",
+    }
+    # Every kind with a notation writes what it reads.
+    spec = parse("INPUT-32x32x3 -> CONV5-8(s=2,p=1,bias=false) -> BN -> RELU -> LRN -> AVGPOOL3(s=2,ceil=true) -> GAP -> DROPOUT(0.25) -> FC-10 -> SOFTMAX")
+    assert parse(cnncalc.to_notation(spec)) == spec
+
+
+def test_a_convention_that_neither_counts_nor_ignores_a_kind_raises():
+    conv = kind_of(cnncalc.spec.Conv2D(8))
+    a = analyze(parse("INPUT-8x8x3 -> CONV3-4 -> FCS"))
+    fvcore = get("fvcore")
+    row = a.row("conv1")
+    assert fvcore.count(row) == 8 * 8 * 4 * 27  # counted
+    assert get("macs").count(a.row("softmax1")) == 0 and kind_of(a.row("softmax1").layer).ops["macs"] is IGNORED
+    patched = replace(conv, ops={k: v for k, v in conv.ops.items() if k != "fvcore"})
+    KINDS[type(row.layer)] = patched
+    try:
+        assert fvcore.unsupported(a) == {"Conv2D": 1}
+        with pytest.raises(SpecError, match="convention 'fvcore' does not say how to count layer kind Conv2D .layer 'conv1'."):
+            fvcore.total(a)
+    finally:
+        KINDS[type(row.layer)] = conv
+    assert fvcore.unsupported(a) == {}
+    assert fvcore.ignored(a) == {"Input": 1, "Flatten": 1, "Activation": 1}
+
+
+# PyTorch's ceil mode: torch.nn.MaxPool2d(3, 2, ceil_mode=True) on 2x2 gives 1x1 (a window may
+# overhang the input when it starts inside it); MaxPool2d(6, 3, padding=1, ceil_mode=True) on
+# 3x9 gives 1x3. Before, both were refused as "kernel larger than the input".
+@pytest.mark.parametrize(
+    "text, output",
+    [
+        ("INPUT-2x2x8 -> POOL3(s=2,ceil=true)", (1, 1, 8)),
+        ("INPUT-3x9x3 -> MAXPOOL6(s=3,p=1,ceil=true)", (1, 3, 3)),
+        ("INPUT-5x5x1 -> AVGPOOL6(s=2,ceil=true)", (1, 1, 1)),
+    ],
+)
+def test_ceil_mode_pools_may_overhang_the_input(text, output):
+    assert analyze(parse(text)).output == output
+
+
+def test_ceil_mode_still_refuses_a_window_that_starts_past_the_input():
+    with pytest.raises(SpecError, match="kernel 5 is larger than its input of 2 pixels"):
+        analyze(parse("INPUT-2x2x8 -> POOL5(s=3,ceil=true)"))
+    with pytest.raises(SpecError, match="kernel 3 is larger than its input of 2 pixels"):
+        analyze(parse("INPUT-2x2x8 -> POOL3(s=2)"))
+
+
+@pytest.mark.keras
+def test_ceil_mode_overhang_matches_keras():
+    pytest.importorskip("keras")
+    from cnncalc.keras_check import check
+
+    for text in ("INPUT-2x2x8 -> POOL3(s=2,ceil=true)", "INPUT-3x9x3 -> MAXPOOL6(s=3,p=1,ceil=true)"):
+        assert check(parse(text)).ok
+
+
+def _imports(path):
+    """(module-level cnncalc imports, function-level imports) of one module, as dotted names."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ".".join(("cnncalc", *path.relative_to(PACKAGE).with_suffix("").parts))
+    is_pkg = path.name == "__init__.py"
+    base = package if is_pkg else package.rsplit(".", 1)[0]
+
+    def resolve(node):
+        if isinstance(node, ast.Import):
+            return [a.name for a in node.names]
+        if node.level == 0:
+            return [node.module]
+        parts = base.split(".")
+        parts = parts[: len(parts) - (node.level - 1)]
+        target = ".".join(parts + ([node.module] if node.module else []))
+        return [target] if node.module else [f"{target}.{a.name}" for a in node.names]
+
+    top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    nested = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and n not in top]
+    return package, {m for n in top for m in resolve(n)}, {m for n in nested for m in resolve(n)}
+
+
+def test_lazy_imports_only_for_sympy_tabulate_keras_matplotlib():
+    allowed = ("sympy", "tabulate", "keras", "matplotlib", "tensorflow")
+    offenders = []
+    engine = ("arith", "sizes", "kinds", "spec", "traverse", "naming", "symbolic", "receptive", "analysis", "conventions", "notation", "stacking", "keras_bridge", "keras_layers", "zoo")
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name, _, nested = _imports(path)
+        if not name.split(".")[1] in engine:
+            continue  # the front ends (cli, report, compare, explain, keras_check) are checked by their own tests
+        offenders += [f"{name}: {m}" for m in nested if m.split(".")[0] not in allowed]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_no_import_cycle_in_the_engine():
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name, top, _ = _imports(path)
+        graph[name] = {m for m in top if m.startswith("cnncalc")}
+    modules = set(graph)
+
+    def target(m):
+        while m not in modules and "." in m:
+            m = m.rsplit(".", 1)[0]
+        return m
+
+    edges = {a: {target(m) for m in deps} - {a} for a, deps in graph.items()}
+    state, cycles = {}, []
+
+    def visit(node, stack):
+        state[node] = "open"
+        for nxt in edges.get(node, ()):
+            if nxt in ("cnncalc", "cnncalc.kinds", "cnncalc.zoo") and node.startswith(nxt + "."):
+                continue  # a submodule importing its own package's base names
+            if state.get(nxt) == "open":
+                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]) if nxt in stack else f"{node} -> {nxt}")
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = "done"
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, "\n".join(cycles)
