@@ -1,6 +1,5 @@
 """``arith.equal``: exact answers, and ``simplify`` only where sampling cannot decide."""
 
-import pytest
 import sympy
 
 from cnncalc import analyze, parse_size, zoo

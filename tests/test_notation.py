@@ -4,7 +4,7 @@ import pytest
 
 from cnncalc import analyze, parse, to_notation
 from cnncalc.notation import NotationError, parse_size
-from cnncalc.spec import Activation, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, Input, LRN, MaxPool2D
+from cnncalc.spec import Activation, AvgPool2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D
 
 EXAMPLE = "INPUT-32x32x3 -> [CONV3-32 -> RELU]*2 -> POOL2 -> [CONV3-64 -> RELU]*2 -> POOL2 -> FC-512 -> RELU -> FCS"
 
@@ -49,7 +49,7 @@ def test_simple_layers_and_case_and_whitespace():
     b = parse("  INPUT - 16 x 16 x 3  ->  CONV3 - 8 -> BN -> RELU -> LRN -> TANH -> SIGMOID -> GAP -> FC - 3 -> SOFTMAX ")
     assert a.root == b.root
     assert kinds(a)[2:5] == ["BatchNorm", "Activation", "LRN"]
-    assert isinstance(a.root.layers[7], GlobalAvgPool2D) and not any(isinstance(l, Flatten) for l in a.root.layers)
+    assert isinstance(a.root.layers[7], GlobalAvgPool2D) and not any(isinstance(layer, Flatten) for layer in a.root.layers)
 
 
 @pytest.mark.parametrize("repeat", ["]*2", "]x2", "] x 2", "]X2", "] * 2"])

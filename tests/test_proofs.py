@@ -17,7 +17,7 @@ def test_every_step_holds():
 
 def test_base_case_and_inductive_step_are_present():
     proof = prove_receptive_field()
-    k, s = proof.results["symbols"]["k"], proof.results["symbols"]["s"]
+    k = proof.results["symbols"]["k"]
     base = proof.step("Base case")
     assert sympy.simplify(base.lhs - k[1]) == 0 and sympy.simplify(base.rhs - k[1]) == 0
     assert proof.step("Inductive step").holds

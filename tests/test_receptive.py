@@ -7,7 +7,6 @@ padding 64; vgg_16 RF 212, effective stride 32, effective padding 90 (both at th
 import io
 import json
 
-import pytest
 
 import cnncalc
 from cnncalc import zoo
@@ -93,7 +92,7 @@ def test_concat_keeps_largest_field_and_warns_when_misaligned():
 def test_cli_rf_columns_and_json():
     code, out, _ = run("vgg16", "--rf")
     assert code == 0
-    line = next(l for l in out.splitlines() if l.startswith("pool5"))
+    line = next(text for text in out.splitlines() if text.startswith("pool5"))
     assert line.split()[-4:] == ["212", "32", "15.5", "90"]
     code, out, _ = run("alexnet", "--format", "json")
     rows = {r["name"]: r for r in json.loads(out)["layers"]}

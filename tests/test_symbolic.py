@@ -9,7 +9,7 @@ import sympy
 import cnncalc
 from cnncalc import zoo
 from cnncalc.cli import main
-from cnncalc.spec import Conv2D, Input, MaxPool2D, Sequential, Spec, SpecError
+from cnncalc.spec import Conv2D, Input, Sequential, Spec, SpecError
 from cnncalc.stacking import stack
 from cnncalc.symbolic import symbol
 

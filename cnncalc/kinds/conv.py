@@ -125,7 +125,7 @@ register(
         rule=Rule(
             shape=conv_shape,
             counts=conv_counts,
-            window=window(lambda l: l.kernel, lambda l: l.stride, lambda l: l.padding, lambda l: l.dilation),
+            window=window(lambda layer: layer.kernel, lambda layer: layer.stride, lambda layer: layer.padding, lambda layer: layer.dilation),
         ),
         prefix="conv",
         notation=Notation(

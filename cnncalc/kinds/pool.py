@@ -114,7 +114,7 @@ def _keras_global(b, layer, x, qualified):
     return b.keras.layers.GlobalAveragePooling2D(name=b.name(qualified))(x)
 
 
-_POOL_RULE = Rule(shape=pool_shape, window=window(lambda l: l.kernel, pool_stride, lambda l: l.padding))
+_POOL_RULE = Rule(shape=pool_shape, window=window(lambda layer: layer.kernel, pool_stride, lambda layer: layer.padding))
 _POOL_OPS = {
     **ignored(*NOT_MACS),
     "ptflops": input_elements,  # ptflops pool_flops_counter_hook: input elements

@@ -43,7 +43,7 @@ def _keras(b, layer: PadShortcut, x, qualified):
 register(
     Kind(
         PadShortcut,
-        rule=Rule(shape=pad_shortcut_shape, window=window(lambda l: 1, lambda l: l.stride, lambda l: "valid")),
+        rule=Rule(shape=pad_shortcut_shape, window=window(lambda layer: 1, lambda layer: layer.stride, lambda layer: "valid")),
         prefix="shortcut",
         notation=Absent("a residual shortcut lives inside an Add, which the arrow notation cannot write"),
         keras=_keras,

@@ -5,7 +5,7 @@ Recognition", ICLR 2015, Table 1 (configurations A, B, D, E). 3x3 convolutions w
 
 from __future__ import annotations
 
-from ..spec import Activation, Conv2D, Dense, Flatten, Input, MaxPool2D, Spec, sequential
+from ..spec import Activation, Conv2D, Dense, Flatten, MaxPool2D, Spec, sequential
 from . import register
 from ._common import input_layer
 
