@@ -10,11 +10,11 @@ import argparse
 import os
 import sys
 
+from .conventions import NAMES as CONVENTION_NAMES
+from .sizes import input_size
 from .spec import SpecError
 
-EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-# Kept here (not imported from cnncalc.conventions) so that --help stays instant.
-CONVENTION_NAMES = ("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo", "tf-profiler")
+EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3  # --check-keras returns keras_check.EXIT_MISMATCH (1)
 
 CONVENTIONS_HELP = """\
 counting conventions (docs/conventions.md):
@@ -100,14 +100,8 @@ def load_spec(model: str, *, input=None, classes=None):
             raise SpecError(f"unknown model '{model}' (see 'cnncalc list', or give arrow notation such as 'INPUT-32x32x3 -> CONV3-32 -> FCS')")
         spec = parse(model, classes=classes or 10)
     if input is not None:
-        spec = spec.with_input(_size(input))
+        spec = spec.with_input(input_size(input))
     return spec
-
-
-def _size(text):
-    from .notation import parse_size
-
-    return parse_size(text) if isinstance(text, str) else tuple(text)
 
 
 def _list(out) -> int:
@@ -124,7 +118,7 @@ def _analyse(args, out, err) -> int:
     from .analysis import analyze
     from .report import TableOptions, render_json, render_table, summary_lines
 
-    spec = load_spec(args.model, input=_size(args.input) if args.input else None, classes=args.classes)
+    spec = load_spec(args.model, input=input_size(args.input) if args.input else None, classes=args.classes)
     if args.check_keras:
         try:
             from .keras_check import run_check  # imports keras only here
@@ -213,7 +207,7 @@ def _compare(argv, out, err) -> int:
         raise SpecError("compare needs at least two models")
     from .compare import compare, render_comparison
 
-    specs = [load_spec(m, input=_size(args.input) if args.input else None) for m in args.models]
+    specs = [load_spec(m, input=input_size(args.input) if args.input else None) for m in args.models]
     comparison = compare(specs, convention=args.convention)
     for warning in comparison.warnings:
         print(f"warning: {warning}", file=err)
