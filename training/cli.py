@@ -31,20 +31,28 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+# The common options (training.experiments.COMMON_OPTIONS): flag and argparse settings by dest.
+_COMMON_ARGS = {
+    "dataset": ("--dataset", {"help": "dataset"}),
+    "model": ("--model", {"help": "zoo model (see 'cnncalc list')"}),
+    "epochs": ("--epochs", {"type": int}),
+    "batch_size": ("--batch-size", {"type": int}),
+    "lr": ("--lr", {"type": float, "help": "learning rate"}),
+    "seed": ("--seed", {"type": int}),
+    "data_dir": ("--data-dir", {"help": "where the dataset files are (default: system package, Keras cache)"}),
+    "subset": ("--subset", {"type": int, "help": "use this many training images"}),
+    "test_subset": ("--test-subset", {"type": int, "help": "use this many test images"}),
+    "target_acc": ("--target-acc", {"type": float, "help": "record epochs and wall time to reach this validation accuracy"}),
+    "distribute": ("--distribute", {"choices": ("mirrored",), "help": "run the step under tf.distribute.MirroredStrategy"}),
+}
+
+
 def _add_common(parser, exp):
     group = parser.add_argument_group("common options (override the preset)")
     group.add_argument("--preset", default="quick", choices=sorted(exp.presets), help="quick: under 3 minutes on a 2-core CPU; paper: the exercise's settings (default quick)")
-    group.add_argument("--dataset", choices=exp.datasets, help="dataset")
-    group.add_argument("--model", help="zoo model (see 'cnncalc list')")
-    group.add_argument("--epochs", type=int)
-    group.add_argument("--batch-size", type=int)
-    group.add_argument("--lr", type=float, help="learning rate")
-    group.add_argument("--seed", type=int)
-    group.add_argument("--data-dir", help="where the dataset files are (default: system package, Keras cache)")
-    group.add_argument("--subset", type=int, help="use this many training images")
-    group.add_argument("--test-subset", type=int, help="use this many test images")
-    group.add_argument("--target-acc", type=float, help="record epochs and wall time to reach this validation accuracy")
-    group.add_argument("--distribute", choices=("mirrored",), help="run the step under tf.distribute.MirroredStrategy")
+    for dest, (flag, kwargs) in _COMMON_ARGS.items():
+        if dest in exp.common:
+            group.add_argument(flag, **({"choices": exp.datasets, **kwargs} if dest == "dataset" else kwargs))
     group.add_argument("--out", help="run directory (default runs/EXPERIMENT/DATE_TIME)")
     group.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     for option in exp.options:
@@ -75,18 +83,10 @@ def build_parser():
 
     for exp in load_recipes().values():
         _add_common(sub.add_parser(exp.name, help=exp.help, description=exp.help), exp)
-
-    from .numpy_net_cli import add_parser as add_numpy_net
-
-    add_numpy_net(sub)
     return parser
 
 
-# What the Keras experiments import, and the extras that install it.
-EXPERIMENT_MODULES = {"keras": "keras", "matplotlib": "plots"}
-
-
-def require(what: str, modules: dict = EXPERIMENT_MODULES) -> None:
+def require(what: str, modules: dict) -> None:
     """A one-line usage error, before any run directory exists, when a needed package is missing."""
     import importlib.util
 
@@ -97,12 +97,12 @@ def require(what: str, modules: dict = EXPERIMENT_MODULES) -> None:
 
 
 def _run_experiment(args) -> int:
-    from .experiments import COMMON_OPTIONS, Context, default_out, load_recipes, resolve_config
+    from .experiments import Context, default_out, load_recipes, resolve_config
     from .runs import RunDir
 
-    require(f"cnntrain {args.command}")
     exp = load_recipes()[args.command]
-    keys = list(COMMON_OPTIONS) + [o.dest for o in exp.options]
+    require(f"cnntrain {args.command}", exp.requires)
+    keys = list(exp.common) + [o.dest for o in exp.options]
     overrides = {k: getattr(args, k, None) for k in keys}
     config = resolve_config(exp, args.preset, overrides)
     run = RunDir(args.out or default_out(exp.name))
@@ -120,15 +120,11 @@ def _resume(args) -> int:
     if run.status().get("state") == "finished":
         print(f"run '{run.path}' already finished; nothing to resume", file=sys.stderr)
         return EXIT_OK
-    if config.get("experiment") == "numpy-net":
-        from .numpy_net_cli import resume as resume_numpy
-
-        return resume_numpy(run, config)
-    recipes = load_recipes()
-    require("cnntrain resume")
-    if config.get("experiment") not in recipes:
+    exp = load_recipes().get(config.get("experiment"))
+    if exp is None:
         raise RunError(f"'{run.path}' was made by an unknown experiment '{config.get('experiment')}'")
-    return _execute(recipes[config["experiment"]], Context(config, run, resume=True, verbose=0 if args.quiet else 1))
+    require("cnntrain resume", exp.requires)
+    return _execute(exp, Context(config, run, resume=True, verbose=0 if args.quiet else 1))
 
 
 def _execute(exp, ctx) -> int:
@@ -196,10 +192,6 @@ def main(argv=None) -> int:
             return _resume(args)
         if args.command == "report":
             return _report(args)
-        if args.command == "numpy-net":
-            from .numpy_net_cli import run as run_numpy
-
-            return run_numpy(args)
         return _run_experiment(args)
     except NonFiniteLoss as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,6 +5,13 @@ exercise's exact settings), its own command-line options, and a ``run(ctx)`` fun
 through :class:`Context` and writes its plots and tables into the run directory. ``run`` must be
 idempotent: ``cnntrain resume DIR`` calls it again with the stored config, and every sub-run that
 already finished is skipped while an interrupted one continues from its checkpoint.
+
+:func:`load_recipes` imports every module of this package, so adding an experiment is adding a
+module. A recipe module is named for what it runs, never like a library module beside it
+(``range_tests.py`` runs :mod:`training.finders`, ``optimizer_comparison.py`` compares
+:mod:`training.optimizers`, ``two_layer_net.py`` runs :mod:`training.numpy_net`), so a name says
+which wing it belongs to. An experiment that trains no Keras model (``numpy-net``) declares the
+common options it takes and that it requires no Keras; the CLI knows nothing else about it.
 """
 
 from __future__ import annotations
@@ -19,8 +26,13 @@ from typing import Callable
 from ..runs import RunDir, RunError, TrainingPlan, train
 
 
-# Options every experiment accepts; None means "take the preset's value".
+# The common options a Keras experiment accepts; None means "take the preset's value". An
+# experiment that trains no Keras model (numpy-net) names the subset that applies to it.
 COMMON_OPTIONS = ("dataset", "model", "epochs", "batch_size", "lr", "seed", "data_dir", "subset", "test_subset", "distribute", "target_acc")
+
+# What a Keras experiment imports, and the extras of pyproject.toml that install it: checked by
+# ``cnntrain`` before any run directory exists, so a missing package is a one-line usage error.
+KERAS_REQUIRES = {"keras": "keras", "matplotlib": "plots"}
 
 
 @dataclass
@@ -59,16 +71,21 @@ class Experiment:
     options: tuple = ()
     datasets: tuple = ("fashion_mnist", "cifar10")
     validate: Callable | None = None  # validate(config) raises RunError before any run directory exists
+    common: tuple = COMMON_OPTIONS  # which of the common options it takes
+    requires: dict = field(default_factory=lambda: dict(KERAS_REQUIRES))  # module -> extra that installs it
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashion_mnist", "cifar10"), validate=None):
+def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashion_mnist", "cifar10"), validate=None,
+               common=COMMON_OPTIONS, requires=KERAS_REQUIRES):  # fmt: skip
     """Decorator registering ``run(ctx) -> dict`` as the experiment ``name``.
 
     ``validate(config)``, when given, checks the resolved config and raises :class:`RunError` with
     a one-line message; it runs before the run directory is created, so bad options leave nothing.
+    ``common`` lists the common options (:data:`COMMON_OPTIONS`) the experiment takes, and
+    ``requires`` the modules it cannot run without, each with the extra that installs it.
     """
 
     def register(run):
@@ -77,7 +94,10 @@ def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashi
         for preset in ("quick", "paper"):
             if preset not in presets:
                 raise RuntimeError(f"experiment '{name}' lacks the '{preset}' preset")
-        EXPERIMENTS[name] = Experiment(name, help, presets, run, tuple(options), tuple(datasets), validate)
+        unknown = sorted(set(common) - set(COMMON_OPTIONS))
+        if unknown:
+            raise RuntimeError(f"experiment '{name}' names unknown common options {unknown}")
+        EXPERIMENTS[name] = Experiment(name, help, presets, run, tuple(options), tuple(datasets), validate, tuple(common), dict(requires))
         return run
 
     return register

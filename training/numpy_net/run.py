@@ -1,8 +1,9 @@
 """One run of the NumPy two-layer net: presets, training, run-directory files and plots.
 
-``run_numpy_net(data, preset=..., out_dir=...)`` is the body of the future
-``cnntrain numpy-net`` command: the CLI only has to load the data set into the dict below and
-pick ``out_dir``. Source of the presets and of the preprocessing: CS231n assignment 1,
+``run_numpy_net(data, preset=..., out_dir=...)`` trains on arrays already in memory and writes the
+run files; it is the body of the ``numpy-net`` experiment (``cnntrain numpy-net``, recipe
+``training/experiments/two_layer_net.py``), which loads the data set into the dict below and
+passes its run directory. Source of the presets and of the preprocessing: CS231n assignment 1,
 ``two_layer_net.ipynb``.
 
 Data: ``data = {x_train, y_train, x_val, y_val, x_test, y_test}``, images of any shape
@@ -211,6 +212,7 @@ def run_numpy_net(
     num_classes: int | None = None,
     plots: bool = True,
     verbose: bool = False,
+    record: Mapping[str, Any] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train a :class:`TwoLayerNet` on ``data`` with a preset, write the run files, return metrics.
@@ -220,7 +222,10 @@ def run_numpy_net(
     preset and malformed data (see :func:`prepare_data`). ``seed`` seeds a private
     ``np.random.RandomState`` for the initial weights and the mini-batch draws, so a run is
     reproducible and NumPy's global generator is left alone. ``out_dir`` is created if needed.
-    The returned dict is the content of ``metrics.json``.
+    ``record`` is what already identifies the run in ``out_dir`` (the ``numpy-net`` experiment
+    passes its run directory's config: experiment, dataset, data source, versions); it is kept in
+    ``config.json``, under the keys written here. The returned dict is the content of
+    ``metrics.json``.
     """
     hp = _resolve(preset, overrides)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -275,7 +280,7 @@ def run_numpy_net(
         "plots": [],
     }
 
-    write_json(os.path.join(out_dir, "config.json"), config)
+    write_json(os.path.join(out_dir, "config.json"), {**(record or {}), **config})
     write_csv(os.path.join(out_dir, "history.csv"),
               ["epoch", "iteration", "learning_rate", "loss", "accuracy", "val_accuracy"], _history_rows(history))
     write_csv(os.path.join(out_dir, "loss_history.csv"),

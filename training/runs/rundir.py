@@ -157,7 +157,7 @@ def library_versions() -> dict:
         module = sys.modules.get(name)
         if module is not None:
             versions[name] = getattr(module, "__version__", "?")
-    if "keras" in sys.modules:
+    if sys.modules.get("keras") is not None:  # None: an import of keras was blocked
         versions["keras_backend"] = sys.modules["keras"].backend.backend()
     return versions
 
