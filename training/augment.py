@@ -47,10 +47,6 @@ __all__ = [
 ]
 
 
-def _batch_size(images):
-    return ops.shape(images)[0]
-
-
 def _replica() -> tuple:
     """``(replica id, replicas in sync)`` inside a ``tf.distribute`` step, else ``(0, 1)``."""
     if keras.backend.backend() != "tensorflow":
