@@ -211,6 +211,17 @@ def image_grid(images, labels, class_names, path, *, per_class: int = 3, seed: i
 # --------------------------------------------------------------------------------------------
 
 
+def _suggested_bounds(ax, result, low: str, high: str, spec: str) -> None:
+    """Dashed lines at the two bounds ``result.suggest()`` names; none for a curve that never falls."""
+    try:
+        bounds = result.suggest()
+    except ValueError:
+        return
+    for name, color in ((low, "C2"), (high, "C3")):
+        value = getattr(bounds, name)
+        ax.axvline(value, color=color, ls="--", label=f"{name} {value:{spec}}")
+
+
 def lr_range(result, path, *, title: str | None = None) -> str:
     """Loss against learning rate (log axis), with the suggested bounds: a ``finders.LRResult``."""
     import numpy as np
@@ -222,12 +233,7 @@ def lr_range(result, path, *, title: str | None = None) -> str:
         ax.plot(result.lrs, result.smoothed, color="C0", label="smoothed (EMA)")
     else:
         ax.plot(result.lrs, result.losses, "o-", color="C0", label="final training loss")
-    try:
-        b = result.suggest()
-        ax.axvline(b.lr_min, color="C2", ls="--", label=f"lr_min {b.lr_min:.2g}")
-        ax.axvline(b.lr_max, color="C3", ls="--", label=f"lr_max {b.lr_max:.2g}")
-    except ValueError:
-        pass
+    _suggested_bounds(ax, result, "lr_min", "lr_max", ".2g")
     finite = result.curve[np.isfinite(result.curve)]
     if finite.size:
         lo, hi = float(finite.min()), float(finite[0])
@@ -248,12 +254,7 @@ def batch_range(result, path, *, title: str = "batch-size range test") -> str:
     ax = fig.add_subplot()
     ax.plot(result.batch_sizes, result.losses, "o-", label="evaluation loss")
     ax.plot(result.batch_sizes, result.train_losses, "s:", color="0.5", label="mean training loss")
-    try:
-        b = result.suggest()
-        ax.axvline(b.b_min, color="C2", ls="--", label=f"b_min {b.b_min}")
-        ax.axvline(b.b_max, color="C3", ls="--", label=f"b_max {b.b_max}")
-    except ValueError:
-        pass
+    _suggested_bounds(ax, result, "b_min", "b_max", "")
     ax.set_xscale("log", base=2)
     ax.set_xlabel(f"effective batch size ({result.iterations} iterations each)")
     ax.set_ylabel("loss")

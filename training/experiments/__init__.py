@@ -117,6 +117,13 @@ def load_recipes() -> dict[str, Experiment]:
     return EXPERIMENTS
 
 
+def check_positive(config: dict, *keys) -> None:
+    """A one-line :class:`RunError` naming the flag of the first of ``keys`` set to a value <= 0."""
+    for key in keys:
+        if config.get(key) is not None and not config[key] > 0:
+            raise RunError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
+
+
 def resolve_config(exp: Experiment, preset: str, overrides: dict) -> dict:
     """The preset's settings with every non-None override applied, plus what identifies the run."""
     if preset not in exp.presets:

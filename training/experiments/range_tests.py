@@ -29,7 +29,7 @@ from cnncalc.atomic import read_json, write_json, write_text
 from .. import plots
 from ..batching import is_power_of_two
 from ..runs import NonFiniteLoss, RunError
-from . import Option, experiment
+from . import Option, check_positive, experiment
 
 # -- shared helpers -------------------------------------------------------------------------------
 
@@ -43,12 +43,6 @@ def _check_bounds(config: dict, lo: str, hi: str, *, strict: bool) -> None:
             raise RunError(f"{flag(key)} must be a power of two, got {value}")
     if a > b or (strict and a == b):
         raise RunError(f"{flag(lo)} must be {'<' if strict else '<='} {flag(hi)}, got {a} and {b}")
-
-
-def _positive(config: dict, *keys) -> None:
-    for key in keys:
-        if config.get(key) is not None and not config[key] > 0:
-            raise RunError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
 
 
 def _sgd(ctx, learning_rate):
@@ -210,7 +204,7 @@ BATCH_PRESETS = {
 
 def _validate_batch(config: dict) -> None:
     _check_bounds(config, "b_lo", "b_hi", strict=False)
-    _positive(config, "iterations", "epochs_at_lo")
+    check_positive(config, "iterations", "epochs_at_lo")
     m = config.get("max_physical_batch")
     if m is not None and not is_power_of_two(m):
         raise RunError(f"--max-physical-batch must be a power of two, got {m}")
@@ -285,7 +279,7 @@ CBS_PRESETS = {
 
 def _validate_cbs(config: dict) -> None:
     _check_bounds(config, "b_min", "b_max", strict=True)
-    _positive(config, "step_epochs")
+    check_positive(config, "step_epochs")
 
 
 def cbs_policy(config: dict, n: int):

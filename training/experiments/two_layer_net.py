@@ -17,7 +17,7 @@ The presets are :data:`training.numpy_net.run.PRESETS` (``quick``: seconds on 2 
 from __future__ import annotations
 
 from ..runs import RunError
-from . import Option, experiment
+from . import Option, check_positive, experiment
 
 # Only what identifies the run; the net's hyper-parameters come from numpy_net.run.PRESETS by name.
 PRESETS = {
@@ -30,9 +30,7 @@ OVERRIDES = {"hidden_size": "hidden_size", "lr": "learning_rate", "reg": "reg", 
 
 
 def _validate(config: dict) -> None:
-    for key in ("hidden_size", "num_iters"):
-        if config.get(key) is not None and not config[key] > 0:
-            raise RunError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
+    check_positive(config, "hidden_size", "num_iters")
     if config.get("reg") is not None and not config["reg"] >= 0:
         raise RunError(f"--reg must be non-negative, got {config['reg']}")
 
