@@ -1,4 +1,4 @@
-"""The analysis engine: counting conventions of DESIGN.md on small hand-checked networks."""
+"""The analysis engine: counting conventions of docs/design.md on small hand-checked networks."""
 
 import pytest
 
@@ -30,7 +30,7 @@ def net(*layers, input=(32, 32, 3)):
 
 
 def test_vgg19_reference_totals():
-    # DESIGN.md: Keras count_params() / torchvision; weights only is the textbook table's count.
+    # docs/design.md: Keras count_params() / torchvision; weights only is the textbook table's count.
     t = analyze(zoo.get("vgg19")).totals
     assert t.params == 143_667_240
     assert t.weights == 143_652_544
@@ -45,7 +45,7 @@ def test_vgg19_first_rows_of_the_exercise_table():
 
 
 def test_alexnet_grouped_and_ungrouped():
-    # DESIGN.md: Keras Conv2D(groups=2) at 227; and without grouping.
+    # docs/design.md: Keras Conv2D(groups=2) at 227; and without grouping.
     assert analyze(zoo.get("alexnet")).totals.params == 60_965_224
     assert analyze(zoo.get("alexnet-ungrouped")).totals.params == 62_378_344
 

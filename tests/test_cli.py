@@ -127,7 +127,7 @@ def test_console_script_exit_code_and_no_traceback():
 
 
 def test_numeric_path_imports_no_heavy_library():
-    # DESIGN.md: the numeric path never imports sympy, keras or TensorFlow (nor matplotlib).
+    # docs/design.md: the numeric path never imports sympy, keras or TensorFlow (nor matplotlib).
     code = (
         "import sys; from cnncalc.cli import main; import io; "
         "rc = main(['vgg19', '--table'], out=io.StringIO()); "

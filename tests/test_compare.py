@@ -1,4 +1,4 @@
-"""cnncalc compare: the inception exercise (DESIGN.md reference numbers)."""
+"""cnncalc compare: the inception exercise (docs/design.md reference numbers)."""
 
 import io
 import json

@@ -126,7 +126,7 @@ def test_zoo_entry_agrees_with_keras_per_layer(name):
     _assert_agrees(check(zoo.get(name, input=_small_input(name))))
 
 
-# Reference totals from DESIGN.md, all Keras count_params() (entries not registered yet skip).
+# Reference totals from docs/design.md, all Keras count_params() (entries not registered yet skip).
 REFERENCE = [
     ("vgg19", {}, 143_667_240, 0),
     ("alexnet", {}, 60_965_224, 0),

@@ -1,6 +1,6 @@
 """The zoo, pinned: given each network, these are its numbers, with the source of each number beside it.
 
-Conventions are DESIGN.md's: ``params`` = trainable + non-trainable (Keras ``count_params()``),
+Conventions are docs/design.md's: ``params`` = trainable + non-trainable (Keras ``count_params()``),
 ``trainable`` = what PyTorch tools call the parameter count, MACs = conv + dense multiply-adds.
 """
 
@@ -67,7 +67,7 @@ def test_every_entry_docstring_names_its_source():
 
 
 # --------------------------------------------------------------------------------------------
-# VGG, AlexNet, inception modules (DESIGN.md reference table)
+# VGG, AlexNet, inception modules (docs/design.md reference table)
 # --------------------------------------------------------------------------------------------
 
 
@@ -75,7 +75,7 @@ def test_vgg19_parameters_with_biases_and_weights_only():
     t = totals("vgg19")
     assert t.params == 143_667_240  # Keras VGG19 count_params(); torchvision vgg19 num_params
     assert t.weights == 143_652_544  # weights only, as the textbook VGG table counts
-    assert t.activations == 16_542_184  # DESIGN.md: VGG19 activations with the input row
+    assert t.activations == 16_542_184  # docs/design.md: VGG19 activations with the input row
 
 
 def test_vgg19_first_rows():
@@ -94,10 +94,10 @@ def test_alexnet_grouped_and_ungrouped():
 def test_inception_modules_outputs_and_macs():
     naive = analyze(get("inception-naive"))
     assert naive.output == (32, 32, 672)  # 128 + 192 + 96 + 256 (pool passes 256 through)
-    assert naive.totals.macs == 1_115_684_864  # DESIGN.md, arithmetic
+    assert naive.totals.macs == 1_115_684_864  # docs/design.md, arithmetic
     reduced = analyze(get("inception-reduced"))
     assert reduced.output == (32, 32, 480)  # 128 + 192 + 96 + 64
-    assert reduced.totals.macs == 397_410_304  # DESIGN.md, arithmetic
+    assert reduced.totals.macs == 397_410_304  # docs/design.md, arithmetic
     assert round(naive.totals.macs / reduced.totals.macs, 2) == 2.81  # "2.81x fewer"
 
 
@@ -208,7 +208,7 @@ def test_googlenet_totals():
 
 def test_minigooglenet_parameters():
     result = analyze(get("minigooglenet"))
-    assert result.totals.params == 1_654_522  # DESIGN.md: Keras count_params(), 32x32x1, 10 classes
+    assert result.totals.params == 1_654_522  # docs/design.md: Keras count_params(), 32x32x1, 10 classes
     assert result.totals.non_trainable == 3_424  # BN moving mean/variance: 2 * 1,712 channels
     # downsample: the conv's K maps beside the pooled maps of the previous inception (K1 + K3)
     assert result.row("downsample1").output == (15, 15, 80 + (32 + 48))
@@ -223,7 +223,7 @@ def test_minigooglenet_parameters():
 
 def test_resnet44_option_a_as_akamaster():
     t = totals("resnet44")  # default shortcut="A"
-    assert t.trainable == 658_586  # DESIGN.md; akamaster/pytorch_resnet_cifar10 resnet.py (0.66M)
+    assert t.trainable == 658_586  # docs/design.md; akamaster/pytorch_resnet_cifar10 resnet.py (0.66M)
     assert t.non_trainable == 3_168  # BN running mean/var (buffers in PyTorch)
     assert t.params == 661_754
 
@@ -240,7 +240,7 @@ def test_resnet44_option_b_as_keras_example():
 @pytest.mark.parametrize(
     "depth, trainable",
     # He et al. 2016 Table 6 and akamaster/pytorch_resnet_cifar10 resnet.py docstring:
-    # 0.27M, 0.46M, 0.66M, 0.85M, 1.7M parameters (exact values: this calculator, 44 as DESIGN.md)
+    # 0.27M, 0.46M, 0.66M, 0.85M, 1.7M parameters (exact values: this calculator, 44 as docs/design.md)
     [(20, 269_722), (32, 464_154), (44, 658_586), (56, 853_018), (110, 1_727_962)],
 )
 def test_cifar_resnets_option_a(depth, trainable):

@@ -64,7 +64,7 @@ def keras_resnet_v1(depth=44, input_shape=(32, 32, 3), classes=10):
 
 def test_resnet44_option_b_matches_the_keras_example():
     model = keras_resnet_v1(44)
-    assert model.count_params() == 665_994  # DESIGN.md
+    assert model.count_params() == 665_994  # docs/design.md
     assert _non_trainable(model) == 3_168
     _check(model, "resnet44", shortcut="B")
 
@@ -106,7 +106,7 @@ def keras_resnet_a(depth=44, classes=10):
 
 def test_resnet44_option_a_matches_akamaster_in_keras():
     model = keras_resnet_a(44)
-    assert model.count_params() - _non_trainable(model) == 658_586  # DESIGN.md (PyTorch count)
+    assert model.count_params() - _non_trainable(model) == 658_586  # docs/design.md (PyTorch count)
     _check(model, "resnet44")
 
 
@@ -147,7 +147,7 @@ def keras_minigooglenet(width=32, height=32, depth=1, classes=10):
 
 def test_minigooglenet_matches_pyimagesearch():
     model = keras_minigooglenet()
-    assert model.count_params() == 1_654_522  # DESIGN.md
+    assert model.count_params() == 1_654_522  # docs/design.md
     _check(model, "minigooglenet")
 
 
