@@ -1,7 +1,8 @@
 """``cnncalc``: the command line, a thin layer over :func:`cnncalc.analyze` and :mod:`cnncalc.report`.
 
 Start-up stays light: this module imports neither sympy, keras nor tensorflow (sympy loads only
-for symbolic sizes). Bad input prints one ``error: ...`` line and exits 2, never a traceback.
+for symbolic sizes, keras only for ``--check-keras``). Every format list comes from
+:mod:`cnncalc.report`. Bad input prints one ``error: ...`` line and exits 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,28 @@ import argparse
 import os
 import sys
 
+from . import zoo
+from .analysis import analyze
+from .arith import to_json
+from .compare import compare
 from .conventions import NAMES as CONVENTION_NAMES
+from .conventions import get as get_convention
+from .explain import explain
+from .notation import parse
+from .proofs import prove_receptive_field
+from .report import (
+    COMPARISON_FORMATS,
+    FORMATS,
+    PROOF_FORMATS,
+    UNITS,
+    TableOptions,
+    number,
+    render_comparison,
+    render_explanations,
+    render_json,
+    render_table,
+    summary_lines,
+)
 from .sizes import input_size
 from .spec import SpecError
 
@@ -62,8 +84,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("model", help="zoo name (see 'cnncalc list'), arrow notation in quotes, or a file holding notation")
     parser.add_argument("--table", action="store_true", help="one row per layer plus a totals row")
-    parser.add_argument("--format", choices=("text", "markdown", "latex", "csv", "json"), default="text", help="output format (default: text)")
-    parser.add_argument("--units", choices=("exact", "human"), default="exact", help="exact counts (3,211,264) or short ones (3.2M)")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--units", choices=UNITS, default="exact", help="exact counts (3,211,264) or short ones (3.2M)")
     parser.add_argument("--no-bias", action="store_true", help="weights only: drop the biases and params columns (as the VGG table counts)")
     parser.add_argument("--flops", action="store_true", help="also show FLOPs (= 2 x MACs)")
     parser.add_argument("--kind", action="store_true", help="add the layer-kind column")
@@ -81,9 +103,6 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def load_spec(model: str, *, input=None, classes=None):
     """A Spec from a zoo name, a notation file or arrow notation (in that order)."""
-    from . import zoo
-    from .notation import parse
-
     key = model.strip().lower().replace("_", "-")
     if key in zoo.names():
         return zoo.get(key, input=input, classes=classes)
@@ -107,17 +126,12 @@ def load_spec(model: str, *, input=None, classes=None):
 def _list(out) -> int:
     from tabulate import tabulate
 
-    from . import zoo
-
     rows = [(e.name, e.summary) for e in zoo.entries()]
     print(tabulate(rows, headers=("model", "description"), tablefmt="simple"), file=out)
     return EXIT_OK
 
 
 def _analyse(args, out, err) -> int:
-    from .analysis import analyze
-    from .report import TableOptions, render_json, render_table, summary_lines
-
     spec = load_spec(args.model, input=input_size(args.input) if args.input else None, classes=args.classes)
     if args.check_keras:
         try:
@@ -133,13 +147,9 @@ def _analyse(args, out, err) -> int:
     if args.format == "json":
         data = None
         if args.convention:
-            from .conventions import get
-
-            convention = get(args.convention)
+            convention = get_convention(args.convention)
             data = {"convention": {"name": convention.name, "unit": convention.unit, "total": _json(convention.total(analysis)), "per_layer": {s.name: _json(convention.count(s)) for s in analysis.layers}}}
         if args.explain:
-            from .explain import explain
-
             data = {**(data or {}), "explain": {e.name: e.to_dict() for e in explain(analysis)}}
         print(render_json(analysis, data), file=out)
         return EXIT_OK
@@ -153,8 +163,6 @@ def _analyse(args, out, err) -> int:
             print(file=out)
             print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)[2:] + extra), file=out)
         if args.explain:
-            from .explain import explain, render_explanations
-
             print(file=out)
             print(render_explanations(explain(analysis), units=args.units, bias=not args.no_bias), file=out)
         return EXIT_OK
@@ -163,18 +171,13 @@ def _analyse(args, out, err) -> int:
 
 
 def _json(value):
-    from .arith import to_json
-
     return to_json(value)
 
 
 def _convention_lines(analysis, name, units) -> list[str]:
     if name in (None, "macs"):
         return []
-    from .conventions import get
-    from .report import number
-
-    convention = get(name)
+    convention = get_convention(name)
     return [f"{convention.unit} [{convention.name}]  {number(convention.total(analysis), units)}  ({convention.summary})"]
 
 
@@ -183,13 +186,11 @@ def _prove(argv, out) -> int:
     parser.add_argument("theorem", choices=("receptive-field",), help="what to prove")
     parser.add_argument("--n", type=int, metavar="N", help="instance: number of stacked convolutions (with --f)")
     parser.add_argument("--f", type=int, metavar="F", help="instance: kernel size of each convolution (with --n)")
-    parser.add_argument("--format", choices=("text", "latex"), default="text", help="readable text or a LaTeX document")
+    parser.add_argument("--format", choices=PROOF_FORMATS, default="text", help="readable text or a LaTeX document")
     args = parser.parse_args(argv)
     for flag, value in (("--n", args.n), ("--f", args.f)):
         if value is not None and value <= 0:
             raise SpecError(f"{flag} must be positive, got {value}")
-    from .proofs import prove_receptive_field
-
     proof = prove_receptive_field(n=args.n, f=args.f)
     print(proof.latex() if args.format == "latex" else proof.text(), file=out)
     return EXIT_OK
@@ -199,14 +200,12 @@ def _compare(argv, out, err) -> int:
     parser = _Parser(prog="cnncalc compare", description="Analyses side by side: outputs, MACs per branch and in total, parameters, saving factor against the first model.")
     parser.add_argument("models", nargs="+", help="two or more zoo names, notation or files")
     parser.add_argument("--input", metavar="HxWxC", help="input size for every model")
-    parser.add_argument("--units", choices=("exact", "human"), default="exact")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--units", choices=UNITS, default="exact")
+    parser.add_argument("--format", choices=COMPARISON_FORMATS, default="text")
     parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does")
     args = parser.parse_args(argv)
     if len(args.models) < 2:
         raise SpecError("compare needs at least two models")
-    from .compare import compare, render_comparison
-
     specs = [load_spec(m, input=input_size(args.input) if args.input else None) for m in args.models]
     comparison = compare(specs, convention=args.convention)
     for warning in comparison.warnings:

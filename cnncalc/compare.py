@@ -2,7 +2,7 @@
 
 For each model: the output after the last layer (after concatenation for an inception module),
 operations per branch of every Concat/Add and in total, parameters, and the saving factor of each
-model's total against the first one's (the inception exercise: 1,115,684,864 / 397,410,304 =
+model's total against the first one's (rendered by :func:`cnncalc.report.render_comparison`) (the inception exercise: 1,115,684,864 / 397,410,304 =
 2.81x fewer MACs with 1x1 reductions).
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .analysis import analyze
 from .arith import is_number, total
+from .conventions import get
 from .naming import SEPARATOR
 
 
@@ -75,8 +76,6 @@ def _leaf_count(node):
 
 def compare(specs, convention: str | None = None) -> Comparison:
     """Analyse every spec and line them up (``convention`` as ``--convention``; default MACs)."""
-    from .conventions import get
-
     conv = get(convention or "macs")
     columns, warnings = [], []
     for spec in specs:
@@ -86,62 +85,3 @@ def compare(specs, convention: str | None = None) -> Comparison:
             Column(a.model, a.output, conv.total(a), a.totals.params, a.totals.activations, _branch_ops(a, conv.count), a)
         )
     return Comparison(conv.unit, tuple(columns), tuple(warnings))
-
-
-def render_comparison(comparison: Comparison, fmt: str = "text", units: str = "exact") -> str:
-    """A table with one column per model: output, operations per branch, total, params, saving."""
-    from .report import number, shape_text
-
-    if fmt == "json":
-        import json
-
-        from .arith import to_json
-
-        return json.dumps(
-            {
-                "unit": comparison.unit,
-                "models": [
-                    {
-                        "model": c.model,
-                        "output": [to_json(v) for v in c.output],
-                        "ops": to_json(c.ops),
-                        "params": to_json(c.params),
-                        "activations": to_json(c.activations),
-                        "branches": {label: to_json(v) for label, v in c.branches},
-                        "saving": _ratio_json(comparison.saving(i)),
-                    }
-                    for i, c in enumerate(comparison.columns)
-                ],
-            },
-            indent=2,
-        )
-    from tabulate import tabulate
-
-    cols = comparison.columns
-    rows = [["output", *(shape_text(c.output) for c in cols)]]
-    depth = max(len(c.branches) for c in cols)
-    for b in range(depth):
-        cells = []
-        for c in cols:
-            if b < len(c.branches):
-                label, value = c.branches[b]
-                cells.append(f"{label.split(': ', 1)[1]}  {number(value, units)}")
-            else:
-                cells.append("")
-        rows.append([f"{comparison.unit}, branch {b + 1}", *cells])
-    rows.append([f"{comparison.unit}, total", *(number(c.ops, units) for c in cols)])
-    rows.append(["params", *(number(c.params, units) for c in cols)])
-    rows.append(["activations", *(number(c.activations, units) for c in cols)])
-    rows.append([f"{comparison.unit} saving vs {cols[0].model}", *(_ratio_text(comparison.saving(i)) for i in range(len(cols)))])
-    table = tabulate(rows, headers=["", *(c.model for c in cols)], tablefmt="github" if fmt == "markdown" else "simple", disable_numparse=True, colalign=["left"] + ["right"] * len(cols))
-    return table
-
-
-def _ratio_text(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}x"
-    return f"{value}x"
-
-
-def _ratio_json(value):
-    return round(value, 4) if isinstance(value, float) else str(value)

@@ -15,7 +15,7 @@ import numbers
 from dataclasses import dataclass, fields, replace
 
 from .arith import is_number, product
-from .kinds import rule_for
+from .kinds import SpecError, rule_for
 
 
 class Term:
@@ -284,9 +284,6 @@ def explain_row(stats) -> Explanation:
         weights = biases = nt = macs = params = Term(0)
     if stats.activations:
         acts = product(out_shape)
-        if getattr(stats.layer, "branches", None) is not None and len(stats.output) == 3:
-            # Concat: the channels are the sum of the branches' channels.
-            acts = product(out_shape)
         steps.append(("activations", render(acts), int(acts)))
     for quantity, term in (("weights", weights), ("biases", biases), ("non_trainable", nt), ("params", params), ("macs", macs)):
         if int(term):
@@ -311,25 +308,5 @@ def explain_row(stats) -> Explanation:
 def explain(analysis) -> list[Explanation]:
     """Explanations of every row that adds something (numeric analyses only)."""
     if analysis.symbolic:
-        from .spec import SpecError
-
         raise SpecError("--explain needs numeric sizes: the symbolic expressions are their own explanation")
     return [explain_row(s) for s in analysis.layers if s.activations or s.params or s.macs]
-
-
-_LABELS = {"activations": "activations", "weights": "weights", "biases": "biases", "non_trainable": "non-trainable", "params": "params", "macs": "MACs"}
-
-
-def render_explanations(explanations, units: str = "exact", bias: bool = True) -> str:
-    """One block per row: ``conv2 params: 2 x (5x5x48x128 + 128) = 307,456``."""
-    from .report import number
-
-    lines = []
-    for e in explanations:
-        for quantity, text, value in e.steps:
-            if not bias and quantity in ("biases", "params"):
-                continue
-            label = _LABELS.get(quantity, quantity)
-            shown = number(value, units)
-            lines.append(f"{e.name} {label}: {text} = {shown}" if text != str(value) else f"{e.name} {label}: {shown}")
-    return "\n".join(lines)

@@ -68,20 +68,8 @@ from .keras_layers import (  # noqa: F401  (public here: load_model(custom_objec
     ZeroPaddedShortcut,
 )
 from .kinds import KINDS, Absent, SpecError
+from .naming import KERAS_SEPARATOR, keras_name, spec_name  # noqa: F401  (public here too)
 from .traverse import SEPARATOR, flow
-
-KERAS_SEPARATOR = "."
-"""What the spec's separator ``/`` becomes in Keras layer names (Keras 3 forbids ``/``)."""
-
-
-def keras_name(qualified: str) -> str:
-    """Keras layer name of a spec layer: ``"inception_3a/5x5" -> "inception_3a.5x5"``."""
-    return qualified.replace(SEPARATOR, KERAS_SEPARATOR)
-
-
-def spec_name(name: str) -> str:
-    """Inverse of :func:`keras_name`: ``"inception_3a.5x5" -> "inception_3a/5x5"``."""
-    return name.replace(KERAS_SEPARATOR, SEPARATOR)
 
 
 class Builder:

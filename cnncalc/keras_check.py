@@ -7,24 +7,24 @@ parameters and the output shape (Keras' batch axis dropped). Keras helper layers
 with :func:`~cnncalc.keras_bridge.spec_name`, is not a spec layer belongs to the layer named by
 dropping its last component. A layer found on one side only is a row of its own, and a mismatch.
 
-:func:`run_check` is ``cnncalc MODEL --check-keras``: it prints the table (text, markdown, LaTeX,
+:func:`run_check` is ``cnncalc MODEL --check-keras``: it prints, through
+:func:`cnncalc.report.render_check`, the table (text, markdown, LaTeX,
 CSV or JSON) with ``OK`` / ``MISMATCH`` per row, lists the rows that differ, and returns the exit
 code: 0 when everything agrees, 1 otherwise.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import sys
 from dataclasses import dataclass
 
 import keras
 
 from .analysis import analyze
-from .keras_bridge import keras_name, spec_name, to_keras
+from .keras_bridge import spec_name, to_keras
+from .kinds import SpecError
 from .naming import SEPARATOR
-from .report import number, shape_text
+from .report import render_check, shape_text
 
 EXIT_OK, EXIT_MISMATCH = 0, 1
 
@@ -147,8 +147,6 @@ def check(spec, input=None, model=None) -> CheckResult:
     """
     analysis = analyze(spec, input)
     if analysis.symbolic:
-        from .spec import SpecError
-
         raise SpecError(f"model '{analysis.model}': the Keras check needs numeric sizes, not {shape_text(analysis.input)}")
     model = model if model is not None else to_keras(analysis.spec)
     spec_names = {row.name for row in analysis.layers}
@@ -189,97 +187,8 @@ def check(spec, input=None, model=None) -> CheckResult:
     return CheckResult(analysis.model, tuple(rows), totals, keras.backend.backend(), keras.__version__)
 
 
-# --------------------------------------------------------------------------------------------
-# Rendering
-# --------------------------------------------------------------------------------------------
-
-
-def _headers(result: CheckResult) -> list[str]:
-    headers = ["layer", "kind", "output", "keras output", "trainable", "keras trainable"]
-    if _show_non_trainable(result):
-        headers += ["non-trainable", "keras non-trainable"]
-    if _show_folded(result):
-        headers.append("keras layers")
-    return headers + ["check"]
-
-
-def _show_non_trainable(result) -> bool:
-    return any(side is not None and side.non_trainable for row in (*result.rows, result.totals) for side in (row.ours, row.keras))
-
-
-def _show_folded(result) -> bool:
-    return any(row.keras_layers != (keras_name(row.name),) for row in result.rows if row.ours is not None)
-
-
-def _cells(result: CheckResult, row: CheckRow, fmt_number) -> list:
-    def get(side, key):
-        if side is None:
-            return "-"
-        value = getattr(side, key)
-        return shape_text(value) if key == "output" else fmt_number(value)
-
-    cells = [row.name, row.kind, get(row.ours, "output"), get(row.keras, "output"), get(row.ours, "trainable"), get(row.keras, "trainable")]
-    if _show_non_trainable(result):
-        cells += [get(row.ours, "non_trainable"), get(row.keras, "non_trainable")]
-    if _show_folded(result):
-        cells.append(" + ".join(row.keras_layers) if row.keras_layers else "-")
-    if row.ok:
-        cells.append("OK")
-    else:
-        cells.append("MISMATCH (" + ", ".join(d.replace("_", "-") for d in row.differs) + ")")
-    return cells
-
-
-def render(result: CheckResult, fmt: str = "text") -> str:
-    """The check as a table (text, markdown, latex, csv) or JSON, the totals row last.
-
-    Text and markdown end with a verdict line; when something differs, the differing rows are
-    listed again under the table so that a long table does not hide them.
-    """
-    if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2)
-    headers = _headers(result)
-    rows = [*result.rows, result.totals]
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(_cells(result, row, str) for row in rows)
-        return out.getvalue().rstrip("\n")
-    from tabulate import tabulate
-
-    tablefmt = {"text": "simple", "markdown": "github", "latex": "latex_booktabs"}[fmt]
-    numeric = {"output", "keras output", "trainable", "keras trainable", "non-trainable", "keras non-trainable"}
-    align = ["right" if h in numeric else "left" for h in headers]
-
-    def table(selected):
-        cells = [_cells(result, row, number) for row in selected]
-        return tabulate(cells, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=align)
-
-    text = table(rows)
-    if fmt == "text":  # a rule above the totals row
-        lines = text.split("\n")
-        text = "\n".join(lines[:-1] + [lines[1], lines[-1]])
-    if fmt == "latex":
-        return text
-    t = result.totals.keras
-    where = f"Keras {result.keras_version}, {result.backend} backend"
-    if result.ok:
-        verdict = (
-            f"OK: all {len(result.rows)} layers and the totals agree with Keras ({where}): "
-            f"{number(t.params)} params ({number(t.trainable)} trainable, {number(t.non_trainable)} non-trainable), "
-            f"output {shape_text(t.output)}"
-        )
-        return f"{text}\n\n{verdict}"
-    bad = result.mismatches
-    verdict = f"MISMATCH: {len(bad)} of {len(rows)} rows differ from Keras ({where}):"
-    return f"{text}\n\n{verdict}\n\n{table(bad)}"
-
-
 def run_check(spec, fmt: str = "text", out=None) -> int:
     """``cnncalc MODEL --check-keras``: print the check in ``fmt``; 0 when all agree, else 1."""
-    import sys
-
     result = check(spec)
-    print(render(result, fmt), file=out or sys.stdout)
+    print(render_check(result, fmt), file=out or sys.stdout)
     return EXIT_OK if result.ok else EXIT_MISMATCH

@@ -16,6 +16,20 @@ from .spec import Spec
 from .traverse import SEPARATOR, rewrite  # noqa: F401  (SEPARATOR: the name separator)
 
 
+KERAS_SEPARATOR = "."
+"""What the spec's separator ``/`` becomes in Keras layer names (Keras 3 forbids ``/``)."""
+
+
+def keras_name(qualified: str) -> str:
+    """Keras layer name of a spec layer: ``"inception_3a/5x5" -> "inception_3a.5x5"``."""
+    return qualified.replace(SEPARATOR, KERAS_SEPARATOR)
+
+
+def spec_name(name: str) -> str:
+    """Inverse of :func:`keras_name`: ``"inception_3a.5x5" -> "inception_3a/5x5"``."""
+    return name.replace(KERAS_SEPARATOR, SEPARATOR)
+
+
 def prefix(layer) -> str:
     """The name an unnamed layer of this kind gets before its number."""
     return kind_of(layer).prefix_of(layer)

@@ -1,7 +1,11 @@
-"""Render an :class:`cnncalc.analysis.Analysis` as text, markdown, LaTeX, CSV or JSON.
+"""Every way of printing: the analysis table and summary, comparisons, the Keras check, --explain.
 
-Formatting only: every number comes from the analysis. Tables go through tabulate (text, markdown
-and LaTeX), CSV through the csv module, JSON through ``Analysis.to_dict()`` (schema in docs/cli.md).
+Formatting only, as fvcore keeps its printing in one module: every number comes from the
+analyses, which return data (:mod:`cnncalc.compare`, :mod:`cnncalc.keras_check`,
+:mod:`cnncalc.explain`). The formats are defined once (:data:`FORMATS`) and every table goes
+through one renderer (:func:`render_rows`): tabulate for text, markdown and LaTeX, the csv module
+for CSV, with the rule above a totals row in text. JSON comes from the data's ``to_dict()``
+(schema in docs/cli.md).
 """
 
 from __future__ import annotations
@@ -11,10 +15,18 @@ import io
 import json
 from dataclasses import dataclass
 
-from .arith import is_number
+from .arith import is_number, to_json
+from .conventions import get as get_convention
+from .naming import keras_name
 
 FORMATS = ("text", "markdown", "latex", "csv", "json")
+"""Every output format (``--format``); a command that offers fewer names a subset below."""
+COMPARISON_FORMATS = ("text", "markdown", "json")
+"""``cnncalc compare``: one column per model has no CSV or LaTeX form."""
+PROOF_FORMATS = ("text", "latex")
+"""``cnncalc prove``: readable text or a LaTeX document."""
 UNITS = ("exact", "human")
+"""``exact``: 3,211,264; ``human``: 3.2M."""
 
 # column key -> header
 COLUMNS = {
@@ -37,6 +49,31 @@ COLUMNS = {
 NUMERIC = ("activations", "weights", "biases", "non_trainable", "params", "macs", "flops", "ops")
 FIELD_COLUMNS = ("rf", "jump", "start", "effective_padding")
 _TABULATE_FORMAT = {"text": "simple", "markdown": "github", "latex": "latex_booktabs"}
+
+
+def csv_text(headers, rows) -> str:
+    """Headers and rows as CSV (no trailing newline); cells are written as given."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue().rstrip("\n")
+
+
+def render_rows(headers, rows, fmt: str, colalign=None, totals_rule: bool = False) -> str:
+    """The one table renderer: ``rows`` of cell strings in ``fmt`` (text, markdown, latex, csv).
+
+    ``totals_rule`` draws, in text, a rule above the last row, as hand-written tables have.
+    """
+    if fmt == "csv":
+        return csv_text(headers, rows)
+    from tabulate import tabulate
+
+    table = tabulate(rows, headers=headers, tablefmt=_TABULATE_FORMAT[fmt], disable_numparse=True, colalign=colalign)
+    if fmt != "text" or not totals_rule:
+        return table
+    lines = table.split("\n")
+    return "\n".join(lines[:-1] + [lines[1], lines[-1]])
 
 
 @dataclass(frozen=True)
@@ -113,9 +150,7 @@ def _value(stats, key, options: TableOptions = TableOptions()):
     if key == "flops":
         return 2 * stats.macs
     if key == "ops":
-        from .conventions import get
-
-        return get(options.convention).count(stats)
+        return get_convention(options.convention).count(stats)
     return getattr(stats, key)
 
 
@@ -133,9 +168,7 @@ def field_text(value) -> str:
 def _headers(cols, options: TableOptions) -> list[str]:
     if "ops" not in cols:
         return [COLUMNS[k] for k in cols]
-    from .conventions import get
-
-    unit = get(options.convention)
+    unit = get_convention(options.convention)
     return [f"{unit.unit} [{unit.name}]" if k == "ops" else COLUMNS[k] for k in cols]
 
 
@@ -160,9 +193,7 @@ def table_rows(analysis, options: TableOptions = TableOptions()) -> tuple[list[s
         elif k == "output":
             totals.append(shape_text(analysis.output))
         elif k == "ops":
-            from .conventions import get
-
-            totals.append(get(options.convention).total(analysis))
+            totals.append(get_convention(options.convention).total(analysis))
         else:
             totals.append(_value(analysis.totals, k))
     rows.append(totals)
@@ -174,21 +205,10 @@ def render_table(analysis, fmt: str = "text", options: TableOptions = TableOptio
     headers, rows = table_rows(analysis, options)
     keys = _columns(analysis, options)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows([int(v) if is_number(v) else str(v) for v in row] for row in rows)
-        return out.getvalue().rstrip("\n")
-    from tabulate import tabulate
-
+        return csv_text(headers, ([int(v) if is_number(v) else str(v) for v in row] for row in rows))
     cells = [[number(v, options.units) if k in NUMERIC else str(v) for k, v in zip(keys, row)] for row in rows]
     align = ["right" if k in NUMERIC or k in FIELD_COLUMNS or k == "output" else "left" for k in keys]
-    table = tabulate(cells, headers=headers, tablefmt=_TABULATE_FORMAT[fmt], disable_numparse=True, colalign=align)
-    if fmt != "text":
-        return table
-    # A rule above the totals row, as hand-written tables have.
-    lines = table.split("\n")
-    return "\n".join(lines[:-1] + [lines[1], lines[-1]])
+    return render_rows(headers, cells, fmt, align, totals_rule=True)
 
 
 def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: bool = False) -> list[str]:
@@ -224,3 +244,156 @@ def render_json(analysis, extra: dict | None = None) -> str:
     if extra:
         data.update(extra)
     return json.dumps(data, indent=2)
+
+
+# --------------------------------------------------------------------------------------------
+# Comparisons (cnncalc.compare.Comparison)
+# --------------------------------------------------------------------------------------------
+
+
+def render_comparison(comparison, fmt: str = "text", units: str = "exact") -> str:
+    """A table with one column per model: output, operations per branch, total, params, saving."""
+    if fmt == "json":
+        return json.dumps(
+            {
+                "unit": comparison.unit,
+                "models": [
+                    {
+                        "model": c.model,
+                        "output": [to_json(v) for v in c.output],
+                        "ops": to_json(c.ops),
+                        "params": to_json(c.params),
+                        "activations": to_json(c.activations),
+                        "branches": {label: to_json(v) for label, v in c.branches},
+                        "saving": _ratio_json(comparison.saving(i)),
+                    }
+                    for i, c in enumerate(comparison.columns)
+                ],
+            },
+            indent=2,
+        )
+    cols = comparison.columns
+    rows = [["output", *(shape_text(c.output) for c in cols)]]
+    depth = max(len(c.branches) for c in cols)
+    for b in range(depth):
+        cells = []
+        for c in cols:
+            if b < len(c.branches):
+                label, value = c.branches[b]
+                cells.append(f"{label.split(': ', 1)[1]}  {number(value, units)}")
+            else:
+                cells.append("")
+        rows.append([f"{comparison.unit}, branch {b + 1}", *cells])
+    rows.append([f"{comparison.unit}, total", *(number(c.ops, units) for c in cols)])
+    rows.append(["params", *(number(c.params, units) for c in cols)])
+    rows.append(["activations", *(number(c.activations, units) for c in cols)])
+    rows.append([f"{comparison.unit} saving vs {cols[0].model}", *(_ratio_text(comparison.saving(i)) for i in range(len(cols)))])
+    return render_rows(["", *(c.model for c in cols)], rows, "markdown" if fmt == "markdown" else "text", ["left"] + ["right"] * len(cols))
+
+
+def _ratio_text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}x"
+    return f"{value}x"
+
+
+def _ratio_json(value):
+    return round(value, 4) if isinstance(value, float) else str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# The Keras check (cnncalc.keras_check.CheckResult)
+# --------------------------------------------------------------------------------------------
+
+
+def _check_headers(result) -> list[str]:
+    headers = ["layer", "kind", "output", "keras output", "trainable", "keras trainable"]
+    if _show_non_trainable(result):
+        headers += ["non-trainable", "keras non-trainable"]
+    if _show_folded(result):
+        headers.append("keras layers")
+    return headers + ["check"]
+
+
+def _show_non_trainable(result) -> bool:
+    return any(side is not None and side.non_trainable for row in (*result.rows, result.totals) for side in (row.ours, row.keras))
+
+
+def _show_folded(result) -> bool:
+    return any(row.keras_layers != (keras_name(row.name),) for row in result.rows if row.ours is not None)
+
+
+def _check_cells(result, row, fmt_number) -> list:
+    def get(side, key):
+        if side is None:
+            return "-"
+        value = getattr(side, key)
+        return shape_text(value) if key == "output" else fmt_number(value)
+
+    cells = [row.name, row.kind, get(row.ours, "output"), get(row.keras, "output"), get(row.ours, "trainable"), get(row.keras, "trainable")]
+    if _show_non_trainable(result):
+        cells += [get(row.ours, "non_trainable"), get(row.keras, "non_trainable")]
+    if _show_folded(result):
+        cells.append(" + ".join(row.keras_layers) if row.keras_layers else "-")
+    if row.ok:
+        cells.append("OK")
+    else:
+        cells.append("MISMATCH (" + ", ".join(d.replace("_", "-") for d in row.differs) + ")")
+    return cells
+
+
+def render_check(result, fmt: str = "text") -> str:
+    """The check as a table (text, markdown, latex, csv) or JSON, the totals row last.
+
+    Text and markdown end with a verdict line; when something differs, the differing rows are
+    listed again under the table so that a long table does not hide them.
+    """
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2)
+    headers = _check_headers(result)
+    rows = [*result.rows, result.totals]
+    if fmt == "csv":
+        return csv_text(headers, (_check_cells(result, row, str) for row in rows))
+    numeric = {"output", "keras output", "trainable", "keras trainable", "non-trainable", "keras non-trainable"}
+    align = ["right" if h in numeric else "left" for h in headers]
+
+    def table(selected, totals_rule=False):
+        cells = [_check_cells(result, row, number) for row in selected]
+        return render_rows(headers, cells, fmt, align, totals_rule=totals_rule)
+
+    text = table(rows, totals_rule=True)
+    if fmt == "latex":
+        return text
+    t = result.totals.keras
+    where = f"Keras {result.keras_version}, {result.backend} backend"
+    if result.ok:
+        verdict = (
+            f"OK: all {len(result.rows)} layers and the totals agree with Keras ({where}): "
+            f"{number(t.params)} params ({number(t.trainable)} trainable, {number(t.non_trainable)} non-trainable), "
+            f"output {shape_text(t.output)}"
+        )
+        return f"{text}\n\n{verdict}"
+    bad = result.mismatches
+    verdict = f"MISMATCH: {len(bad)} of {len(rows)} rows differ from Keras ({where}):"
+    return f"{text}\n\n{verdict}\n\n{table(bad)}"
+
+
+# --------------------------------------------------------------------------------------------
+# --explain (cnncalc.explain.Explanation)
+# --------------------------------------------------------------------------------------------
+
+
+_LABELS = {"activations": "activations", "weights": "weights", "biases": "biases", "non_trainable": "non-trainable", "params": "params", "macs": "MACs"}
+
+
+def render_explanations(explanations, units: str = "exact", bias: bool = True) -> str:
+    """One block per row: ``conv2 params: 2 x (5x5x48x128 + 128) = 307,456``."""
+    lines = []
+    for e in explanations:
+        for quantity, text, value in e.steps:
+            if not bias and quantity in ("biases", "params"):
+                continue
+            label = _LABELS.get(quantity, quantity)
+            shown = number(value, units)
+            lines.append(f"{e.name} {label}: {text} = {shown}" if text != str(value) else f"{e.name} {label}: {shown}")
+    return "\n".join(lines)

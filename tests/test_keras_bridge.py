@@ -35,7 +35,8 @@ from cnncalc.keras_bridge import (  # noqa: E402
     spec_name,
     to_keras,
 )
-from cnncalc.keras_check import check, render, run_check  # noqa: E402
+from cnncalc.keras_check import check, run_check  # noqa: E402
+from cnncalc.report import render_check as render  # noqa: E402
 from cnncalc.spec import (  # noqa: E402
     LRN,
     Activation,
