@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .kinds import SpecError
+
 
 @dataclass(frozen=True)
 class Step:
@@ -222,8 +224,6 @@ def prove_receptive_field(n: int | None = None, f: int | None = None) -> Proof:
         "symbols": {"k": k, "s": s, "L": L, "N": N, "F": F, "C": C},
     }
     if (n is None) != (f is None):
-        from .spec import SpecError
-
         raise SpecError("give both --n and --f, or neither")
     n, f = (3, 5) if n is None else (n, f)
     field_value = sympy.expand(stack).subs({N: n, F: f})
