@@ -2,8 +2,12 @@
 
 For each model: the output after the last layer (after concatenation for an inception module),
 operations per branch of every Concat/Add and in total, parameters, and the saving factor of each
-model's total against the first one's (rendered by :func:`cnncalc.report.render_comparison`) (the inception exercise: 1,115,684,864 / 397,410,304 =
+model's total against the first one's (the inception exercise: 1,115,684,864 / 397,410,304 =
 2.81x fewer MACs with 1x1 reductions).
+
+Data only: :func:`compare` returns a :class:`Comparison`, and
+:func:`cnncalc.report.render_comparison` prints it, so every format lives in one module
+(docs/design.md).
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ without sympy, so it stays on the fast numeric path). The recorded expression is
 with a few generic rules: ``x 1``, ``/ 1`` and ``+ 0`` are dropped, quotients show their value,
 left-nested products read ``5x5x48x128`` and a sum of two products with the same first factor is
 factored (``2 x (5x5x48x128 + 128)``). Every explained value is checked against the row.
+
+Data only: :func:`explain` returns :class:`Explanation` records (expression text and value per
+quantity); :func:`cnncalc.report.render_explanations` prints them with the table's units, so
+every way of printing stays in one module (docs/design.md).
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ parameters and the output shape (Keras' batch axis dropped). Keras helper layers
 with :func:`~cnncalc.keras_bridge.spec_name`, is not a spec layer belongs to the layer named by
 dropping its last component. A layer found on one side only is a row of its own, and a mismatch.
 
-:func:`run_check` is ``cnncalc MODEL --check-keras``: it prints, through
-:func:`cnncalc.report.render_check`, the table (text, markdown, LaTeX,
-CSV or JSON) with ``OK`` / ``MISMATCH`` per row, lists the rows that differ, and returns the exit
-code: 0 when everything agrees, 1 otherwise.
+Data only: :func:`check` returns a :class:`CheckResult`; :func:`run_check` is ``cnncalc MODEL
+--check-keras``: it prints it through :func:`cnncalc.report.render_check` (the table in any
+format, ``OK`` / ``MISMATCH`` per row, the rows that differ listed again) and returns the exit
+code: 0 when everything agrees, 1 otherwise. The rendering lives in report, which never imports
+keras, so that every format is defined in one module (docs/design.md).
 """
 
 from __future__ import annotations

@@ -2,10 +2,15 @@
 
 Formatting only, as fvcore keeps its printing in one module: every number comes from the
 analyses, which return data (:mod:`cnncalc.compare`, :mod:`cnncalc.keras_check`,
-:mod:`cnncalc.explain`). The formats are defined once (:data:`FORMATS`) and every table goes
-through one renderer (:func:`render_rows`): tabulate for text, markdown and LaTeX, the csv module
-for CSV, with the rule above a totals row in text. JSON comes from the data's ``to_dict()``
-(schema in docs/cli.md).
+:mod:`cnncalc.explain`), so data flows one way, analysis -> report (docs/design.md). The formats
+are defined once (:data:`TABLE_FORMATS`, :data:`FORMATS`, :data:`UNITS`, as torchinfo defines its
+settings once) and the CLI takes every ``--format`` and ``--units`` choice list from here, so a
+new format is one entry. Every table goes through one renderer (:func:`render_rows`): tabulate for
+text, markdown and LaTeX, the csv module for CSV (:func:`csv_text`), with the rule above a totals
+row in text. JSON comes from the data's ``to_dict()`` (schema in docs/cli.md).
+
+Imports stay light: no keras (the Keras check is rendered from its duck-typed data), no sympy,
+and tabulate only inside :func:`render_rows`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from .arith import is_number, to_json
 from .conventions import get as get_convention
 from .naming import keras_name
 
-FORMATS = ("text", "markdown", "latex", "csv", "json")
+TABLE_FORMATS = {"text": "simple", "markdown": "github", "latex": "latex_booktabs", "csv": None}
+"""Every table format and tabulate's name for it (``None``: the csv module). A new format (html)
+is one entry here; :data:`FORMATS` and every ``--format`` choice list follow."""
+FORMATS = (*TABLE_FORMATS, "json")
 """Every output format (``--format``); a command that offers fewer names a subset below."""
 COMPARISON_FORMATS = ("text", "markdown", "json")
 """``cnncalc compare``: one column per model has no CSV or LaTeX form."""
@@ -48,7 +56,6 @@ COLUMNS = {
 }
 NUMERIC = ("activations", "weights", "biases", "non_trainable", "params", "macs", "flops", "ops")
 FIELD_COLUMNS = ("rf", "jump", "start", "effective_padding")
-_TABULATE_FORMAT = {"text": "simple", "markdown": "github", "latex": "latex_booktabs"}
 
 
 def csv_text(headers, rows) -> str:
@@ -61,15 +68,19 @@ def csv_text(headers, rows) -> str:
 
 
 def render_rows(headers, rows, fmt: str, colalign=None, totals_rule: bool = False) -> str:
-    """The one table renderer: ``rows`` of cell strings in ``fmt`` (text, markdown, latex, csv).
+    """The one table renderer: ``rows`` of cell strings in a :data:`TABLE_FORMATS` format.
 
+    ``colalign`` is one of ``"left"``/``"right"`` per column (tabulate's; CSV has none).
     ``totals_rule`` draws, in text, a rule above the last row, as hand-written tables have.
     """
-    if fmt == "csv":
+    if fmt not in TABLE_FORMATS:
+        raise ValueError(f"not a table format: {fmt!r} (one of {', '.join(TABLE_FORMATS)})")
+    tablefmt = TABLE_FORMATS[fmt]
+    if tablefmt is None:
         return csv_text(headers, rows)
-    from tabulate import tabulate
+    from tabulate import tabulate  # lazy: `cnncalc MODEL` without a table never loads it
 
-    table = tabulate(rows, headers=headers, tablefmt=_TABULATE_FORMAT[fmt], disable_numparse=True, colalign=colalign)
+    table = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=colalign)
     if fmt != "text" or not totals_rule:
         return table
     lines = table.split("\n")
