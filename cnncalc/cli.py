@@ -30,6 +30,7 @@ from .report import (
     render_comparison,
     render_explanations,
     render_json,
+    render_rows,
     render_table,
     summary_lines,
 )
@@ -124,10 +125,8 @@ def load_spec(model: str, *, input=None, classes=None):
 
 
 def _list(out) -> int:
-    from tabulate import tabulate
-
-    rows = [(e.name, e.summary) for e in zoo.entries()]
-    print(tabulate(rows, headers=("model", "description"), tablefmt="simple"), file=out)
+    rows = [[e.name, e.summary] for e in zoo.entries()]
+    print(render_rows(["model", "description"], rows, "text"), file=out)
     return EXIT_OK
 
 
@@ -154,7 +153,7 @@ def _analyse(args, out, err) -> int:
         print(render_json(analysis, data), file=out)
         return EXIT_OK
     options = TableOptions(units=args.units, bias=not args.no_bias, flops=args.flops, kind=args.kind, all_rows=args.all, rf=args.rf, convention=args.convention)
-    if args.table or args.rf or args.explain or args.format in ("markdown", "latex", "csv"):
+    if args.table or args.rf or args.explain or args.format != "text":  # json returned above: every other format is a table
         if args.format == "text":
             print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)[:2]), file=out)
             print(file=out)
@@ -181,13 +180,17 @@ def _convention_lines(analysis, name, units) -> list[str]:
     return [f"{convention.unit} [{convention.name}]  {number(convention.total(analysis), units)}  ({convention.summary})"]
 
 
-def _prove(argv, out) -> int:
+def _prove_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cnncalc prove", description="Sympy proofs: 'receptive-field' proves r_0 = sum_l (k_l - 1) prod_{i<l} s_i + 1 by induction, the N stacked FxF corollary and the parameter comparison.")
     parser.add_argument("theorem", choices=("receptive-field",), help="what to prove")
     parser.add_argument("--n", type=int, metavar="N", help="instance: number of stacked convolutions (with --f)")
     parser.add_argument("--f", type=int, metavar="F", help="instance: kernel size of each convolution (with --n)")
     parser.add_argument("--format", choices=PROOF_FORMATS, default="text", help="readable text or a LaTeX document")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _prove(argv, out) -> int:
+    args = _prove_parser().parse_args(argv)
     for flag, value in (("--n", args.n), ("--f", args.f)):
         if value is not None and value <= 0:
             raise SpecError(f"{flag} must be positive, got {value}")
@@ -196,14 +199,18 @@ def _prove(argv, out) -> int:
     return EXIT_OK
 
 
-def _compare(argv, out, err) -> int:
+def _compare_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cnncalc compare", description="Analyses side by side: outputs, MACs per branch and in total, parameters, saving factor against the first model.")
     parser.add_argument("models", nargs="+", help="two or more zoo names, notation or files")
     parser.add_argument("--input", metavar="HxWxC", help="input size for every model")
     parser.add_argument("--units", choices=UNITS, default="exact")
     parser.add_argument("--format", choices=COMPARISON_FORMATS, default="text")
     parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _compare(argv, out, err) -> int:
+    args = _compare_parser().parse_args(argv)
     if len(args.models) < 2:
         raise SpecError("compare needs at least two models")
     specs = [load_spec(m, input=input_size(args.input) if args.input else None) for m in args.models]
