@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .base import Layer, Padding, Size, SpecError, pair
 from .geometry import explicit_pair, need_positive, need_spatial, same_padding, spatial_output, window
 from ..arith import known, product
-from .handles import bias_adds, macs, parameters, twice_macs
+from .handles import mac_layer_ops, parameters
 from .notation_args import fmt_options, kernel_size, positive_int
 from .registry import Counts, Kind, Notation, Rule, register
 
@@ -139,17 +139,6 @@ register(
         ),
         keras=_keras,
         strings={"padding": ("same", "valid")},
-        ops={
-            # fvcore jit_handles.conv_flop_count; torchvision '_ops'; ptflops
-            # conv_flops_counter_hook (+ bias); torchinfo calculate_macs (params x positions);
-            # TF profiler _calc_conv_flops (2 x MACs) + _calc_bias_add_flops.
-            "macs": macs,
-            "flops": twice_macs,
-            "torchvision": macs,
-            "fvcore": macs,
-            "ptflops": lambda row: row.macs + bias_adds(row),
-            "torchinfo": lambda row: parameters(row) * product(row.output[:2]),
-            "tf-profiler": lambda row: 2 * row.macs + bias_adds(row),
-        },
+        ops=mac_layer_ops(torchinfo=lambda row: parameters(row) * product(row.output[:2])),
     )
 )

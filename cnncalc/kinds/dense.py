@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..arith import product
 from .base import Layer, Size, SpecError
 from .geometry import need_positive
-from .handles import bias_adds, macs, parameters, twice_macs
+from .handles import mac_layer_ops, parameters
 from .notation_args import positive_int
 from .pointwise import Activation
 from .registry import Counts, Kind, Notation, Rule, ignored, register
@@ -86,16 +86,6 @@ register(
         ),
         keras=_keras_dense,
         strings={},
-        ops={
-            # fvcore linear_flop_jit; ptflops linear_flops_counter_hook (in*out + out); torchinfo
-            # weights + biases; TF profiler _calc_mat_mul_flops (2 x MACs) + BiasAdd.
-            "macs": macs,
-            "flops": twice_macs,
-            "torchvision": macs,
-            "fvcore": macs,
-            "ptflops": lambda row: row.macs + bias_adds(row),
-            "torchinfo": parameters,
-            "tf-profiler": lambda row: 2 * row.macs + bias_adds(row),
-        },
+        ops=mac_layer_ops(torchinfo=parameters),
     )
 )

@@ -50,3 +50,22 @@ def window_times_output(row):
 def parameters(row):
     """torchinfo's ``calculate_macs`` for a layer whose output has no spatial positions."""
     return row.weights + row.biases
+
+
+def mac_layer_ops(torchinfo) -> dict:
+    """Every preset's handle for a multiply-accumulate layer (conv, dense); only torchinfo differs.
+
+    fvcore ``conv_flop_count`` / ``linear_flop_jit`` and torchvision's ``_ops``: MACs; ptflops
+    ``conv_flops_counter_hook`` / ``linear_flops_counter_hook``: MACs + bias adds; TF profiler
+    ``_calc_conv_flops`` / ``_calc_mat_mul_flops`` (2 x MACs) + ``_calc_bias_add_flops``;
+    torchinfo ``calculate_macs``: parameters x output positions (conv) or parameters (dense).
+    """
+    return {
+        "macs": macs,
+        "flops": twice_macs,
+        "torchvision": macs,
+        "fvcore": macs,
+        "ptflops": lambda row: row.macs + bias_adds(row),
+        "torchinfo": torchinfo,
+        "tf-profiler": lambda row: 2 * row.macs + bias_adds(row),
+    }

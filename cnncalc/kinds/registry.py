@@ -17,7 +17,7 @@ meets one (fvcore's ``unsupported_ops()``), never a silent 0. See docs/design.md
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Callable
 
 from .base import SpecError
@@ -150,7 +150,6 @@ class Kind:
     strings: object = MISSING
     ops: object = MISSING
     merge: bool = False
-    doc: str = field(default="", compare=False)
 
     @property
     def name(self) -> str:
@@ -188,11 +187,3 @@ def kind_of(layer) -> Kind:
 def rule_for(layer) -> Rule:
     """The :class:`Rule` of a layer's kind (raises :class:`SpecError` for an unknown kind)."""
     return kind_of(layer).rule
-
-
-def by_name(name: str) -> Kind | None:
-    """The kind whose class is called ``name`` (``"Conv2D"``), or ``None``."""
-    for kind in KINDS.values():
-        if kind.name == name:
-            return kind
-    return None
