@@ -1,8 +1,11 @@
 """The one analysis pass: walk a spec once and derive every per-layer and total count.
 
-The engine knows no layer kind: it runs :func:`cnncalc.traverse.flow`, and each node's numbers
-come from its kind's :class:`cnncalc.kinds.Rule` (a merge's rule joins its branches' shapes). Sizes stay ``int`` unless the input (or a layer) is
-symbolic, in which case the same formulas produce sympy expressions.
+The engine knows no layer kind: it runs the steps of :func:`cnncalc.traverse.lower` (a tree
+or a general graph, in topological order), and each step's numbers come from its kind's
+:class:`cnncalc.kinds.Rule` (a merge's rule joins its inputs' shapes; receptive fields are merged
+where branches meet). A repeated call of a shared layer counts MACs and activations again, its
+parameters once. Sizes stay ``int`` unless the input (or a layer) is symbolic, in which case the
+same formulas produce sympy expressions.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from .receptive import step as field_step
 from .sizes import input_size
 from .spec import Sequential, Spec
 from .symbolic import bind
-from .traverse import flow
+from .traverse import lower
 
 COUNT_FIELDS = ("activations", "weights", "biases", "params", "non_trainable", "macs")
 
@@ -38,6 +41,7 @@ class LayerStats:
     macs: object
     layer: object = field(repr=False, compare=False, default=None)
     receptive: object = field(repr=False, compare=False, default=None)  # receptive.ReceptiveField
+    fan_in: int = field(repr=False, compare=False, default=1)  # tensors read (a merge: its inputs)
 
     @property
     def params(self):
@@ -186,54 +190,54 @@ def analyze(spec, input=None, *, symbols=None, assume_divisible: bool = False) -
 def _analyze(spec: Spec) -> Analysis:
     rows: list[LayerStats] = []
     warnings: list[str] = []
+    steps, outputs = lower(spec.root)
+    results: list[tuple] = []  # (shape, field) per step
 
-    def row(node, in_shape, out_shape, counts, activations, out_field, qualified):
+    for st in steps:
+        layer = st.layer
+        rule = rule_for(layer)
+        named = replace(layer, name=st.name) if st.name != layer.name else layer
+        if st.merge:
+            in_shape = results[st.source][0] if st.source is not None else ()
+            branch_shapes = [results[i][0] for i in st.inputs]
+            out_shape = tuple(as_size(v) for v in rule.shape(named, branch_shapes, warnings.append))
+            fields_in = [results[i][1] for i in st.inputs]
+            out_field = merge_fields(fields_in, st.name, warnings.append) if len(out_shape) == 3 else None
+        else:
+            in_shape, in_field = results[st.inputs[0]] if st.inputs else ((), None)
+            out_shape = tuple(as_size(v) for v in rule.shape(named, in_shape, warnings.append))
+            out_field = INPUT_FIELD if isinstance(layer, Input) else field_step(in_field, rule.window, named, in_shape, out_shape)
+        counts = rule.counts(named, in_shape, out_shape)
+        if st.shares is not None:  # a shared layer's weights belong to its first call
+            counts = replace(counts, weights=0, biases=0, non_trainable=0)
         rows.append(
             LayerStats(
-                name=qualified,
-                kind=node.kind,
+                name=st.name,
+                kind=layer.kind,
                 input=tuple(in_shape),
                 output=out_shape,
-                activations=activations,
+                activations=product(out_shape) if rule.materializes else 0,
                 weights=counts.weights,
                 biases=counts.biases,
                 non_trainable=counts.non_trainable,
                 macs=counts.macs,
-                layer=node,
+                layer=layer,
                 receptive=out_field,
+                fan_in=len(st.inputs),
             )
         )
+        results.append((out_shape, out_field))
 
-    def leaf(layer, flowing, qualified):
-        in_shape, in_field = flowing if flowing is not None else ((), None)
-        rule = rule_for(layer)
-        named = replace(layer, name=qualified) if qualified != layer.name else layer
-        out_shape = tuple(as_size(v) for v in rule.shape(named, in_shape, warnings.append))
-        counts = rule.counts(named, in_shape, out_shape)
-        out_field = INPUT_FIELD if isinstance(layer, Input) else field_step(in_field, rule.window, named, in_shape, out_shape)
-        activations = product(out_shape) if rule.materializes else 0
-        row(layer, in_shape, out_shape, counts, activations, out_field, qualified)
-        return out_shape, out_field
-
-    def merge(node, flowing, results, qualified):
-        in_shape, _ = flowing
-        rule = rule_for(node)
-        named = replace(node, name=qualified) if qualified != node.name else node
-        out_shape = tuple(rule.shape(named, [shape for shape, _ in results], warnings.append))
-        counts = rule.counts(named, in_shape, out_shape)
-        fields_in = [f for _, f in results]
-        out_field = merge_fields(fields_in, qualified, warnings.append) if len(out_shape) == 3 else None
-        row(node, in_shape, out_shape, counts, product(out_shape) if rule.materializes else 0, out_field, qualified)
-        return out_shape, out_field
-
-    shape, _ = flow(spec.root, leaf, merge)
+    if len(outputs) > 1:
+        names = ", ".join(steps[i].name for i in outputs)
+        warnings.append(f"the model has {len(outputs)} outputs ({names}); 'output' is the first one's shape")
     totals = Totals(
         **{key: total(getattr(r, key) for r in rows) for key in ("activations", "weights", "biases", "non_trainable", "macs")}
     )
     return Analysis(
         model=spec.model,
         input=spec.input.shape,
-        output=shape,
+        output=results[outputs[0]][0],
         layers=tuple(rows),
         totals=totals,
         warnings=tuple(warnings),

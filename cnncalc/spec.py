@@ -16,11 +16,16 @@ re-exported here. The graph is a small DAG made of three containers:
   channels (inception).
 - :class:`~cnncalc.kinds.Add`: branches applied to the same input, outputs summed element-wise
   (residual).
+
+and one general form, :class:`Graph`: named :class:`Node` s, each naming the nodes it reads
+(Keras functional models: NASNet cells read the two previous cells, a shared layer is called
+twice). :func:`cnncalc.traverse.lower` lowers the trees to the same node list, so the engine
+analyses one form, in topological order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .kinds import (  # noqa: F401  (the spec vocabulary, re-exported)
     ACTIVATION_FUNCTIONS,
@@ -57,6 +62,45 @@ class Sequential(Layer):
 
 
 @dataclass(frozen=True)
+class Node:
+    """One call of a layer in a :class:`Graph`: the layer (named) and the nodes it reads.
+
+    ``inputs`` are node names: none for the :class:`Input`, one for a layer that transforms a
+    tensor, several for a merge kind (Concat, Add, Multiply, ...), in order. ``shares`` names the
+    node whose weights this call reuses (a Keras layer applied twice): its parameters are counted
+    once, at the first call; MACs and activations are counted per call.
+    """
+
+    layer: Layer
+    inputs: tuple = ()
+    shares: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+
+@dataclass(frozen=True)
+class Graph(Layer):
+    """A general network: :class:`Node` s that name their inputs (a DAG), one :class:`Input` first.
+
+    ``outputs`` names the output node(s); by default the last node. Nodes may be listed in any
+    order that has no cycle; the analysis runs them in topological order (the listed order
+    where it is one).
+    """
+
+    nodes: tuple = ()
+    outputs: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "nodes", tuple(self.nodes))
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+
+
+@dataclass(frozen=True)
 class Spec:
     """A whole network: a root :class:`Sequential` plus a model name and a description.
 
@@ -64,19 +108,30 @@ class Spec:
     size at analysis time (``analyze(spec, input=(32, 32, 3))``).
     """
 
-    root: Sequential
+    root: Sequential | Graph
     model: str = "custom"
     description: str = ""
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def input(self) -> Input | None:
+        if isinstance(self.root, Graph):
+            inputs = [n.layer for n in self.root.nodes if isinstance(n.layer, Input)]
+            return inputs[0] if len(inputs) == 1 else None
         first = self.root.layers[0] if self.root.layers else None
         return first if isinstance(first, Input) else None
 
     def with_input(self, shape) -> "Spec":
         """The same network on another input size (``(H, W, C)``)."""
         h, w, c = shape
+        if isinstance(self.root, Graph):
+            nodes = tuple(
+                replace(n, layer=Input(h, w, c, name=n.layer.name)) if isinstance(n.layer, Input) else n
+                for n in self.root.nodes
+            )
+            if sum(isinstance(n.layer, Input) for n in nodes) != 1:
+                raise SpecError(f"model '{self.model}' has {sum(isinstance(n.layer, Input) for n in nodes)} inputs: only one-input graphs can be resized")
+            return Spec(replace(self.root, nodes=nodes), model=self.model, description=self.description, meta=self.meta)
         layers = self.root.layers[1:] if self.input is not None else self.root.layers
         old_name = self.input.name if self.input is not None else None
         root = Sequential((Input(h, w, c, name=old_name or "input"), *layers), name=self.root.name)

@@ -95,7 +95,7 @@ register(
         ops={
             **ignored("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo"),
             # TF flops_registry: Add, one op per output element per extra input
-            "tf-profiler": lambda row: (len(row.layer.branches) - 1) * product(row.output),
+            "tf-profiler": lambda row: (row.fan_in - 1) * product(row.output),
         },
         merge=True,
     )
