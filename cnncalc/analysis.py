@@ -210,6 +210,8 @@ def _analyze(spec: Spec) -> Analysis:
         counts = rule.counts(named, in_shape, out_shape)
         if st.shares is not None:  # a shared layer's weights belong to its first call
             counts = replace(counts, weights=0, biases=0, non_trainable=0)
+        elif not st.trainable:  # a frozen layer: all its parameters are non-trainable (Keras)
+            counts = replace(counts, weights=0, biases=0, non_trainable=counts.weights + counts.biases + counts.non_trainable)
         rows.append(
             LayerStats(
                 name=st.name,

@@ -68,12 +68,14 @@ class Node:
     ``inputs`` are node names: none for the :class:`Input`, one for a layer that transforms a
     tensor, several for a merge kind (Concat, Add, Multiply, ...), in order. ``shares`` names the
     node whose weights this call reuses (a Keras layer applied twice): its parameters are counted
-    once, at the first call; MACs and activations are counted per call.
+    once, at the first call; MACs and activations are counted per call. ``trainable=False`` (a
+    frozen Keras layer) counts its weights and biases as non-trainable parameters.
     """
 
     layer: Layer
     inputs: tuple = ()
     shares: str | None = None
+    trainable: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "inputs", tuple(self.inputs))

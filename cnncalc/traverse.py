@@ -50,6 +50,7 @@ class Step:
     source: int | None = None
     shares: int | None = None
     merge: bool = False
+    trainable: bool = True
 
 
 def lower(root) -> tuple[tuple[Step, ...], tuple[int, ...]]:
@@ -123,7 +124,7 @@ def _lower_graph(graph: Graph):
         shares = position[index[node.shares]] if node.shares else None
         if shares is not None and shares > len(steps):
             raise SpecError(f"layer '{node.name}' shares the weights of '{node.shares}', which runs after it")
-        steps.append(Step(node.name, node.layer, ins, source=ins[0] if ins else None, shares=shares, merge=_is_merge(node.layer)))
+        steps.append(Step(node.name, node.layer, ins, source=ins[0] if ins else None, shares=shares, merge=_is_merge(node.layer), trainable=node.trainable))
     outputs = graph.outputs or (graph.nodes[order[-1]].name,)
     for name in outputs:
         if name not in index:
