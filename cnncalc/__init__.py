@@ -14,6 +14,7 @@ first use).
 
 from . import zoo
 from .analysis import Analysis, LayerStats, Totals, analyze
+from .keras_import import from_keras
 from .notation import NotationError, parse, to_notation
 from .sizes import parse_size
 from .spec import SpecError
@@ -27,6 +28,7 @@ __all__ = [
     "SpecError",
     "Totals",
     "analyze",
+    "from_keras",
     "parse",
     "parse_size",
     "to_keras",

@@ -18,6 +18,8 @@ from .compare import compare
 from .conventions import NAMES as CONVENTION_NAMES
 from .conventions import get as get_convention
 from .explain import explain
+from .keras_file import PREFIX, application, is_keras_file, keras_model, read_keras_file
+from .keras_import import from_keras
 from .notation import parse
 from .proofs import prove_receptive_field
 from .report import (
@@ -83,7 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=CONVENTIONS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model", help="zoo name (see 'cnncalc list'), arrow notation in quotes, or a file holding notation")
+    parser.add_argument("model", help="zoo name (see 'cnncalc list'), arrow notation in quotes, a file holding notation, a saved Keras model (FILE.keras) or keras:NAME (keras.applications)")
     parser.add_argument("--table", action="store_true", help="one row per layer plus a totals row")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.add_argument("--units", choices=UNITS, default="exact", help="exact counts (3,211,264) or short ones (3.2M)")
@@ -98,15 +100,22 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rf", action="store_true", help="add receptive field, jump, start and effective padding columns (implies --table)")
     parser.add_argument("--explain", action="store_true", help="show each row's worked arithmetic (implies --table)")
     parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does (docs/conventions.md); default: MACs")
+    parser.add_argument("--via-keras", action="store_true", help="FILE.keras: load it with Keras instead of reading its config (needs Keras)")
     parser.add_argument("--assume-divisible", action="store_true", help="symbolic sizes: write (n + 2p - k)/s + 1 instead of floor(...)")
     return parser
 
 
-def load_spec(model: str, *, input=None, classes=None):
-    """A Spec from a zoo name, a notation file or arrow notation (in that order)."""
+def load_spec(model: str, *, input=None, classes=None, via_keras=False):
+    """A Spec from a zoo name, ``keras:NAME``, a ``.keras`` file, a notation file or arrow notation."""
     key = model.strip().lower().replace("_", "-")
     if key in zoo.names():
         return zoo.get(key, input=input, classes=classes)
+    if model.startswith(PREFIX) or is_keras_file(model):
+        if model.startswith(PREFIX):
+            spec = application(model[len(PREFIX):])
+        else:
+            spec = read_keras_file(model, via_keras=via_keras)
+        return spec.with_input(input_size(input)) if input is not None else spec
     if os.path.isfile(model):
         try:
             with open(model, encoding="utf-8") as fh:
@@ -131,14 +140,21 @@ def _list(out) -> int:
 
 
 def _analyse(args, out, err) -> int:
-    spec = load_spec(args.model, input=input_size(args.input) if args.input else None, classes=args.classes)
+    if args.via_keras and not is_keras_file(args.model):
+        raise SpecError("--via-keras applies to a saved model (FILE.keras)")
     if args.check_keras:
         try:
             from .keras_check import run_check  # imports keras only here
         except ModuleNotFoundError as exc:
             raise SpecError(f"--check-keras needs TensorFlow/Keras ({exc.name} is not installed): pip install 'cnncalc[keras]'") from None
-
+        if args.model.startswith(PREFIX) or is_keras_file(args.model):
+            if args.input:
+                raise SpecError("--check-keras checks an imported model at its own input size: drop --input")
+            model = keras_model(args.model)
+            return run_check(from_keras(model), fmt=args.format, out=out, model=model)
+        spec = load_spec(args.model, input=input_size(args.input) if args.input else None, classes=args.classes)
         return run_check(spec, fmt=args.format, out=out)
+    spec = load_spec(args.model, input=input_size(args.input) if args.input else None, classes=args.classes, via_keras=args.via_keras)
     analysis = analyze(spec, assume_divisible=args.assume_divisible)
     for warning in analysis.warnings:
         print(f"warning: {warning}", file=err)

@@ -188,8 +188,50 @@ def check(spec, input=None, model=None) -> CheckResult:
     return CheckResult(analysis.model, tuple(rows), totals, keras.backend.backend(), keras.__version__)
 
 
-def run_check(spec, fmt: str = "text", out=None) -> int:
-    """``cnncalc MODEL --check-keras``: print the check in ``fmt``; 0 when all agree, else 1."""
-    result = check(spec)
+def check_import(model, spec=None) -> CheckResult:
+    """Compare the import of a live Keras ``model`` (:func:`cnncalc.from_keras`) with the model itself.
+
+    Per row, the Keras layer of the same qualified name (nested models' layers found inside them):
+    its output shape (a shared layer's ``name#k`` row: the output of its k-th call), its trainable
+    and non-trainable weights (on its first call only, as the analysis counts them; a frozen
+    layer's all non-trainable). Nested models and their own InputLayers have no row of their own.
+    """
+    from .keras_import import CALL_MARK, _live_layers, from_keras
+
+    spec = spec if spec is not None else from_keras(model)
+    analysis = analyze(spec)
+    table = _live_layers(model, "")
+    rows = []
+    for stats in analysis.layers:
+        ours = Side(tuple(int(v) for v in stats.output), int(stats.trainable), int(stats.non_trainable))
+        base, _, call = stats.name.partition(CALL_MARK)
+        layer = table.get(base)
+        theirs = None
+        if layer is not None:
+            k = int(call) - 1 if call else 0
+            nodes = getattr(layer, "_inbound_nodes", [])
+            out = nodes[k].output_tensors[0] if k and k < len(nodes) else layer.output
+            trainable = 0 if k else _size(layer.trainable_weights)
+            frozen = 0 if k else _size(layer.non_trainable_weights)
+            theirs = Side(_shape(out), trainable, frozen)
+        rows.append(CheckRow(stats.name, stats.kind, ours, theirs, (base,) if layer is not None else ()))
+    t = analysis.totals
+    totals = CheckRow(
+        "total",
+        "",
+        Side(tuple(int(v) for v in analysis.output), int(t.trainable), int(t.non_trainable)),
+        Side(_shape(model.outputs[0]), _size(model.trainable_weights), _size(model.non_trainable_weights)),
+        (),
+    )
+    return CheckResult(analysis.model, tuple(rows), totals, keras.backend.backend(), keras.__version__)
+
+
+def run_check(spec, fmt: str = "text", out=None, model=None) -> int:
+    """``cnncalc MODEL --check-keras``: print the check in ``fmt``; 0 when all agree, else 1.
+
+    With ``model`` (a Keras model the spec was imported from: ``keras:NAME``, a ``.keras`` file)
+    the import is checked against it (:func:`check_import`); otherwise the spec is built in Keras.
+    """
+    result = check(spec) if model is None else check_import(model, spec)
     print(render_check(result, fmt), file=out or sys.stdout)
     return EXIT_OK if result.ok else EXIT_MISMATCH
