@@ -69,6 +69,7 @@ from .keras_layers import (  # noqa: F401  (public here: load_model(custom_objec
 )
 from .kinds import KINDS, Absent, SpecError
 from .naming import KERAS_SEPARATOR, keras_name, spec_name  # noqa: F401  (public here too)
+from .spec import Graph
 from .traverse import SEPARATOR, flow
 
 
@@ -116,7 +117,10 @@ def to_keras(spec, name: str | None = None, *, input=None) -> keras.Model:
     numbers: a symbolic spec raises :class:`~cnncalc.spec.SpecError`.
     """
     spec = resolve(spec, input)
-    first = spec.root.layers[0]
+    first = spec.input
+    if isinstance(spec.root, Graph) and any(n.shares for n in spec.root.nodes):
+        shared = next(n.name for n in spec.root.nodes if n.shares)
+        raise SpecError(f"model '{spec.model}': layer '{shared}' reuses another layer's weights; shared layers have no Keras rebuild here (analyse the original Keras model)")
     if not all(is_number(v) for v in first.shape):
         raise SpecError(
             f"model '{spec.model}': Keras needs a numeric input size, got "
