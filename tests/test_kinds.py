@@ -52,7 +52,10 @@ def test_every_layer_subclass_is_registered_with_every_piece():
         if not (callable(kind.keras) or isinstance(kind.keras, Absent)):
             problems.append(f"{cls.__name__}: keras is neither a builder nor Absent")
     assert not problems, "\n".join(problems)
-    assert len(KINDS) == 14  # Input, Conv2D, 3 pools, Flatten, Dense, BN, LRN, Dropout, Activation, PadShortcut, Concat, Add
+    # Input, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, 4 pools, Flatten, Reshape,
+    # Dense, BN, LayerNorm, Normalization, LRN, Dropout, Activation, Rescaling, LayerScale,
+    # ZeroPadding2D, Cropping2D, PadShortcut, Concat, Add, Multiply, ScaledAdd, Opaque
+    assert len(KINDS) == 28
 
 
 def test_the_walk_names_a_forgotten_piece():
@@ -70,7 +73,7 @@ def test_the_walk_names_a_forgotten_piece():
 def test_notation_words_come_from_the_registry():
     assert set(words()) == {
         "input", "conv", "pool", "maxpool", "avgpool", "gap", "fc", "fcs", "relu", "tanh", "sigmoid",
-        "softmax", "bn", "lrn", "dropout", "flatten",
+        "softmax", "bn", "lrn", "dropout", "flatten", "gmp",
     }
     # Every kind with a notation writes what it reads.
     spec = parse("INPUT-32x32x3 -> CONV5-8(s=2,p=1,bias=false) -> BN -> RELU -> LRN -> AVGPOOL3(s=2,ceil=true) -> GAP -> DROPOUT(0.25) -> FC-10 -> SOFTMAX")

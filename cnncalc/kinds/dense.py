@@ -1,4 +1,10 @@
-"""Fully connected layers and the Flatten view in front of them."""
+"""Fully connected layers and the Flatten view in front of them.
+
+A dense layer maps a vector of ``n`` to ``units``: ``n units`` weights, ``units`` biases and
+``n units`` MACs. Keras' ``Dense`` also acts on the last axis of a tensor of any rank (ConvNeXt's
+point-wise layers on ``H x W x C``): with ``last_axis=True`` the same weights apply at every
+position, so the output is ``(..., units)`` and MACs are ``positions x n x units``.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +26,11 @@ class Flatten(Layer):
 
 @dataclass(frozen=True)
 class Dense(Layer):
-    """Fully connected layer on a vector input."""
+    """Fully connected layer on a vector input (``last_axis``: on the last axis of any rank)."""
 
     units: Size
     bias: bool = True
+    last_axis: bool = False
 
 
 def flatten_shape(layer, in_shape, warn):
@@ -31,6 +38,9 @@ def flatten_shape(layer, in_shape, warn):
 
 
 def dense_shape(layer: Dense, in_shape, warn):
+    if layer.last_axis and len(in_shape) >= 1:
+        need_positive(layer, "units", layer.units)
+        return (*in_shape[:-1], layer.units)
     if len(in_shape) != 1:
         raise SpecError(
             f"layer '{layer.name}' (Dense) needs a vector input, got "
@@ -41,8 +51,9 @@ def dense_shape(layer: Dense, in_shape, warn):
 
 
 def dense_counts(layer: Dense, in_shape, out_shape):
-    weights = in_shape[0] * layer.units
-    return Counts(weights=weights, biases=layer.units if layer.bias else 0, macs=weights)
+    weights = in_shape[-1] * layer.units
+    positions = product(in_shape[:-1])
+    return Counts(weights=weights, biases=layer.units if layer.bias else 0, macs=positions * weights)
 
 
 def _parse_dense(word, kernel, arg, options, classes):
@@ -53,6 +64,8 @@ def _parse_dense(word, kernel, arg, options, classes):
 
 
 def _write_dense(layer: Dense) -> str:
+    if layer.last_axis:
+        raise ValueError(f"layer '{layer.name}': a dense layer on the last axis of a tensor has no arrow form")
     return f"FC-{layer.units}" + ("(bias=false)" if not layer.bias else "")
 
 

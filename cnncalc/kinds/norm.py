@@ -1,13 +1,23 @@
-"""Normalisation: batch normalisation (parameters, some non-trainable) and AlexNet's LRN (none)."""
+"""Normalisation: batch and layer normalisation, Keras' preprocessing Normalization, AlexNet's LRN.
+
+- BatchNorm: gamma (if ``scale``) and beta (if ``center``) trainable, ``C`` each; moving mean and
+  variance ``2C`` non-trainable, always (Keras).
+- LayerNorm: gamma and beta over the normalised axes (``prod`` of their sizes each), no
+  non-trainable parameters.
+- Normalization (Keras' preprocessing layer): when adapted (no mean/variance given in its config)
+  Keras stores mean, variance (``C`` each) and a scalar count as non-trainable weights: ``2C + 1``;
+  with the mean and variance given it holds no weights.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Layer
+from ..arith import product
+from .base import Layer, SpecError
 from .geometry import need_spatial
 from .handles import parameters, twice_input_elements
-from .registry import Counts, Kind, Notation, Rule, ignored, register
+from .registry import Absent, Counts, Kind, Notation, Rule, ignored, register
 
 
 @dataclass(frozen=True)
@@ -16,6 +26,27 @@ class BatchNorm(Layer):
 
     epsilon: float = 1e-3
     momentum: float = 0.99
+    center: bool = True
+    scale: bool = True
+
+
+@dataclass(frozen=True)
+class LayerNorm(Layer):
+    """Layer normalisation over ``axis`` (negative axes of the per-sample shape; ConvNeXt: the channels)."""
+
+    axis: tuple = (-1,)
+    center: bool = True
+    scale: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "axis", tuple(self.axis) if isinstance(self.axis, (tuple, list)) else (self.axis,))
+
+
+@dataclass(frozen=True)
+class Normalization(Layer):
+    """Keras' preprocessing ``Normalization`` over the channels: ``(x - mean) / sqrt(variance)``."""
+
+    adapted: bool = True
 
 
 @dataclass(frozen=True)
@@ -35,7 +66,26 @@ def same_shape(layer, in_shape, warn):
 def batchnorm_counts(layer, in_shape, out_shape):
     """``C`` gamma + ``C`` beta trainable, ``2C`` moving mean and variance non-trainable (Keras)."""
     channels = in_shape[-1]
-    return Counts(weights=channels, biases=channels, non_trainable=2 * channels)
+    return Counts(weights=channels if layer.scale else 0, biases=channels if layer.center else 0, non_trainable=2 * channels)
+
+
+def layernorm_shape(layer: LayerNorm, in_shape, warn):
+    rank = len(in_shape)
+    for a in layer.axis:
+        if not -rank <= a < rank:
+            raise SpecError(f"layer '{layer.name}': axis {a} is outside its rank-{rank} input {'x'.join(map(str, in_shape))}")
+    return tuple(in_shape)
+
+
+def layernorm_counts(layer: LayerNorm, in_shape, out_shape):
+    """gamma and beta: one per element of the normalised axes each."""
+    size = product(in_shape[a] for a in set(a % len(in_shape) for a in layer.axis))
+    return Counts(weights=size if layer.scale else 0, biases=size if layer.center else 0)
+
+
+def normalization_counts(layer: Normalization, in_shape, out_shape):
+    """Adapted: mean and variance per channel plus Keras' scalar count, all non-trainable."""
+    return Counts(non_trainable=2 * in_shape[-1] + 1 if layer.adapted else 0)
 
 
 def lrn_shape(layer, in_shape, warn):
@@ -43,7 +93,23 @@ def lrn_shape(layer, in_shape, warn):
 
 
 def _keras_batchnorm(b, layer: BatchNorm, x, qualified):
-    return b.keras.layers.BatchNormalization(epsilon=layer.epsilon, momentum=layer.momentum, name=b.name(qualified))(x)
+    return b.keras.layers.BatchNormalization(
+        epsilon=layer.epsilon, momentum=layer.momentum, center=layer.center, scale=layer.scale, name=b.name(qualified)
+    )(x)
+
+
+def _keras_layernorm(b, layer: LayerNorm, x, qualified):
+    return b.keras.layers.LayerNormalization(axis=list(layer.axis), center=layer.center, scale=layer.scale, name=b.name(qualified))(x)
+
+
+def _keras_normalization(b, layer: Normalization, x, qualified):
+    keras = b.keras
+    if layer.adapted:
+        norm = keras.layers.Normalization(axis=-1, name=b.name(qualified))
+        norm.build(x.shape)
+        return norm(x)
+    channels = int(x.shape[-1])
+    return keras.layers.Normalization(axis=-1, mean=[0.0] * channels, variance=[1.0] * channels, name=b.name(qualified))(x)
 
 
 def _keras_lrn(b, layer: LRN, x, qualified):
@@ -77,6 +143,40 @@ register(
         notation=Notation(("lrn",), lambda *a: [LRN()], lambda layer: "LRN"),
         keras=_keras_lrn,
         strings={},
+        ops=ignored("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo", "tf-profiler"),
+    )
+)
+
+_NO_ARROW = Absent("no arrow word yet: build it in Python (cnncalc.spec) or import a Keras model")
+
+register(
+    Kind(
+        LayerNorm,
+        rule=Rule(shape=layernorm_shape, counts=layernorm_counts),
+        prefix="ln",
+        notation=_NO_ARROW,
+        keras=_keras_layernorm,
+        strings={},
+        ops={
+            **ignored("macs", "flops", "torchvision", "tf-profiler"),
+            # fvcore layer_norm: numel * (5 if affine else 4) is its norm handle; ptflops counts
+            # LayerNorm like BN (input elements, doubled when affine); torchinfo: its parameters.
+            "fvcore": lambda row: product(row.input) * (5 if (row.layer.scale or row.layer.center) else 4),
+            "ptflops": lambda row: product(row.input) * (2 if (row.layer.scale or row.layer.center) else 1),
+            "torchinfo": parameters,
+        },
+    )
+)
+
+register(
+    Kind(
+        Normalization,
+        rule=Rule(shape=same_shape, counts=normalization_counts),
+        prefix="normalization",
+        notation=_NO_ARROW,
+        keras=_keras_normalization,
+        strings={},
+        # a preprocessing step: no preset has a rule for it (torch models normalise outside the net)
         ops=ignored("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo", "tf-profiler"),
     )
 )

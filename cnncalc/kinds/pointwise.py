@@ -8,7 +8,13 @@ from ..arith import product
 from .base import Layer, SpecError
 from .registry import Kind, Notation, Rule, ignored, register
 
-ACTIVATION_FUNCTIONS = ("relu", "tanh", "sigmoid", "softmax", "linear", "elu", "gelu", "swish")
+ACTIVATION_FUNCTIONS = (
+    "relu", "tanh", "sigmoid", "softmax", "linear", "elu", "gelu", "swish",
+    # the rest of Keras' activations (keras.activations), for imported models
+    "relu6", "silu", "hard_sigmoid", "hard_silu", "leaky_relu", "selu", "softplus", "softsign",
+    "exponential", "mish", "log_softmax", "celu", "glu", "hard_tanh", "hard_shrink", "soft_shrink",
+    "sparse_plus", "sparsemax", "squareplus", "tanh_shrink", "threshold", "log_sigmoid",
+)
 NOTATION_FUNCTIONS = ("relu", "tanh", "sigmoid", "softmax")
 """The functions the arrow notation has words for (``RELU``, ``TANH``, ...)."""
 

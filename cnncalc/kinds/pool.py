@@ -1,4 +1,9 @@
-"""Pooling: max and average pooling over windows, and global average pooling."""
+"""Pooling: max and average pooling over windows, and global average and max pooling.
+
+Global pooling reduces ``H x W x C`` to ``C`` (``keepdims``: ``1 x 1 x C``, as Keras'
+``keepdims=True`` in squeeze-and-excitation blocks). Its output sees the whole input, so the
+receptive field stops there (reported as none).
+"""
 
 from __future__ import annotations
 
@@ -37,7 +42,16 @@ class AvgPool2D(Layer):
 
 @dataclass(frozen=True)
 class GlobalAvgPool2D(Layer):
-    """Mean over height and width: ``H x W x C -> C``."""
+    """Mean over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``)."""
+
+    keepdims: bool = False
+
+
+@dataclass(frozen=True)
+class GlobalMaxPool2D(Layer):
+    """Maximum over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``)."""
+
+    keepdims: bool = False
 
 
 def pool_stride(layer):
@@ -52,7 +66,8 @@ def pool_shape(layer, in_shape, warn):
 
 
 def global_pool_shape(layer, in_shape, warn):
-    return (need_spatial(layer, in_shape)[2],)
+    channels = need_spatial(layer, in_shape)[2]
+    return (1, 1, channels) if layer.keepdims else (channels,)
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,8 +126,19 @@ def _keras_pool(b, layer, x, qualified):
 
 
 def _keras_global(b, layer, x, qualified):
-    return b.keras.layers.GlobalAveragePooling2D(name=b.name(qualified))(x)
+    cls = b.keras.layers.GlobalAveragePooling2D if isinstance(layer, GlobalAvgPool2D) else b.keras.layers.GlobalMaxPooling2D
+    return cls(keepdims=layer.keepdims, name=b.name(qualified))(x)
 
+
+def _write_global(layer) -> str:
+    if layer.keepdims:
+        raise ValueError(f"layer '{layer.name}': a global pool that keeps its 1x1 axes has no arrow form")
+    return "GAP" if isinstance(layer, GlobalAvgPool2D) else "GMP"
+
+
+# The output of a global pool sees the whole input: no field is carried past it (also when it
+# keeps 1x1 spatial axes), and a 1x1 gate made from it is left out where it meets the spatial path.
+_GLOBAL_RULE = Rule(shape=global_pool_shape, tracks_field=False)
 
 _POOL_RULE = Rule(shape=pool_shape, window=window(lambda layer: layer.kernel, pool_stride, lambda layer: layer.padding))
 _POOL_OPS = {
@@ -144,9 +170,9 @@ for _cls, _prefix, _words in ((MaxPool2D, "pool", ("pool", "maxpool")), (AvgPool
 register(
     Kind(
         GlobalAvgPool2D,
-        rule=Rule(shape=global_pool_shape),
+        rule=_GLOBAL_RULE,
         prefix="gap",
-        notation=Notation(("gap",), lambda *a: [GlobalAvgPool2D()], lambda layer: "GAP", spatial="ends"),
+        notation=Notation(("gap",), lambda *a: [GlobalAvgPool2D()], _write_global, spatial="ends"),
         keras=_keras_global,
         strings={},
         ops={
@@ -154,6 +180,22 @@ register(
             "fvcore": input_elements,  # fvcore adaptive_avg_pool2d: elementwise_flop_counter(1, 0)
             "ptflops": input_elements,
             "tf-profiler": input_elements,  # Mean: input elements
+        },
+    )
+)
+
+register(
+    Kind(
+        GlobalMaxPool2D,
+        rule=_GLOBAL_RULE,
+        prefix="gmp",
+        notation=Notation(("gmp",), lambda *a: [GlobalMaxPool2D()], _write_global, spatial="ends"),
+        keras=_keras_global,
+        strings={},
+        ops={
+            **ignored("macs", "flops", "torchvision", "fvcore", "torchinfo"),  # fvcore: max pools not counted
+            "ptflops": input_elements,  # pool_flops_counter_hook (AdaptiveMaxPool2d): input elements
+            "tf-profiler": input_elements,  # Max: input elements (reduction)
         },
     )
 )

@@ -85,12 +85,18 @@ class Rule:
     - ``window(layer, axis) -> (kernel_eff, stride, pad_before_or_mode)``: the layer's sliding
       window along ``axis`` (0 height, 1 width) for receptive fields; ``None`` for point-wise
       layers that keep the geometry.
+    - ``tracks_field``: ``False`` when receptive fields cannot be carried through the layer (a
+      transposed convolution, a reshape, a layer of unknown geometry): the rows after it show none.
+    - ``counts_ops``: ``False`` for a layer whose operations are unknown (an imported custom
+      layer): its MACs are reported as "not counted" and the totals say they exclude them.
     """
 
     shape: Callable
     counts: Callable = no_counts
     materializes: bool = True
     window: Callable | None = None
+    tracks_field: bool = True
+    counts_ops: bool = True
 
 
 @dataclass(frozen=True)
