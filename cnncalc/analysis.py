@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from .arith import EXACT_DIVISION, as_size, known, product, to_json, total
 from .kinds import Input, SpecError, rule_for
 from .naming import with_names
-from .receptive import INPUT_FIELD
+from .receptive import INPUT_FIELD, broadcasts
 from .receptive import merge as merge_fields
 from .receptive import step as field_step
 from .sizes import input_size
@@ -70,6 +70,11 @@ class LayerStats:
     def trainable(self):
         """What PyTorch tools (torchinfo, torchvision) call the parameter count."""
         return self.weights + self.biases
+
+    @property
+    def ops_counted(self) -> bool:
+        """False for a layer whose operations are unknown (an imported custom layer, ``Opaque``)."""
+        return self.layer is None or rule_for(self.layer).counts_ops
 
     def to_dict(self) -> dict:
         return {
@@ -133,6 +138,11 @@ class Analysis:
     @property
     def symbolic(self) -> bool:
         return not all(known(v) for v in (*self.input, self.totals.params, self.totals.macs))
+
+    @property
+    def uncounted(self) -> tuple:
+        """The rows whose MACs are not counted (their kinds have no formula): the totals exclude them."""
+        return tuple(r for r in self.layers if not r.ops_counted)
 
     def row(self, name: str) -> LayerStats:
         """The row of the layer with this qualified name."""
@@ -201,12 +211,19 @@ def _analyze(spec: Spec) -> Analysis:
             in_shape = results[st.source][0] if st.source is not None else ()
             branch_shapes = [results[i][0] for i in st.inputs]
             out_shape = tuple(as_size(v) for v in rule.shape(named, branch_shapes, warnings.append))
-            fields_in = [results[i][1] for i in st.inputs]
+            # a broadcast gate (a 1x1 squeeze-and-excitation scale) carries global context, not a
+            # window: the field follows the inputs that have the output's spatial size
+            fields_in = [results[i][1] for i in st.inputs if not broadcasts(results[i][0], out_shape)]
             out_field = merge_fields(fields_in, st.name, warnings.append) if len(out_shape) == 3 else None
         else:
             in_shape, in_field = results[st.inputs[0]] if st.inputs else ((), None)
             out_shape = tuple(as_size(v) for v in rule.shape(named, in_shape, warnings.append))
-            out_field = INPUT_FIELD if isinstance(layer, Input) else field_step(in_field, rule.window, named, in_shape, out_shape)
+            if isinstance(layer, Input):
+                out_field = INPUT_FIELD
+            elif rule.tracks_field:
+                out_field = field_step(in_field, rule.window, named, in_shape, out_shape)
+            else:
+                out_field = None
         counts = rule.counts(named, in_shape, out_shape)
         if st.shares is not None:  # a shared layer's weights belong to its first call
             counts = replace(counts, weights=0, biases=0, non_trainable=0)

@@ -200,6 +200,11 @@ def check_import(model, spec=None) -> CheckResult:
 
     spec = spec if spec is not None else from_keras(model)
     analysis = analyze(spec)
+    if analysis.symbolic:
+        raise SpecError(
+            f"model '{analysis.model}' is built on input {shape_text(analysis.input)}: the Keras check compares numeric shapes; "
+            "save or build it at a fixed size"
+        )
     table = _live_layers(model, "")
     rows = []
     for stats in analysis.layers:
@@ -211,8 +216,9 @@ def check_import(model, spec=None) -> CheckResult:
             k = int(call) - 1 if call else 0
             nodes = getattr(layer, "_inbound_nodes", [])
             out = nodes[k].output_tensors[0] if k and k < len(nodes) else layer.output
-            trainable = 0 if k else _size(layer.trainable_weights)
-            frozen = 0 if k else _size(layer.non_trainable_weights)
+            # an operator applied to symbolic tensors (keras.ops: ``x + 3.0``) holds no weights
+            trainable = 0 if k else _size(getattr(layer, "trainable_weights", []))
+            frozen = 0 if k else _size(getattr(layer, "non_trainable_weights", []))
             theirs = Side(_shape(out), trainable, frozen)
         rows.append(CheckRow(stats.name, stats.kind, ours, theirs, (base,) if layer is not None else ()))
     t = analysis.totals

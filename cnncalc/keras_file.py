@@ -25,6 +25,8 @@ from .traverse import SEPARATOR
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
 PREFIX = "keras:"
+DEFAULT_SIZE = (224, 224)
+"""The size a catalogue model built for any size (``None`` x ``None``) is analysed at."""
 
 
 def is_keras_file(path: str) -> bool:
@@ -126,7 +128,13 @@ def application_model(name: str):
         raise KerasImportError(f"keras.applications has no model '{name}' (known: {', '.join(sorted(catalogue.values()))})")
     build = getattr(keras.applications, key)
     try:
-        return build(weights=None)
+        model = build(weights=None)
+        if any(v is None for v in model.input_shape[1:3]):
+            # MobileNetV3 is built on Input((None, None, 3)) (any size): take its documented
+            # default, 224 x 224 (--input "H x W x 3" still gives the formulas)
+            keras.backend.clear_session()
+            model = build(weights=None, input_shape=(*DEFAULT_SIZE, model.input_shape[-1]))
+        return model
     except (ValueError, TypeError) as exc:
         raise KerasImportError(f"keras.applications.{key}: {str(exc).splitlines()[0]}") from None
 

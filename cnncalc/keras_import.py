@@ -173,7 +173,10 @@ def _transpose(cfg, ranks):
 
 
 def _dense(cfg, ranks):
-    return kinds.Dense(int(cfg["units"]), bias=bool(cfg.get("use_bias", True)), last_axis=True)
+    # Keras' Dense acts on the last axis of any rank (ConvNeXt's pointwise layers); on a vector it
+    # is the ordinary dense layer. Keras 3 records the input's shape; Keras 2 configs do not.
+    on_last_axis = not ranks or ranks[0] > 1
+    return kinds.Dense(int(cfg["units"]), bias=bool(cfg.get("use_bias", True)), **({"last_axis": True} if on_last_axis else {}))
 
 
 def _batchnorm(cfg, ranks):
@@ -304,6 +307,14 @@ CLASSES = {
     "Rescaling": _rescaling,
     "LayerScale": lambda cfg, ranks: kinds.LayerScale(int(cfg["projection_dim"])),
     "CustomScaleLayer": lambda cfg, ranks: kinds.ScaledAdd(float(cfg.get("scale", 1.0))),
+    "ScaledAdd": lambda cfg, ranks: kinds.ScaledAdd(float(cfg.get("scale", 1.0))),
+    # cnncalc's own custom layers (cnncalc.keras_layers), so to_keras -> from_keras comes back.
+    "LocalResponseNormalization": lambda cfg, ranks: kinds.LRN(
+        int(cfg.get("depth_radius", 2)), float(cfg.get("bias", 2.0)), float(cfg.get("alpha", 1e-4)), float(cfg.get("beta", 0.75))
+    ),
+    "ZeroPaddedShortcut": lambda cfg, ranks: kinds.PadShortcut(int(cfg["filters"]), int(cfg.get("stride", 2))),
+    "ConstantPadding2D": lambda cfg, ranks: kinds.ZeroPadding2D(_sides(cfg.get("padding", 0))),
+    "Subsample2D": lambda cfg, ranks: kinds.MaxPool2D(kernel=1, stride=_one_or_pair(cfg.get("strides", 2))),
 }
 """Keras class name -> builder of the spec layer (``cfg`` is the layer's config, ``ranks`` the
 per-sample ranks of its inputs where the config records them)."""
@@ -393,8 +404,7 @@ class _Reader:
                 if not shape:
                     raise KerasImportError(f"Sequential model '{cfg.get('name', '?')}' records no input shape: build it (model.build) or start it with keras.Input")
                 current = self._input({"batch_shape": shape, "name": "input"}, scope + "input")
-            outs = self.layer(layer, scope, [[current]], trainable, call, sequential=True)
-            current = outs[0]
+            current = self.call(layer, scope, [current], 0, trainable, call, sequential=True)
         return [current]
 
     def _functional(self, cfg, scope, feeds, trainable, call):
@@ -407,6 +417,10 @@ class _Reader:
             if k >= len(feeds):
                 raise KerasImportError(f"model '{cfg.get('name')}' has {len(inputs)} inputs but is called with {len(feeds)}")
             produced[(ref[0], 0)] = feeds[k]
+        # Every call of every layer, in config order. A call whose inputs are not made yet waits
+        # (a shared layer's second call may read a layer listed after it, or its own first call),
+        # as Keras' own functional_from_config does with its unprocessed nodes.
+        pending = []
         for layer in cfg.get("layers", []):
             cls = layer.get("class_name")
             lcfg = layer.get("config", {})
@@ -415,26 +429,22 @@ class _Reader:
                 if feeds is None:
                     produced[(name, 0)] = self._input(lcfg, scope + name)
                 continue
-            calls = _calls(layer)
-            resolved = []
-            for tensors in calls:
-                reads = []
-                for t in tensors:
-                    if t.index != 0 and self._is_container(cfg, t.layer) is False:
-                        raise KerasImportError(f"layer '{scope}{name}' reads output {t.index} of '{t.layer}': multi-output layers are not supported")
-                    key = (t.layer, t.call)
-                    src = produced.get(key)
-                    if src is None:
-                        raise KerasImportError(f"layer '{scope}{name}' reads '{t.layer}' (call {t.call + 1}), which the config does not define before it")
-                    if isinstance(src, list):
-                        src = src[t.index]
-                    if t.shape is not None:
-                        self.produced_shapes.setdefault(src, t.shape)
-                    reads.append(src)
-                resolved.append(reads)
-            outs = self.layer(layer, scope, resolved, trainable, call)
-            for c, out in enumerate(outs):
-                produced[(name, c)] = out
+            pending += [(layer, name, c, tensors) for c, tensors in enumerate(_calls(layer))]
+        while pending:
+            waiting = []
+            for layer, name, c, tensors in pending:
+                reads = self._reads(cfg, scope, name, tensors, produced)
+                if reads is None:
+                    waiting.append((layer, name, c, tensors))
+                    continue
+                produced[(name, c)] = self.call(layer, scope, reads, c, trainable, call)
+            if len(waiting) == len(pending):
+                layer, name, c, tensors = waiting[0]
+                missing = next(t for t in tensors if (t.layer, t.call) not in produced)
+                raise KerasImportError(
+                    f"layer '{scope}{name}' reads '{missing.layer}' (call {missing.call + 1}), which the config does not define"
+                )
+            pending = waiting
         result = []
         for ref in _refs(cfg.get("output_layers")):
             src = produced.get((ref[0], int(ref[1])))
@@ -445,12 +455,21 @@ class _Reader:
             result.append(src)
         return result
 
-    @staticmethod
-    def _is_container(cfg, name):
-        for layer in cfg.get("layers", []):
-            if (layer.get("name") or layer.get("config", {}).get("name")) == name:
-                return layer.get("class_name") in CONTAINERS
-        return False
+    def _reads(self, cfg, scope, name, tensors, produced):
+        """The node names one call reads, or ``None`` while one of them is not made yet."""
+        reads = []
+        for t in tensors:
+            src = produced.get((t.layer, t.call))
+            if src is None:
+                return None
+            if t.index != 0 and not isinstance(src, list):
+                raise KerasImportError(f"layer '{scope}{name}' reads output {t.index} of '{t.layer}': multi-output layers are not supported")
+            if isinstance(src, list):
+                src = src[t.index]
+            if t.shape is not None:
+                self.produced_shapes.setdefault(src, t.shape)
+            reads.append(src)
+        return reads
 
     def _input(self, cfg, qualified):
         shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("shape")
@@ -472,9 +491,10 @@ class _Reader:
         self._add(Node(kinds.Input(h, w, int(c), name=qualified)))
         return qualified
 
-    # -- one layer (all its calls) ---------------------------------------------------------------
-    def layer(self, layer_cfg, scope, calls, trainable, outer_call, sequential=False):
-        """Add one node per call of a Keras layer; returns each call's output node name(s)."""
+    # -- one call of a layer -------------------------------------------------------------------
+    def call(self, layer_cfg, scope, reads, c, trainable, outer_call, sequential=False):
+        """Add the node of call ``c`` of a Keras layer (a nested model: its nodes); returns the
+        name of the node holding its output (a list for a model with several outputs)."""
         cls = layer_cfg.get("class_name")
         cfg = layer_cfg.get("config", {})
         name = (layer_cfg.get("name") if not sequential else None) or cfg.get("name")
@@ -482,19 +502,15 @@ class _Reader:
             raise KerasImportError(f"layer name '{name}' contains '{SEPARATOR}', which cnncalc uses for nesting")
         qualified = scope + name
         trainable = trainable and cfg.get("trainable", True) is not False
-        outs = []
-        for c, reads in enumerate(calls):
-            suffix = "" if c == 0 and outer_call == 0 else f"{CALL_MARK}{c + 1 + outer_call}"
-            if cls in CONTAINERS:
-                inner = self.model(cfg, qualified + suffix + SEPARATOR, reads, trainable, call=c + outer_call)
-                outs.append(inner[0] if len(inner) == 1 else inner)
-                continue
-            node_name = qualified + suffix
-            spec_layer = self._spec_layer(cls, cfg, qualified, reads)
-            shares = qualified if node_name != qualified else None
-            self._add(Node(replace(spec_layer, name=node_name), tuple(reads), shares=shares, trainable=trainable))
-            outs.append(node_name)
-        return outs
+        suffix = "" if c == 0 and outer_call == 0 else f"{CALL_MARK}{c + 1 + outer_call}"
+        if cls in CONTAINERS:
+            inner = self.model(cfg, qualified + suffix + SEPARATOR, reads, trainable, call=c + outer_call)
+            return inner[0] if len(inner) == 1 else inner
+        node_name = qualified + suffix
+        spec_layer = self._spec_layer(cls, cfg, qualified, reads)
+        shares = qualified if node_name != qualified else None
+        self._add(Node(replace(spec_layer, name=node_name), tuple(reads), shares=shares, trainable=trainable))
+        return node_name
 
     def _spec_layer(self, cls, cfg, qualified, reads):
         ranks = [len(self.produced_shapes[r]) for r in reads if r in self.produced_shapes]
@@ -514,8 +530,8 @@ class _Reader:
             shape = tuple(live.output.shape[1:])
             if any(v is None for v in shape):
                 raise KerasImportError(f"layer '{qualified}' (Keras class {cls}): output shape {shape} is not fully known")
-            weights = sum(_size(w.shape) for w in live.trainable_weights)
-            frozen = sum(_size(w.shape) for w in live.non_trainable_weights)
+            weights = sum(_size(w.shape) for w in getattr(live, "trainable_weights", []))  # keras.ops operators hold none
+            frozen = sum(_size(w.shape) for w in getattr(live, "non_trainable_weights", []))
             return kinds.Opaque(class_name=cls, output=tuple(int(v) for v in shape), weights=weights, non_trainable=frozen)
         if self.weight_shapes is None:
             raise KerasImportError(
@@ -605,8 +621,10 @@ def from_keras(model_or_config, *, name: str | None = None) -> Spec:
 
 
 def _live_layers(model, scope):
+    """``{qualified name: layer}`` of a live model, nested models entered. Keras 3 lists the
+    operators applied to symbolic tensors (``x + 3.0``) with the layers in ``model.operations``."""
     table = {}
-    for layer in getattr(model, "layers", []):
+    for layer in getattr(model, "operations", None) or getattr(model, "layers", []):
         qualified = scope + layer.name
         table[qualified] = layer
         if hasattr(layer, "layers") and hasattr(layer, "get_config"):

@@ -135,10 +135,57 @@ class Subsample2D(keras.layers.Layer):
         return {**super().get_config(), "strides": self.strides}
 
 
+@keras.saving.register_keras_serializable(package="cnncalc")
+class LayerScale(keras.layers.Layer):
+    """``x * gamma`` with one learned scale per channel (Touvron et al. 2021; ConvNeXt's blocks).
+
+    The config key ``projection_dim`` is the one keras.applications' ConvNeXt ``LayerScale`` uses,
+    so both read back as the same layer kind.
+    """
+
+    def __init__(self, projection_dim, init_values=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.projection_dim = int(projection_dim)
+        self.init_values = float(init_values)
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(shape=(self.projection_dim,), initializer=keras.initializers.Constant(self.init_values), name="gamma")
+
+    def call(self, x):
+        return x * self.gamma
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "projection_dim": self.projection_dim, "init_values": self.init_values}
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class ScaledAdd(keras.layers.Layer):
+    """``x + scale * r`` of two inputs (InceptionResNetV2's residual scaling, Szegedy et al. 2017, sec. 3.3)."""
+
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+
+    def call(self, inputs):
+        x, r = inputs
+        return x + r * self.scale
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
 CUSTOM_OBJECTS = {
     "LocalResponseNormalization": LocalResponseNormalization,
     "ZeroPaddedShortcut": ZeroPaddedShortcut,
     "ConstantPadding2D": ConstantPadding2D,
     "Subsample2D": Subsample2D,
+    "LayerScale": LayerScale,
+    "ScaledAdd": ScaledAdd,
 }
 """The custom layers, for ``keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)``."""

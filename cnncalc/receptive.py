@@ -19,8 +19,12 @@ of google-research/receptive_field, ``parse_layer_parameters._padding_size_conv_
 
 Layers without a window (activations, BN, LRN, dropout) keep the field. Once the output is no
 longer spatial (Flatten, Dense, global pooling) the field is the whole input and is reported as
-``None``. At a Concat or Add the largest field is kept, and a warning is raised when the branches
-are misaligned (different jump or different centre), as the google-research/receptive_field
+``None``; so is the field after a layer that cannot carry one (a transposed convolution, a
+reshape, an imported layer of unknown geometry). At a merge (Concat, Add, Multiply) the largest
+field is kept; an input broadcast over the spatial axes (the 1x1 gate of a squeeze-and-excitation
+block, made from a global pool) is global context and is left out, so the field follows the
+spatial path as published receptive-field tables do; an untracked input makes the merge
+untracked. A warning is raised when the branches are misaligned (different jump or different centre), as the google-research/receptive_field
 library checks ("Graph is not aligned ...").
 """
 
@@ -130,10 +134,20 @@ def step(field: ReceptiveField | None, window, layer, in_shape, out_shape):
     return ReceptiveField(tuple(axes))
 
 
+def broadcasts(shape, out_shape) -> bool:
+    """Whether an input of a merge is broadcast over the output's spatial axes (a ``1 x 1 x C``
+    gate on ``H x W x C``, or a vector): its field is global context, left out of the merge."""
+    if len(out_shape) != 3:
+        return False
+    if len(shape) < 3:
+        return True
+    return any(isinstance(v, int) and v == 1 and not (isinstance(o, int) and o == 1) for v, o in zip(shape[:2], out_shape[:2]))
+
+
 def merge(fields, name, warn):
-    """Concat/Add: the largest field per axis; warns when branches are misaligned."""
-    fields = [f for f in fields if f is not None]
-    if not fields:
+    """Concat/Add: the largest field per axis; warns when branches are misaligned. A branch whose
+    field is not tracked (after a transposed convolution or an opaque layer) makes it untracked."""
+    if not fields or any(f is None for f in fields):
         return None
     axes = []
     for axis in range(2):

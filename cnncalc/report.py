@@ -187,6 +187,32 @@ def _adds_nothing(stats) -> bool:
     return all(is_number(_value(stats, k)) and _value(stats, k) == 0 for k in NUMERIC if k not in ("flops", "ops"))
 
 
+NOT_COUNTED = "not counted"
+"""The operation cells of a layer whose operations cnncalc has no formula for (``Opaque``)."""
+
+
+def _cell(stats, key, options: TableOptions):
+    if key == "output":
+        return shape_text(stats.output)
+    if key in ("name", "kind"):
+        return getattr(stats, key)
+    if key in FIELD_COLUMNS:
+        return field_text(getattr(stats, key))
+    if key in ("macs", "flops", "ops") and not stats.ops_counted:
+        return NOT_COUNTED
+    return _value(stats, key, options)
+
+
+def uncounted_note(analysis) -> str | None:
+    """The line under a table whose totals exclude layers of unknown operations, or ``None``."""
+    rows = analysis.uncounted
+    if not rows:
+        return None
+    names = ", ".join(f"{r.name} ({r.layer.class_name})" if hasattr(r.layer, "class_name") else r.name for r in rows[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return f"the operation totals exclude {len(rows)} layer{'s' if len(rows) > 1 else ''} whose MACs are not counted: {names}{more}"
+
+
 def table_rows(analysis, options: TableOptions = TableOptions()) -> tuple[list[str], list[list]]:
     """Headers and raw rows (values unformatted), the totals row last."""
     cols = _columns(analysis, options)
@@ -194,7 +220,7 @@ def table_rows(analysis, options: TableOptions = TableOptions()) -> tuple[list[s
     for stats in analysis.layers:
         if not options.all_rows and _adds_nothing(stats) and stats.kind != "Input":
             continue
-        rows.append([shape_text(stats.output) if k == "output" else getattr(stats, k) if k in ("name", "kind") else field_text(getattr(stats, k)) if k in FIELD_COLUMNS else _value(stats, k, options) for k in cols])
+        rows.append([_cell(stats, k, options) for k in cols])
     totals = []
     for k in cols:
         if k == "name":
@@ -219,7 +245,11 @@ def render_table(analysis, fmt: str = "text", options: TableOptions = TableOptio
         return csv_text(headers, ([int(v) if is_number(v) else str(v) for v in row] for row in rows))
     cells = [[number(v, options.units) if k in NUMERIC else str(v) for k, v in zip(keys, row)] for row in rows]
     align = ["right" if k in NUMERIC or k in FIELD_COLUMNS or k == "output" else "left" for k in keys]
-    return render_rows(headers, cells, fmt, align, totals_rule=True)
+    text = render_rows(headers, cells, fmt, align, totals_rule=True)
+    note = uncounted_note(analysis)
+    if note and fmt in ("text", "markdown"):
+        text += f"\n* {note}"
+    return text
 
 
 def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: bool = False) -> list[str]:
@@ -234,6 +264,8 @@ def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: b
         f"activations  {number(t.activations, units)}  ({_bytes(t.activations, dtype_bytes)} per image at {dtype_bytes} bytes)",
         f"MACs         {number(t.macs, units)}" + (f"  (FLOPs {number(t.flops, units)})" if flops else ""),
     ]
+    if analysis.uncounted:
+        lines[-1] += f"  (excluding {len(analysis.uncounted)} layer(s) not counted)"
     if not (is_number(t.non_trainable) and t.non_trainable == 0):
         lines.insert(3, f"trainable    {number(t.trainable, units)}  (what PyTorch tools call the parameter count)")
     return lines
