@@ -532,7 +532,11 @@ class _Reader:
                 raise KerasImportError(f"layer '{qualified}' (Keras class {cls}): output shape {shape} is not fully known")
             weights = sum(_size(w.shape) for w in getattr(live, "trainable_weights", []))  # keras.ops operators hold none
             frozen = sum(_size(w.shape) for w in getattr(live, "non_trainable_weights", []))
-            return kinds.Opaque(class_name=cls, output=tuple(int(v) for v in shape), weights=weights, non_trainable=frozen)
+            recorded = tuple(getattr(live, "input", None).shape[1:]) if hasattr(live, "input") and not isinstance(live.input, (list, tuple)) else ()
+            return kinds.Opaque(
+                class_name=cls, output=tuple(int(v) for v in shape), weights=weights, non_trainable=frozen,
+                input=tuple(int(v) for v in recorded) if recorded and all(v is not None for v in recorded) else (),
+            )
         if self.weight_shapes is None:
             raise KerasImportError(
                 f"layer '{qualified}': Keras class {cls} is not one cnncalc can count from a config; "
@@ -560,7 +564,9 @@ class _Reader:
                     f"layer '{node.name}' (Keras class {node.layer.class_name}): its output shape is not recorded in the file; "
                     "load it through Keras (--via-keras, pip install 'cnncalc[keras]')"
                 )
-            self.nodes[i] = replace(node, layer=replace(node.layer, output=tuple(int(v) for v in shape)))
+            recorded = self.produced_shapes.get(node.inputs[0]) if len(node.inputs) == 1 else None
+            known_input = tuple(int(v) for v in recorded) if recorded and all(v is not None for v in recorded) else ()
+            self.nodes[i] = replace(node, layer=replace(node.layer, output=tuple(int(v) for v in shape), input=known_input))
 
 
 def _size(shape):
