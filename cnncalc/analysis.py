@@ -42,6 +42,8 @@ class LayerStats:
     layer: object = field(repr=False, compare=False, default=None)
     receptive: object = field(repr=False, compare=False, default=None)  # receptive.ReceptiveField
     fan_in: int = field(repr=False, compare=False, default=1)  # tensors read (a merge: its inputs)
+    shares: str | None = field(repr=False, compare=False, default=None)  # a shared layer's first call
+    frozen: bool = field(repr=False, compare=False, default=False)  # a frozen layer (Keras trainable=False)
 
     @property
     def params(self):
@@ -163,6 +165,16 @@ class Analysis:
         }
 
 
+def call_counts(counts, shares, trainable: bool):
+    """A layer's counts as one call of it adds them: a shared layer's parameters belong to its
+    first call (``shares`` names it), a frozen layer's are all non-trainable (Keras)."""
+    if shares is not None:
+        return replace(counts, weights=0, biases=0, non_trainable=0)
+    if not trainable:
+        return replace(counts, weights=0, biases=0, non_trainable=counts.weights + counts.biases + counts.non_trainable)
+    return counts
+
+
 def resolve(spec, input=None) -> Spec:
     """A named :class:`Spec` whose first layer is the :class:`Input` to analyse."""
     if isinstance(spec, Sequential):
@@ -224,11 +236,7 @@ def _analyze(spec: Spec) -> Analysis:
                 out_field = field_step(in_field, rule.window, named, in_shape, out_shape)
             else:
                 out_field = None
-        counts = rule.counts(named, in_shape, out_shape)
-        if st.shares is not None:  # a shared layer's weights belong to its first call
-            counts = replace(counts, weights=0, biases=0, non_trainable=0)
-        elif not st.trainable:  # a frozen layer: all its parameters are non-trainable (Keras)
-            counts = replace(counts, weights=0, biases=0, non_trainable=counts.weights + counts.biases + counts.non_trainable)
+        counts = call_counts(rule.counts(named, in_shape, out_shape), st.shares, st.trainable)
         rows.append(
             LayerStats(
                 name=st.name,
@@ -243,6 +251,8 @@ def _analyze(spec: Spec) -> Analysis:
                 layer=layer,
                 receptive=out_field,
                 fan_in=len(st.inputs),
+                shares=None if st.shares is None else steps[st.shares].name,
+                frozen=not st.trainable,
             )
         )
         results.append((out_shape, out_field))

@@ -283,6 +283,10 @@ def explain_row(stats) -> Explanation:
                     steps.append((f"output {label}", render(t), int(t)))
         counts = rule.counts(named, in_shape, out_shape)
         weights, biases, nt, macs = (Term.of(v) for v in (counts.weights, counts.biases, counts.non_trainable, counts.macs))
+        if stats.shares is not None:  # the first call holds the parameters (analysis.call_counts)
+            weights = biases = nt = Term(0)
+        elif stats.frozen:  # every parameter is non-trainable
+            weights, biases, nt = Term(0), Term(0), weights + biases + nt
         params = weights + biases + nt
     else:
         weights = biases = nt = macs = params = Term(0)

@@ -122,8 +122,14 @@ def _small_input(name):
 
 
 @pytest.mark.parametrize("name", zoo.names())
-def test_zoo_entry_agrees_with_keras_per_layer(name):
-    _assert_agrees(check(zoo.get(name, input=_small_input(name))))
+def test_zoo_entry_agrees_with_keras_per_layer_and_imports_back(name):
+    spec = zoo.get(name, input=_small_input(name))
+    model = to_keras(spec)
+    _assert_agrees(check(spec, model=model))
+    # the round trip: the Keras model read back (cnncalc.from_keras) counts as the spec does
+    ours, back = analyze(spec), analyze(cnncalc.from_keras(model))
+    assert (back.totals.params, back.totals.non_trainable, back.totals.macs) == (ours.totals.params, ours.totals.non_trainable, ours.totals.macs)
+    assert back.output == ours.output
 
 
 # Reference totals from docs/design.md, all Keras count_params() (entries not registered yet skip).

@@ -14,6 +14,7 @@ from cnncalc import analyze, from_keras
 from cnncalc.cli import main
 from cnncalc.keras_file import read_keras_file
 from cnncalc.keras_import import KerasImportError, from_config
+from cnncalc.spec import SpecError
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -212,3 +213,19 @@ def test_compare_an_import_with_the_zoo(capsys):
     assert main(["compare", "keras:VGG16", "vgg16"]) == 0
     out = capsys.readouterr().out
     assert "138,357,544" in out
+
+
+def test_an_uncounted_layer_refuses_another_input_size(saved):
+    spec = from_keras(saved["custom"])
+    with pytest.raises(SpecError, match="'gate' \\(Gate\\): its output shape is known only for the input 32x32x8"):
+        analyze(spec, input=(64, 64, 3))
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "csv", "json"])
+def test_a_saved_file_in_every_format_with_fields_and_explanations(saved, capsys, fmt):
+    assert main([saved["path"], "--table", "--rf", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "inner" in out and ("1,074" in out or "1074" in out)  # count_params() of the small model
+    if fmt == "text":
+        assert main([saved["path"], "--explain"]) == 0
+        assert "stem MACs: 32x32x3x3x3x8 = 221,184" in capsys.readouterr().out
