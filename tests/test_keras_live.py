@@ -24,10 +24,11 @@ _spec = importlib.util.spec_from_file_location("keras_truth", os.path.join(os.pa
 keras_truth = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(keras_truth)
 
-LIVE = ["MobileNetV3Small", "EfficientNetB0", "NASNetMobile", "InceptionResNetV2", "ConvNeXtTiny", "DenseNet121"]
-"""Between them: every Keras class the catalogue uses (operators on tensors, Rescaling,
-Normalization, SE gates, ZeroPadding2D, Cropping2D, SeparableConv2D, CustomScaleLayer,
-LayerNormalization, LayerScale, Dense on a rank-4 tensor, Concatenate)."""
+LIVE = ["MobileNetV3Small", "EfficientNetB0", "ConvNeXtTiny"]
+"""Built at their default size: operators on tensors, Rescaling, Normalization, SE gates,
+ZeroPadding2D, DepthwiseConv2D, LayerNormalization, LayerScale, Dense on a rank-4 tensor. With
+the other sizes below (NASNetMobile's Cropping2D, SeparableConv2D and Concatenate) they cover the
+classes of the catalogue; every model is checked from its stored record."""
 
 
 def check_against_keras(model):
@@ -55,6 +56,9 @@ def test_live_models_match_keras_and_their_stored_records(name):
         # the stored record is what this Keras builds (else: python tests/keras_truth.py NAME)
         assert {k: record[k] for k in ("count_params", "non_trainable", "output", "macs")} == {k: stored[k] for k in ("count_params", "non_trainable", "output", "macs")}
         assert record["layers"] == stored["layers"]
+        # what model.to_json() writes is what a .keras file's config.json holds: the same rows
+        from_json = analyze(cnncalc.keras_import.from_config(json.loads(model.to_json())))
+        assert [r.to_dict() for r in from_json.layers] == [r.to_dict() for r in analyze(from_keras(model)).layers]
     finally:
         del model
         keras.backend.clear_session()
@@ -110,12 +114,3 @@ def test_a_model_built_on_any_size_imports_with_symbolic_sizes():
     assert numeric.totals.macs == fixed["macs"]
     H, W = sympy.symbols("H W", integer=True, positive=True)
     assert sympy.sympify(symbolic.totals.macs).subs({H: 224, W: 224}) == numeric.totals.macs
-
-
-def test_a_saved_config_round_trips_through_json():
-    """What ``model.to_json()`` writes is what a ``.keras`` file's config.json holds."""
-    model = keras_truth.build(keras, "MobileNetV3Small")
-    try:
-        assert analyze(cnncalc.keras_import.from_config(json.loads(model.to_json()))).totals.params == model.count_params()
-    finally:
-        keras.backend.clear_session()

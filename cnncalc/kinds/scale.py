@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..arith import product
 from .base import Layer, SpecError
 from .handles import parameters
+from .norm import same_shape
 from .registry import Absent, Counts, Kind, Rule, ignored, register
 
 
@@ -32,10 +33,6 @@ class LayerScale(Layer):
     """``x * gamma``, ``gamma`` learned, one per channel (``channels`` must match the input)."""
 
     channels: int = 1
-
-
-def same_shape(layer, in_shape, warn):
-    return tuple(in_shape)
 
 
 def layerscale_shape(layer: LayerScale, in_shape, warn):
