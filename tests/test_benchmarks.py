@@ -33,7 +33,7 @@ def check_rows(rows, benchmark_prefix, *, goals):
 
 
 def test_registry_names_every_benchmark():
-    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation"]
+    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation", "keras-import"]
 
 
 def test_scale_smoke(tmp_path, capsys):
@@ -98,6 +98,17 @@ def test_augmentation_smoke():
     rows = augmentation_throughput.run(smoke=True)
     check_rows(rows, "augmentation", goals=1)
     assert [r.unit for r in rows] == ["images/s"] * 3
+
+
+@pytest.mark.keras
+def test_keras_import_smoke():
+    pytest.importorskip("keras")  # the benchmark saves a catalogue model with Keras first
+    from benchmarks import keras_import
+
+    rows = keras_import.run(smoke=True)
+    check_rows(rows, "import/", goals=0)
+    assert [r.unit for r in rows] == ["s", "us/row"]
+    assert "MobileNetV3Small" in rows[1].case
 
 
 def test_numpy_augment_is_pad_crop_flip_cutout():
