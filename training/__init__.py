@@ -6,7 +6,8 @@ The package has four wings, so that a change has one obvious place (docs/trainin
   (``CyclicalLearningRate``), ``batching`` (``CyclicalBatchSize``), ``augment`` (``Cutout``,
   ``StandardAugment``, ``BatchAugment``), ``finders`` (learning-rate and batch-size range tests),
   ``data`` (Fashion-MNIST and CIFAR-10 from their original files), ``models`` (zoo specs to
-  compiled Keras models) and ``plots`` (every figure, saved atomically);
+  compiled Keras models), ``dropout_scaling`` (Keras' inverted dropout against test-time weight
+  scaling, on a trained model) and ``plots`` (every figure, saved atomically);
 - ``runs/``: the run machinery: the run directory on disk (``rundir``), the training loop with
   its exact resume (``loop``) and ``cnntrain report`` (``report``);
 - ``experiments/``: the recipes ``cnntrain`` runs, one module per exercise, found by

@@ -112,10 +112,27 @@ def test_two_methods_with_and_without_dropout_then_resume(tmp_path, capsys):
         plain, dropped = results["runs"][f"{method}_no_dropout"]["loss"], results["runs"][f"{method}_dropout"]["loss"]
         assert not np.allclose(plain, dropped)
         assert plain[1] < plain[0]  # the loss falls
-    sub_config = json.loads((out / "adam_dropout" / "config.json").read_text())
-    assert sub_config["method"] == "adam" and sub_config["variant"] == "dropout"
-    table = (out / "results.md").read_text()
-    assert "| adam |" in table and f"{results['test_accuracy']['adam']['dropout']:.4f}" in table
+    # Each sub-run records what it trained with: the same L2 in both variants, dropout only in one.
+    for name in names:
+        sub_config = json.loads((out / name / "config.json").read_text())
+        dropout = name.endswith("_dropout") and not name.endswith("no_dropout")
+        assert sub_config["variant"] == ("dropout" if dropout else "no_dropout")
+        assert (sub_config["l2"], sub_config["dropout_input"], sub_config["dropout_hidden"]) == ((1e-4, 0.2, 0.5) if dropout else (1e-4, 0.0, 0.0))
+        assert results["runs"][name]["l2"] == 1e-4
+    assert results["variants"] == {"no_dropout": {"l2": 1e-4, "dropout_input": 0.0, "dropout_hidden": 0.0},
+                                   "dropout": {"l2": 1e-4, "dropout_input": 0.2, "dropout_hidden": 0.5}}
+    assert_l2_is_in_the_trained_no_dropout_model(out / "adam_no_dropout", 1e-4)
+    assert_results_md_matches_json((out / "results.md").read_text(), results)
+    scaling = results["dropout_scaling"]
+    best = max(["rmsprop", "adam"], key=lambda m: results["test_accuracy"][m]["dropout"])
+    assert scaling["subrun"] == f"{best}_dropout" and scaling["images"] == 256
+    assert scaling["keep_probability"] == {"fc1": 0.8, "fc2": 0.5, "fc3": 0.5}
+    # Keras' own evaluate, the argmax of its predictions and the textbook's weight-scaled network agree.
+    assert scaling["inverted_dropout_accuracy"] == pytest.approx(results["test_accuracy"][best]["dropout"], abs=1e-6)
+    assert scaling["weight_scaled_accuracy"] == scaling["inverted_dropout_accuracy"] and scaling["predictions_differing"] == 0
+    assert scaling["max_probability_difference"] < 1e-5
+    assert scaling["weight_scaled_cross_entropy"] == pytest.approx(scaling["inverted_dropout_cross_entropy"], abs=1e-5)
+    assert scaling["unscaled_cross_entropy"] > scaling["inverted_dropout_cross_entropy"]  # W/q unscaled: overconfident
 
     # Half-finished sweep: the last sub-run and the results vanish; resume trains only that one.
     finished = {n: (out / n / "metrics.json").stat().st_mtime_ns for n in names[:3]}
@@ -129,3 +146,72 @@ def test_two_methods_with_and_without_dropout_then_resume(tmp_path, capsys):
     # the retrained sub-run is deterministic (seeded data order, weights and dropout)
     assert again["runs"]["adam_dropout"]["loss"] == pytest.approx(results["runs"]["adam_dropout"]["loss"], rel=1e-5)
     assert json.loads((out / "status.json").read_text())["state"] == "finished"
+
+    # A sub-run recording other regularisation (an older layout: no L2 without dropout) is refused
+    # before anything trains.
+    config_path = out / "adam_no_dropout" / "config.json"
+    config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "l2": 0.0}))
+    (out / "status.json").write_text(json.dumps({"state": "interrupted"}))
+    capsys.readouterr()
+    assert main(["resume", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: sub-run adam_no_dropout was trained with")
+
+
+def assert_l2_is_in_the_trained_no_dropout_model(sub, factor):
+    """The trained no-dropout model's loss minus the same weights' loss without L2 is exactly the
+    penalty ``factor * sum(w**2)`` over the three Dense kernels, computed here."""
+    from training.data import load
+    from training.models import build, compile_model
+
+    state = json.loads((sub / "checkpoint" / "latest.json").read_text())
+    trained = keras.models.load_model(sub / "checkpoint" / state["dir"] / "model.keras")
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in trained.layers)
+    kernels = [layer.kernel.numpy().astype(np.float64) for layer in trained.layers if isinstance(layer, keras.layers.Dense)]
+    penalty = factor * sum(float(np.sum(k**2)) for k in kernels)
+    assert len(kernels) == 3 and penalty > 0
+    plain = compile_model(build("mlp", (28, 28, 1), 10), "adam")
+    plain.set_weights(trained.get_weights())
+    test = load("fashion_mnist", subset=512, test_subset=256, seed=0)
+    x, y = test.x_test[:128], test.y_test[:128]
+    with_l2 = trained.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    without = plain.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    assert with_l2 - without == pytest.approx(penalty, rel=1e-4)
+
+
+def _table(md, heading):
+    """The rows of the first table after ``## heading`` as lists of cells (header row dropped)."""
+    section = md.split(f"## {heading}", 1)[1]
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[start + 2 : end]]
+
+
+def assert_results_md_matches_json(md, r):
+    """Every answer of results.md, read back from the markdown, equals results.json's number."""
+    methods = r["methods"]
+    assert md.splitlines()[0].startswith("# Problem 1:")
+    assert "## Part 2" in md and "## Part 3" in md and "## Part 4" in md
+    part2 = _table(md, "Part 2")[: len(methods)]
+    assert [row[0] for row in part2] == methods
+    for row, m in zip(part2, methods):
+        assert float(row[2]) == pytest.approx(r["final_loss"][m]["no_dropout"], abs=5e-5)
+    for variant, label in (("no_dropout", "with L2"), ("dropout", "with dropout")):
+        lowest = r["lowest_final_loss"][variant]
+        assert lowest == min(methods, key=lambda m: r["final_loss"][m][variant])
+        assert f"Lowest final training loss {label}: **{lowest}** ({r['final_loss'][lowest][variant]:.4f})" in md
+    for row, m in zip(_table(md, "Part 3")[: len(methods)], methods):
+        loss_without, loss_with, loss_ratio, s_without, s_with, time_ratio = map(float, row[1:])
+        assert (loss_without, loss_with) == pytest.approx((r["final_loss"][m]["no_dropout"], r["final_loss"][m]["dropout"]), abs=5e-5)
+        assert loss_ratio == pytest.approx(r["final_loss"][m]["dropout"] / r["final_loss"][m]["no_dropout"], abs=5e-4)
+        assert (s_without, s_with) == pytest.approx((r["train_seconds"][m]["no_dropout"], r["train_seconds"][m]["dropout"]), abs=0.05)
+        assert time_ratio == pytest.approx(r["train_seconds"][m]["dropout"] / r["train_seconds"][m]["no_dropout"], abs=5e-4)
+    for row, m in zip(_table(md, "Part 4")[: len(methods)], methods):
+        acc2, acc3, diff = map(float, row[1:])
+        assert (acc2, acc3) == pytest.approx((r["test_accuracy"][m]["no_dropout"], r["test_accuracy"][m]["dropout"]), abs=5e-5)
+        assert diff == pytest.approx(acc3 - acc2, abs=2e-4)
+    s = r["dropout_scaling"]
+    assert (f"measured on `{s['subrun']}` ({s['images']} test images): Keras' inverted dropout (dropout off at test) test accuracy "
+            f"{s['inverted_dropout_accuracy']:.4f}") in md
+    assert f"kernels times q at test; q: fc1 0.8, fc2 0.5, fc3 0.5) {s['weight_scaled_accuracy']:.4f}" in md

@@ -144,3 +144,26 @@ def test_training_with_keras_dropout_equals_plain_dropout_with_test_time_weight_
     # Without the scaling the plain-dropout network is wrong at test time (activations too big).
     z_unscaled, _ = forward(plain, x_test)
     assert np.abs(z_unscaled - z_test).max() > 0.1
+
+
+def test_dropout_scaling_on_the_zoo_mlp_reads_q_per_kernel_and_scales_back_to_keras():
+    """training.dropout_scaling (what `cnntrain optimizers` reports for part 4): q of the Dropout
+    feeding each Dense, textbook kernels W / q, and the no-dropout network with q * (W / q)
+    predicting what the Keras dropout model predicts, while W / q unscaled does not."""
+    from training.dropout_scaling import compare, keep_probabilities, textbook_weights
+    from training.models import build
+
+    dropped = build("mlp", (4, 4, 1), 3, hidden=8, input_dropout=P_IN, dropout=P_HID)
+    assert keep_probabilities(dropped) == {"fc1": Q_IN, "fc2": Q_HID, "fc3": Q_HID}
+    textbook = textbook_weights(dropped)
+    w1 = dropped.get_layer("fc1").get_weights()[0]
+    np.testing.assert_allclose(textbook["fc1"][0], w1.astype(np.float64) / Q_IN, rtol=1e-12)
+    np.testing.assert_array_equal(textbook["fc1"][1], dropped.get_layer("fc1").get_weights()[1])
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(40, 4, 4, 1)).astype(np.float32), rng.integers(0, 3, 40)
+    result = compare(dropped, build("mlp", (4, 4, 1), 3, hidden=8), x, y)
+    assert result["weight_scaled_accuracy"] == result["inverted_dropout_accuracy"]
+    assert result["max_probability_difference"] < 1e-6 and result["predictions_differing"] == 0
+    assert result["unscaled_max_probability_difference"] > 1e-3
+    with pytest.raises(ValueError, match="no Dropout"):
+        compare(dropped, dropped, x, y)

@@ -1,23 +1,28 @@
-"""The five adaptive optimizers on an MLP, with and without dropout: training loss against the
-epoch, training time and test accuracy.
+"""Problem 1 of the exercise: the five adaptive optimizers on the CIFAR-10 MLP, with L2, then with
+dropout added: training loss against the epoch, training time and test accuracy.
 
 Every method of :func:`training.optimizers.make` (AdaGrad, RMSProp, RMSProp with Nesterov
-momentum, AdaDelta, Adam) trains the zoo's ``mlp`` twice: as it is, and regularised with dropout
-(``--dropout-input`` on the flattened pixels, ``--dropout-hidden`` after each hidden ReLU, as
-Srivastava et al. 2014 recommend: 0.2 and 0.5) plus an L2 penalty ``--l2`` on the Dense kernels.
-Each of the 2 x 5 trainings is a sub-run (``adam_no_dropout``, ``adam_dropout``, ...), so
-``cnntrain resume`` skips the finished ones.
+momentum, AdaDelta, Adam) trains the zoo's ``mlp`` twice, both times with the L2 penalty ``--l2``
+on the kernels of its three Dense layers (the exercise's part 2 trains "with L2 regularization"):
+``no_dropout`` (part 2) and ``dropout`` (part 3, which *adds* dropout: ``--dropout-input`` on the
+flattened pixels, ``--dropout-hidden`` after each hidden ReLU, Srivastava et al. 2014's 0.2 and
+0.5). Dropout is the only difference between the variants, and each sub-run's ``config.json``
+records the L2 factor and dropout rates it trained with. Each of the 2 x 5 trainings is a sub-run
+(``adam_no_dropout``, ``adam_dropout``, ...), so ``cnntrain resume`` skips the finished ones.
 
 Writes ``loss_no_dropout.png`` and ``loss_dropout.png`` (training loss per epoch, one curve per
-method; with dropout the loss is measured with dropout active and includes the L2 term),
-``time_bars.png`` (training seconds of every sub-run) and ``results.md`` (test accuracy and
-training time, method x dropout); ``results.json`` holds the same numbers and the curves.
+method; the loss includes the L2 term in both, and with dropout it is measured with dropout
+active), ``time_bars.png`` (training seconds of every sub-run) and ``results.md``, which answers
+parts 2-4 from the runs: final training loss per method and variant and the lowest of each,
+loss and time with dropout over without, the test-accuracy table, and the part-4 note measured
+on one trained dropout model (:mod:`training.dropout_scaling`: Keras' inverted dropout against
+the textbook's test-time weight scaling). ``results.json`` holds the same numbers and the curves.
 
 The ``paper`` preset is the exercise's CIFAR-10 MLP (two hidden layers of 1000 ReLU units,
 4,084,010 parameters): 200 epochs, batch 128, learning rate 0.001 (Keras' default) for all but
-AdaDelta, which gets 1.0 (Zeiler's rule has no learning rate), unless ``--lr`` sets one for all, dropout 0.2 / 0.5, L2 1e-4. The
-``quick`` preset runs on Fashion-MNIST (CIFAR-10 cannot be downloaded everywhere; ``--dataset
-cifar10`` with ``--data-dir`` or the Keras cache works the same).
+AdaDelta, which gets 1.0 (Zeiler's rule has no learning rate), unless ``--lr`` sets one for all,
+dropout 0.2 / 0.5, L2 1e-4. The ``quick`` preset runs on Fashion-MNIST (CIFAR-10 cannot be
+downloaded everywhere; ``--dataset cifar10`` with ``--data-dir`` or the Keras cache works the same).
 """
 
 from __future__ import annotations
@@ -60,15 +65,43 @@ def subrun_name(method: str, variant: str) -> str:
     return f"{method}_{variant}"
 
 
+def variant_settings(config: dict, variant: str) -> dict:
+    """What one variant trains with: the same L2 in both, dropout rates only in ``dropout``."""
+    dropout = variant == "dropout"
+    return {
+        "l2": float(config["l2"]),
+        "dropout_input": float(config["dropout_input"]) if dropout else 0.0,
+        "dropout_hidden": float(config["dropout_hidden"]) if dropout else 0.0,
+    }
+
+
+def _check_subruns(ctx, candidates: dict) -> None:
+    """Before anything trains, refuse an existing sub-run whose recorded regularisation is not
+    what this run trains (a directory made by an older ``cnntrain``, which put L2 only in the
+    dropout runs), rather than mixing it into the comparison."""
+    import os
+
+    from ..runs import RunDir
+
+    for name, (_, variant) in candidates.items():
+        if not os.path.exists(os.path.join(ctx.path, name, "config.json")):
+            continue
+        settings = variant_settings(ctx.config, variant)
+        recorded = RunDir(os.path.join(ctx.path, name)).config()
+        got = {k: recorded.get(k) for k in settings}
+        if got != settings:
+            raise RunError(f"sub-run {name} was trained with {got}, not {settings} (an older layout?); start a new run")
+
+
 @experiment(
     "optimizers",
-    "AdaGrad, RMSProp, RMSProp+Nesterov, AdaDelta and Adam on an MLP, with and without dropout + L2: loss curves, times, test accuracy",
+    "AdaGrad, RMSProp, RMSProp+Nesterov, AdaDelta and Adam on an MLP with L2, without and with dropout: loss curves, times, test accuracy",
     PRESETS,
     options=(
         Option("--methods", "optimizers to compare (default: all five)", str, nargs="+", choices=METHODS),
         Option("--dropout-input", "dropout rate on the input pixels in the dropout runs (paper: 0.2)", float),
         Option("--dropout-hidden", "dropout rate after each hidden layer in the dropout runs (paper: 0.5)", float),
-        Option("--l2", "L2 factor on the Dense kernels in the dropout runs (0: none)", float),
+        Option("--l2", "L2 factor on the Dense kernels in both variants (paper: 1e-4; 0: none)", float),
     ),
     validate=validate,
 )
@@ -79,67 +112,159 @@ def run(ctx):
     methods = [m for m in METHODS if m in ctx["methods"]]  # the canonical order
     lr = ctx.get("lr")
     candidates = {subrun_name(m, v): (m, v) for v in VARIANTS for m in methods}
-    runs = {}
+    _check_subruns(ctx, candidates)
+    runs, subs = {}, {}
     for name in ctx.sweep(list(candidates)):
         method, variant = candidates[name]
-        dropout = variant == "dropout"
-        options = {"input_dropout": float(ctx["dropout_input"]), "dropout": float(ctx["dropout_hidden"])} if dropout else {}
+        settings = variant_settings(ctx.config, variant)
+        options = {"input_dropout": settings["dropout_input"], "dropout": settings["dropout_hidden"]}
 
-        def build(method=method, dropout=dropout, options=options):
+        def build(method=method, options=options, l2=settings["l2"]):
             model = ctx.build_model(make(method, learning_rate=lr if lr is not None else DEFAULT_LR[method]), **options)
-            if dropout and float(ctx["l2"]) > 0:
-                add_l2(model, float(ctx["l2"]))
+            if l2 > 0:
+                add_l2(model, l2)
             return model
 
-        sub = ctx.subrun(name, {"method": method, "variant": variant})
+        sub = ctx.subrun(name, {"method": method, "variant": variant, **settings})
         metrics = ctx.fit(sub, build)
         history = sub.history()
+        subs[name] = sub
         runs[name] = {
             "method": method,
-            "dropout": dropout,
+            "dropout": variant == "dropout",
+            **settings,
             "test_accuracy": metrics.get("test_accuracy"),
             "test_loss": metrics.get("test_loss"),
             "train_seconds": metrics.get("wall_seconds"),
+            "final_loss": history[-1]["loss"] if history else None,
             "loss": [r["loss"] for r in history],
             "val_accuracy": [r["val_accuracy"] for r in history],
         }
 
+    l2 = float(ctx["l2"])
+    l2_label = f"L2 {l2:g}" if l2 > 0 else "no L2"
     epochs = list(range(1, int(ctx["epochs"]) + 1))
     for variant in VARIANTS:
-        label = "with dropout + L2" if variant == "dropout" else "without dropout"
+        label = f"{l2_label} + dropout {float(ctx['dropout_input']):g}/{float(ctx['dropout_hidden']):g}" if variant == "dropout" else f"{l2_label}, no dropout"
+        part = "part 3" if variant == "dropout" else "part 2"
         series = {m: (epochs, runs[subrun_name(m, variant)]["loss"]) for m in methods}
-        plots.curves(series, ctx.file(f"loss_{variant}.png"), xlabel="epoch", ylabel="training loss",
-                     title=f"{ctx['model']} on {ctx['dataset']}, {label}", logy=True)
+        plots.curves(series, ctx.file(f"loss_{variant}.png"), xlabel="epoch", ylabel="training loss (with the L2 term)",
+                     title=f"{part}: {ctx['model']} on {ctx['dataset']}, {label}", logy=True)
     plots.bars({f"{r['method']}{' +dropout' if r['dropout'] else ''}": r["train_seconds"] for r in runs.values()},
-               ctx.file("time_bars.png"), ylabel="training seconds", title="training time with and without dropout")
+               ctx.file("time_bars.png"), ylabel="training seconds", title=f"training time, {l2_label} in both, with and without dropout")
 
-    table = {m: {v: runs[subrun_name(m, v)]["test_accuracy"] for v in VARIANTS} for m in methods}
-    seconds = {m: {v: runs[subrun_name(m, v)]["train_seconds"] for v in VARIANTS} for m in methods}
-    write_table(ctx, methods, table, seconds)
-    return {
+    def per(key):
+        return {m: {v: runs[subrun_name(m, v)][key] for v in VARIANTS} for m in methods}
+
+    accuracy, seconds, final_loss = per("test_accuracy"), per("train_seconds"), per("final_loss")
+    results = {
         "methods": methods,
         "learning_rate": {m: float(lr) if lr is not None else DEFAULT_LR[m] for m in methods},
         "dropout_input": float(ctx["dropout_input"]),
         "dropout_hidden": float(ctx["dropout_hidden"]),
-        "l2": float(ctx["l2"]),
-        "test_accuracy": table,
+        "l2": l2,
+        "variants": {v: variant_settings(ctx.config, v) for v in VARIANTS},
+        "test_accuracy": accuracy,
         "train_seconds": seconds,
+        "final_loss": final_loss,
+        "lowest_final_loss": {v: min(methods, key=lambda m, v=v: final_loss[m][v]) for v in VARIANTS},
+        "loss_ratio": {m: _ratio(final_loss[m]["dropout"], final_loss[m]["no_dropout"]) for m in methods},
+        "accuracy_difference": {m: _difference(accuracy[m]["dropout"], accuracy[m]["no_dropout"]) for m in methods},
+        "time_ratio": {m: _ratio(seconds[m]["dropout"], seconds[m]["no_dropout"]) for m in methods},
+        "dropout_scaling": _dropout_scaling(ctx, methods, accuracy, subs),
         "runs": runs,
     }
+    write_results(ctx, results)
+    return results
 
 
-def write_table(ctx, methods, accuracy, seconds) -> None:
+def _ratio(a, b):
+    return None if a is None or not b else round(float(a) / float(b), 4)
+
+
+def _difference(a, b):
+    return None if a is None or b is None else round(float(a) - float(b), 6)
+
+
+def _dropout_scaling(ctx, methods, accuracy, subs) -> dict | None:
+    """Part 4's note, measured: the best dropout model's test accuracy as Keras computes it
+    (inverted dropout) and as the textbook's no-dropout network with weights scaled by ``q`` does."""
+    import keras
+
+    from ..dropout_scaling import compare
+    from ..models import build
+
+    if not any(float(ctx[k]) > 0 for k in ("dropout_input", "dropout_hidden")):
+        return None  # nothing to scale
+    method = max(methods, key=lambda m: (accuracy[m]["dropout"] or 0.0, -methods.index(m)))
+    name = subrun_name(method, "dropout")
+    checkpoint = subs[name].latest_checkpoint()
+    if checkpoint is None:
+        return None
+    model = keras.models.load_model(checkpoint["model_path"], compile=False)
+    data = ctx.dataset()
+    plain = build(ctx["model"], data.input_shape, data.num_classes)  # the same mlp, no Dropout layers
+    return {"subrun": name, **compare(model, plain, data.x_test, data.y_test)}
+
+
+def write_results(ctx, r: dict) -> None:
+    """``results.md``: each table under the part of Problem 1 it answers, every number from ``r``."""
     from cnncalc.atomic import write_text
 
+    from ..models import describe
+
+    methods, fl, sec, acc = r["methods"], r["final_loss"], r["train_seconds"], r["test_accuracy"]
+    data = ctx.dataset()
+    params = describe(ctx["model"], data.input_shape, data.num_classes)["params"]
+    l2 = f"L2 {r['l2']:g} on the kernels of the three Dense layers" if r["l2"] > 0 else "no L2 penalty"
+    drop = f"dropout {r['dropout_input']:g} on the input pixels and {r['dropout_hidden']:g} after each hidden ReLU"
+
+    def f4(value):
+        return "n/a" if value is None else f"{value:.4f}"
+
+    def signed(value):
+        return "n/a" if value is None else f"{value:+.4f}"
+
     lines = [
-        f"# Optimizers on {ctx['model']} ({ctx['dataset']}, {ctx['epochs']} epochs, batch {ctx['batch_size']})",
+        f"# Problem 1: optimizers on {ctx['model']} ({ctx['dataset']}, {params:,} parameters, {ctx['epochs']} epochs, batch {ctx['batch_size']})",
         "",
-        f"Dropout runs: input {ctx['dropout_input']:g}, hidden {ctx['dropout_hidden']:g}, L2 {ctx['l2']:g} on the Dense kernels.",
+        f"Both variants train with {l2}; `dropout` adds {drop}. Dropout is the only difference.",
+        "Training losses are Keras' epoch means and include the L2 term; with dropout they are measured with dropout active.",
         "",
-        "| method | test acc. (no dropout) | test acc. (dropout + L2) | train s (no dropout) | train s (dropout + L2) |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for m in methods:
-        a, s = accuracy[m], seconds[m]
-        lines.append(f"| {m} | {a['no_dropout']:.4f} | {a['dropout']:.4f} | {s['no_dropout']:.1f} | {s['dropout']:.1f} |")
+        "## Part 2: the five methods with L2 (`loss_no_dropout.png`)",
+        "",
+        "| method | learning rate | final training loss |",
+        "| --- | ---: | ---: |",
+        *[f"| {m} | {r['learning_rate'][m]:g} | {f4(fl[m]['no_dropout'])} |" for m in methods],
+        "",
+        f"Lowest final training loss with L2: **{r['lowest_final_loss']['no_dropout']}** ({f4(fl[r['lowest_final_loss']['no_dropout']]['no_dropout'])}).",
+        "",
+        "## Part 3: dropout added (`loss_dropout.png`, `time_bars.png`)",
+        "",
+        "| method | final loss, L2 | final loss, L2 + dropout | loss with / without dropout | train s, L2 | train s, L2 + dropout | time with / without dropout |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *[f"| {m} | {f4(fl[m]['no_dropout'])} | {f4(fl[m]['dropout'])} | {f4(r['loss_ratio'][m])} | {sec[m]['no_dropout']:.1f} | "
+          f"{sec[m]['dropout']:.1f} | {f4(r['time_ratio'][m])} |" for m in methods],
+        "",
+        f"Lowest final training loss with dropout: **{r['lowest_final_loss']['dropout']}** ({f4(fl[r['lowest_final_loss']['dropout']]['dropout'])}).",
+        "",
+        "## Part 4: test accuracy of parts 2 and 3",
+        "",
+        "| method | test acc. part 2 (L2) | test acc. part 3 (L2 + dropout) | part 3 - part 2 |",
+        "| --- | ---: | ---: | ---: |",
+        *[f"| {m} | {f4(acc[m]['no_dropout'])} | {f4(acc[m]['dropout'])} | {signed(r['accuracy_difference'][m])} |" for m in methods],
+    ]  # fmt: skip
+    s = r["dropout_scaling"]
+    if s is not None:
+        q = ", ".join(f"{k} {v:g}" for k, v in s["keep_probability"].items())
+        lines += [
+            "",
+            f"Inverted dropout vs test-time weight scaling, measured on `{s['subrun']}` ({s['images']} test images): "
+            f"Keras' inverted dropout (dropout off at test) test accuracy {f4(s['inverted_dropout_accuracy'])}, cross-entropy {f4(s['inverted_dropout_cross_entropy'])}; "
+            f"the textbook network (training-time kernels W/q, no Dropout layers, kernels times q at test; q: {q}) "
+            f"{f4(s['weight_scaled_accuracy'])}, {f4(s['weight_scaled_cross_entropy'])}; "
+            f"largest probability difference {s['max_probability_difference']:.2e}, {s['predictions_differing']} predictions differ. "
+            f"Without the scaling: {f4(s['unscaled_accuracy'])}, {f4(s['unscaled_cross_entropy'])} "
+            f"(largest probability difference {s['unscaled_max_probability_difference']:.2e}).",
+        ]
     write_text(ctx.file("results.md"), "\n".join(lines) + "\n")
