@@ -47,14 +47,16 @@ def _save(fig, path, *, dpi=110, tight=True) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def curves(series: dict, path, *, xlabel: str, ylabel: str, title: str = "", logx=False, logy=False) -> str:
-    """One line per label: ``series = {label: (xs, ys)}``."""
+def curves(series: dict, path, *, xlabel: str, ylabel: str, title: str = "", logx=False, logy=False, styles=None) -> str:
+    """One line per label: ``series = {label: (xs, ys)}``; ``styles`` maps a label to extra
+    matplotlib line properties (``{"color": "black", "linestyle": "--"}``)."""
     fig = _figure((7.0, 4.0))
     ax = fig.add_subplot(1, 1, 1)
     for label, (xs, ys) in series.items():
         points = [(x, y) for x, y in zip(xs, ys) if y is not None]
         if points:
-            ax.plot(*zip(*points), label=str(label), marker="." if len(points) < 30 else None)
+            style = {"marker": "." if len(points) < 30 else None, **((styles or {}).get(label) or {})}
+            ax.plot(*zip(*points), label=str(label), **style)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if logx:

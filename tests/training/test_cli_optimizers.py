@@ -95,7 +95,7 @@ def test_two_methods_with_and_without_dropout_then_resume(tmp_path, capsys):
     log = capsys.readouterr().err
     assert [line for line in log.splitlines() if line.startswith(("run 1/", "run 2/", "run 3/", "run 4/"))] == [f"run {i}/4: {n}" for i, n in enumerate(names, 1)]
     files = set(os.listdir(out))
-    assert {"loss_no_dropout.png", "loss_dropout.png", "time_bars.png", "results.md", "results.json", *names} <= files
+    assert {"loss_no_dropout.png", "loss_dropout.png", "loss_with_without_dropout.png", "time_bars.png", "results.md", "results.json", *names} <= files
 
     results = json.loads((out / "results.json").read_text())
     assert results["methods"] == ["rmsprop", "adam"]
@@ -121,7 +121,8 @@ def test_two_methods_with_and_without_dropout_then_resume(tmp_path, capsys):
         assert results["runs"][name]["l2"] == 1e-4
     assert results["variants"] == {"no_dropout": {"l2": 1e-4, "dropout_input": 0.0, "dropout_hidden": 0.0},
                                    "dropout": {"l2": 1e-4, "dropout_input": 0.2, "dropout_hidden": 0.5}}
-    assert_l2_is_in_the_trained_no_dropout_model(out / "adam_no_dropout", 1e-4)
+    for name in ("adam_no_dropout", "adam_dropout"):
+        assert_l2_is_in_the_trained_model(out / name, 1e-4, dropout=name == "adam_dropout")
     assert_results_md_matches_json((out / "results.md").read_text(), results)
     scaling = results["dropout_scaling"]
     best = max(["rmsprop", "adam"], key=lambda m: results["test_accuracy"][m]["dropout"])
@@ -158,15 +159,17 @@ def test_two_methods_with_and_without_dropout_then_resume(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("error: sub-run adam_no_dropout was trained with")
 
 
-def assert_l2_is_in_the_trained_no_dropout_model(sub, factor):
-    """The trained no-dropout model's loss minus the same weights' loss without L2 is exactly the
-    penalty ``factor * sum(w**2)`` over the three Dense kernels, computed here."""
+def assert_l2_is_in_the_trained_model(sub, factor, *, dropout):
+    """The trained model's loss minus the same weights' loss in the plain mlp (no L2, no Dropout;
+    Keras evaluates with dropout off) is exactly the penalty ``factor * sum(w**2)`` over the three
+    Dense kernels, computed here: L2 is in the no-dropout variant as in the dropout one."""
     from training.data import load
     from training.models import build, compile_model
 
     state = json.loads((sub / "checkpoint" / "latest.json").read_text())
     trained = keras.models.load_model(sub / "checkpoint" / state["dir"] / "model.keras")
-    assert not any(isinstance(layer, keras.layers.Dropout) for layer in trained.layers)
+    rates = [layer.rate for layer in trained.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates == ([0.2, 0.5, 0.5] if dropout else [])
     kernels = [layer.kernel.numpy().astype(np.float64) for layer in trained.layers if isinstance(layer, keras.layers.Dense)]
     penalty = factor * sum(float(np.sum(k**2)) for k in kernels)
     assert len(kernels) == 3 and penalty > 0
@@ -181,8 +184,11 @@ def assert_l2_is_in_the_trained_no_dropout_model(sub, factor):
 
 def _table(md, heading):
     """The rows of the first table after ``## heading`` as lists of cells (header row dropped)."""
-    section = md.split(f"## {heading}", 1)[1]
-    lines = section.splitlines()
+    return _rows(md.split(f"## {heading}", 1)[1].splitlines())
+
+
+def _rows(lines):
+    """The first markdown table in ``lines`` as lists of cells, header and rule dropped."""
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
     return [[c.strip() for c in line.strip("|").split("|")] for line in lines[start + 2 : end]]
@@ -191,7 +197,11 @@ def _table(md, heading):
 def assert_results_md_matches_json(md, r):
     """Every answer of results.md, read back from the markdown, equals results.json's number."""
     methods = r["methods"]
-    assert md.splitlines()[0].startswith("# Problem 1:")
+    lines = md.splitlines()
+    assert lines[0].startswith("# Problem 1:")
+    # It opens with the exercise part each table and figure answers.
+    opening = [row[0] for row in _rows(lines[2:])]
+    assert opening == ["part 2", "part 3", "part 4"]
     assert "## Part 2" in md and "## Part 3" in md and "## Part 4" in md
     part2 = _table(md, "Part 2")[: len(methods)]
     assert [row[0] for row in part2] == methods
@@ -212,6 +222,8 @@ def assert_results_md_matches_json(md, r):
         assert (acc2, acc3) == pytest.approx((r["test_accuracy"][m]["no_dropout"], r["test_accuracy"][m]["dropout"]), abs=5e-5)
         assert diff == pytest.approx(acc3 - acc2, abs=2e-4)
     s = r["dropout_scaling"]
-    assert (f"measured on `{s['subrun']}` ({s['images']} test images): Keras' inverted dropout (dropout off at test) test accuracy "
-            f"{s['inverted_dropout_accuracy']:.4f}") in md
-    assert f"kernels times q at test; q: fc1 0.8, fc2 0.5, fc3 0.5) {s['weight_scaled_accuracy']:.4f}" in md
+    assert (f"computed on `{s['subrun']}` ({s['images']} test images): Keras' inverted dropout (no mask and no scaling at test) "
+            f"gives test accuracy {s['inverted_dropout_accuracy']:.4f}") in md
+    assert (f"kernels times q at test; q: fc1 0.8, fc2 0.5, fc3 0.5) gives {s['weight_scaled_accuracy']:.4f} "
+            f"({s['weight_scaled_cross_entropy']:.4f}): **the same test accuracy**, {s['predictions_differing']} of {s['images']} predictions differ") in md
+    assert f"Without the test-time scaling: {s['unscaled_accuracy']:.4f} ({s['unscaled_cross_entropy']:.4f})" in md

@@ -12,8 +12,10 @@ records the L2 factor and dropout rates it trained with. Each of the 2 x 5 train
 
 Writes ``loss_no_dropout.png`` and ``loss_dropout.png`` (training loss per epoch, one curve per
 method; the loss includes the L2 term in both, and with dropout it is measured with dropout
-active), ``time_bars.png`` (training seconds of every sub-run) and ``results.md``, which answers
-parts 2-4 from the runs: final training loss per method and variant and the lowest of each,
+active), ``loss_with_without_dropout.png`` (each method's two curves in one colour, dashed with
+dropout), ``time_bars.png`` (training seconds of every sub-run) and ``results.md``, which opens
+with the exercise part each table and figure answers and answers parts 2-4 from the runs:
+final training loss per method and variant and the lowest of each,
 loss and time with dropout over without, the test-accuracy table, and the part-4 note measured
 on one trained dropout model (:mod:`training.dropout_scaling`: Keras' inverted dropout against
 the textbook's test-time weight scaling). ``results.json`` holds the same numbers and the curves.
@@ -27,8 +29,10 @@ downloaded everywhere; ``--dataset cifar10`` with ``--data-dir`` or the Keras ca
 
 from __future__ import annotations
 
+import os
+
 from .. import plots
-from ..runs import RunError
+from ..runs import RunDir, RunError
 from . import Option, experiment
 
 METHODS = ("adagrad", "rmsprop", "rmsprop_nesterov", "adadelta", "adam")
@@ -79,10 +83,6 @@ def _check_subruns(ctx, candidates: dict) -> None:
     """Before anything trains, refuse an existing sub-run whose recorded regularisation is not
     what this run trains (a directory made by an older ``cnntrain``, which put L2 only in the
     dropout runs), rather than mixing it into the comparison."""
-    import os
-
-    from ..runs import RunDir
-
     for name, (_, variant) in candidates.items():
         if not os.path.exists(os.path.join(ctx.path, name, "config.json")):
             continue
@@ -143,15 +143,25 @@ def run(ctx):
 
     l2 = float(ctx["l2"])
     l2_label = f"L2 {l2:g}" if l2 > 0 else "no L2"
+    drop_label = f"dropout {float(ctx['dropout_input']):g}/{float(ctx['dropout_hidden']):g}"
     epochs = list(range(1, int(ctx["epochs"]) + 1))
+    where = f"{ctx['model']} on {ctx['dataset']}"
     for variant in VARIANTS:
-        label = f"{l2_label} + dropout {float(ctx['dropout_input']):g}/{float(ctx['dropout_hidden']):g}" if variant == "dropout" else f"{l2_label}, no dropout"
+        label = f"{l2_label} + {drop_label}" if variant == "dropout" else f"{l2_label}, no dropout"
         part = "part 3" if variant == "dropout" else "part 2"
         series = {m: (epochs, runs[subrun_name(m, variant)]["loss"]) for m in methods}
         plots.curves(series, ctx.file(f"loss_{variant}.png"), xlabel="epoch", ylabel="training loss (with the L2 term)",
-                     title=f"{part}: {ctx['model']} on {ctx['dataset']}, {label}", logy=True)
+                     title=f"{part}: {where}, {label}", logy=True)
+    # Part 3's comparison, method by method: one colour per method, dashed with dropout.
+    series, styles = {}, {}
+    for i, m in enumerate(methods):
+        for variant, suffix, line in (("no_dropout", "", "-"), ("dropout", " + dropout", "--")):
+            series[m + suffix] = (epochs, runs[subrun_name(m, variant)]["loss"])
+            styles[m + suffix] = {"color": f"C{i}", "linestyle": line}
+    plots.curves(series, ctx.file("loss_with_without_dropout.png"), xlabel="epoch", ylabel="training loss (with the L2 term)",
+                 title=f"part 3: {where}, {l2_label} in both; dashed: + {drop_label}", logy=True, styles=styles)
     plots.bars({f"{r['method']}{' +dropout' if r['dropout'] else ''}": r["train_seconds"] for r in runs.values()},
-               ctx.file("time_bars.png"), ylabel="training seconds", title=f"training time, {l2_label} in both, with and without dropout")
+               ctx.file("time_bars.png"), ylabel="training seconds", title=f"part 3: training time, {l2_label} in both, with and without {drop_label}")
 
     def per(key):
         return {m: {v: runs[subrun_name(m, v)][key] for v in VARIANTS} for m in methods}
@@ -208,7 +218,8 @@ def _dropout_scaling(ctx, methods, accuracy, subs) -> dict | None:
 
 
 def write_results(ctx, r: dict) -> None:
-    """``results.md``: each table under the part of Problem 1 it answers, every number from ``r``."""
+    """``results.md``: a map from the exercise's parts to the files and tables that answer them,
+    then each table under its part of Problem 1, every number from ``r`` (``results.json``)."""
     from cnncalc.atomic import write_text
 
     from ..models import describe
@@ -225,28 +236,39 @@ def write_results(ctx, r: dict) -> None:
     def signed(value):
         return "n/a" if value is None else f"{value:+.4f}"
 
+    def lowest(variant):
+        m = r["lowest_final_loss"][variant]
+        return f"**{m}** ({f4(fl[m][variant])})"
+
     lines = [
         f"# Problem 1: optimizers on {ctx['model']} ({ctx['dataset']}, {params:,} parameters, {ctx['epochs']} epochs, batch {ctx['batch_size']})",
+        "",
+        "| exercise part | question | answered by |",
+        "| --- | --- | --- |",
+        "| part 2 | train the five methods with L2; training loss against the epoch; which method ends lowest | `loss_no_dropout.png`, table *Part 2* |",
+        "| part 3 | add dropout and train again; training loss and training time with dropout against without | `loss_dropout.png`, `loss_with_without_dropout.png`, `time_bars.png`, table *Part 3* |",
+        "| part 4 | test accuracy of parts 2 and 3; inverted dropout against test-time weight scaling | table *Part 4* and the line under it |",
         "",
         f"Both variants train with {l2}; `dropout` adds {drop}. Dropout is the only difference.",
         "Training losses are Keras' epoch means and include the L2 term; with dropout they are measured with dropout active.",
         "",
-        "## Part 2: the five methods with L2 (`loss_no_dropout.png`)",
+        "## Part 2: the methods with L2 (`loss_no_dropout.png`)",
         "",
         "| method | learning rate | final training loss |",
         "| --- | ---: | ---: |",
         *[f"| {m} | {r['learning_rate'][m]:g} | {f4(fl[m]['no_dropout'])} |" for m in methods],
         "",
-        f"Lowest final training loss with L2: **{r['lowest_final_loss']['no_dropout']}** ({f4(fl[r['lowest_final_loss']['no_dropout']]['no_dropout'])}).",
+        f"Lowest final training loss with L2: {lowest('no_dropout')}.",
         "",
-        "## Part 3: dropout added (`loss_dropout.png`, `time_bars.png`)",
+        "## Part 3: dropout added (`loss_dropout.png`, `loss_with_without_dropout.png`, `time_bars.png`)",
         "",
         "| method | final loss, L2 | final loss, L2 + dropout | loss with / without dropout | train s, L2 | train s, L2 + dropout | time with / without dropout |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         *[f"| {m} | {f4(fl[m]['no_dropout'])} | {f4(fl[m]['dropout'])} | {f4(r['loss_ratio'][m])} | {sec[m]['no_dropout']:.1f} | "
           f"{sec[m]['dropout']:.1f} | {f4(r['time_ratio'][m])} |" for m in methods],
         "",
-        f"Lowest final training loss with dropout: **{r['lowest_final_loss']['dropout']}** ({f4(fl[r['lowest_final_loss']['dropout']]['dropout'])}).",
+        f"Lowest final training loss with dropout: {lowest('dropout')}.",
+        "Training seconds are the sum of the epoch times (validation pass included).",
         "",
         "## Part 4: test accuracy of parts 2 and 3",
         "",
@@ -257,14 +279,16 @@ def write_results(ctx, r: dict) -> None:
     s = r["dropout_scaling"]
     if s is not None:
         q = ", ".join(f"{k} {v:g}" for k, v in s["keep_probability"].items())
+        same = s["weight_scaled_accuracy"] == s["inverted_dropout_accuracy"]
         lines += [
             "",
-            f"Inverted dropout vs test-time weight scaling, measured on `{s['subrun']}` ({s['images']} test images): "
-            f"Keras' inverted dropout (dropout off at test) test accuracy {f4(s['inverted_dropout_accuracy'])}, cross-entropy {f4(s['inverted_dropout_cross_entropy'])}; "
-            f"the textbook network (training-time kernels W/q, no Dropout layers, kernels times q at test; q: {q}) "
-            f"{f4(s['weight_scaled_accuracy'])}, {f4(s['weight_scaled_cross_entropy'])}; "
-            f"largest probability difference {s['max_probability_difference']:.2e}, {s['predictions_differing']} predictions differ. "
-            f"Without the scaling: {f4(s['unscaled_accuracy'])}, {f4(s['unscaled_cross_entropy'])} "
-            f"(largest probability difference {s['unscaled_max_probability_difference']:.2e}).",
+            f"Inverted dropout against test-time weight scaling, computed on `{s['subrun']}` ({s['images']} test images): "
+            f"Keras' inverted dropout (no mask and no scaling at test) gives test accuracy {f4(s['inverted_dropout_accuracy'])} "
+            f"(cross-entropy {f4(s['inverted_dropout_cross_entropy'])}); the textbook network (training-time kernels W/q, "
+            f"no Dropout layers, kernels times q at test; q: {q}) gives {f4(s['weight_scaled_accuracy'])} "
+            f"({f4(s['weight_scaled_cross_entropy'])}): **{'the same test accuracy' if same else 'different test accuracies'}**, "
+            f"{s['predictions_differing']} of {s['images']} predictions differ, largest probability difference {s['max_probability_difference']:.2e}. "
+            f"Without the test-time scaling: {f4(s['unscaled_accuracy'])} ({f4(s['unscaled_cross_entropy'])}), "
+            f"largest probability difference {s['unscaled_max_probability_difference']:.2e}.",
         ]
     write_text(ctx.file("results.md"), "\n".join(lines) + "\n")
