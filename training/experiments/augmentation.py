@@ -12,16 +12,21 @@
     batch"): each sample of a batch of ``B`` is repeated ``M`` times, labels alike, and the
     augmentation layers at the top of the model (standard pad-4 crop + flip, then Cutout) draw
     independently for every copy inside the compiled step. A step sees ``M*B`` samples, an epoch
-    keeps its ``ceil(N/B)`` steps. One sub-run per ``M`` (``m1``, ``m2``, ...); writes the
-    validation error per epoch of each (``val_error.png``) and ``results.md`` with the epochs and
-    wall-clock to ``--target-acc``, the final test accuracy and the time per epoch.
+    keeps its ``ceil(N/B)`` steps. The exercise's part 2 is the sub-run ``baseline``: He et al.'s
+    simple augmentation only (pad-4 crop + flip, no Cutout, M = 1); its part 3 is one sub-run per
+    ``--m`` (``m2``, ``m4``, ...), each with crop + flip + Cutout (``m1`` is Cutout without
+    repetition, not the baseline). ``--no-baseline`` skips the baseline. Writes the validation
+    error per epoch of every sub-run in one figure (``val_error.png``, the baseline in black, as
+    in Hoffer et al.'s Fig. 3a) and ``results.md``, which opens with the exercise part each
+    answers, then one table with the epochs and wall-clock to ``--target-acc``, the final test
+    accuracy and the time per epoch of every sub-run, and the comparison of part 3 with part 2.
 
     The ``paper`` preset is Hoffer et al.'s CIFAR-10 ResNet-44 setting as the exercise states it:
     batch ``B = 64`` (their per-batch size for the CIFAR ResNets), SGD with momentum 0.9, weight
     decay 1e-4 and the step schedule of He et al. 2016 (sec. 4.2: 0.1, divided by 10 at 32k and 48k
     of 64k iterations, i.e. at 50% and 75% of training; here of ``--max-epochs`` = 100),
-    ``M`` in 2 4 8 16 32, target accuracy 0.94. Hoffer et al. keep the baseline's regime unchanged
-    for every ``M``, so the learning rate is not scaled with ``M``.
+    the baseline and ``M`` in 2 4 8 16 32, target accuracy 0.94. Hoffer et al. keep the baseline's
+    regime unchanged for every ``M``, so the learning rate is not scaled with ``M``.
 """
 
 from __future__ import annotations
@@ -112,10 +117,15 @@ def cutout_demo(ctx):
 
 BATCH_PRESETS = {
     "quick": {"dataset": "cifar10", "model": "lenet5", "epochs": 5, "batch_size": 64, "subset": 8192, "test_subset": 2000,
-              "m": [1, 2, 4, 8], "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "length": 16, "target_acc": 0.4, "seed": 0},
+              "m": [1, 2, 4, 8], "no_baseline": False, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "length": 16,
+              "target_acc": 0.4, "seed": 0},
     "paper": {"dataset": "cifar10", "model": "resnet44", "epochs": 100, "batch_size": 64,
-              "m": [2, 4, 8, 16, 32], "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "length": 16, "target_acc": 0.94, "seed": 0},
+              "m": [2, 4, 8, 16, 32], "no_baseline": False, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "length": 16,
+              "target_acc": 0.94, "seed": 0},
 }
+
+# The sub-run of the exercise's part 2: He et al.'s simple augmentation only, no repetition.
+BASELINE = "baseline"
 
 
 def _validate_batch(config: dict) -> None:
@@ -176,16 +186,31 @@ def augmented_model(ctx, optimizer, length: int):
     return compile_model(model, optimizer)
 
 
+def batch_subruns(config: dict) -> list[dict]:
+    """The sub-runs of a batch-augment run, in order: ``baseline`` (the exercise's part 2: He et
+    al.'s pad-4 crop + flip, no Cutout, M = 1) unless ``--no-baseline``, then one ``mM`` per
+    ``--m`` (part 3: crop + flip + Cutout of side ``--length``, each sample M times)."""
+    length = int(config["length"])
+    runs = [] if config.get("no_baseline") else [{"name": BASELINE, "m": 1, "cutout": 0}]
+    return runs + [{"name": f"m{int(m)}", "m": int(m), "cutout": length} for m in config["m"]]
+
+
+def augmentation_label(cutout: int) -> str:
+    return f"crop+flip+Cutout L={cutout}" if cutout else "crop+flip"
+
+
 @experiment(
     "batch-augment",
-    "batch augmentation (Hoffer et al. 2019): each sample M times per batch with independent crop+flip+Cutout; error vs epoch per M",
+    "batch augmentation (Hoffer et al. 2019): a crop+flip baseline, then each sample M times per batch with independent "
+    "crop+flip+Cutout; error vs epoch per M",
     BATCH_PRESETS,
     options=(
-        Option("--m", "the multiplicities M to compare (one sub-run each; M=1 is the baseline)", int, nargs="+"),
+        Option("--m", "the multiplicities M to compare, each with Cutout (one sub-run each; M=1: Cutout without repetition)", int, nargs="+"),
+        Option("--no-baseline", "skip the baseline sub-run (He et al.'s crop+flip only: no Cutout, M=1)", flag_only=True),
         Option("--max-epochs", "epochs of each sub-run (the cap; an alias of --epochs that wins over it)", int),
         Option("--momentum", "SGD momentum", float),
         Option("--weight-decay", "SGD weight decay", float),
-        Option("--length", "Cutout side L in pixels, 0 for none", int),
+        Option("--length", "Cutout side L in pixels in the M sub-runs, 0 for none (the baseline never has Cutout)", int),
     ),
     validate=_validate_batch,
 )
@@ -196,22 +221,25 @@ def batch_augment(ctx):
     b = int(ctx["batch_size"])
     epochs = int(ctx.get("max_epochs") or ctx["epochs"])
     steps_per_epoch = -(-len(data.x_train) // b)
-    names = [f"m{int(m)}" for m in ctx["m"]]
+    plan = {r["name"]: r for r in batch_subruns(ctx.config)}
     rows = []
-    for name in ctx.sweep(names):
-        m = int(name[1:])
-        sub = ctx.subrun(name, {"m_value": m})
+    for name in ctx.sweep(list(plan)):
+        m, cutout = plan[name]["m"], plan[name]["cutout"]
+        sub = ctx.subrun(name, {"m_value": m, "length": cutout, "augmentation": augmentation_label(cutout)})
 
-        def build():
+        def build(cutout=cutout):
             schedule = step_schedule(float(ctx["lr"]), steps_per_epoch, epochs)
             sgd = keras.optimizers.SGD(learning_rate=schedule, momentum=float(ctx["momentum"]), weight_decay=float(ctx["weight_decay"]) or None)
-            return augmented_model(ctx, sgd, int(ctx["length"]))
+            return augmented_model(ctx, sgd, cutout)
 
         expand = RepeatBatch(m)
         metrics = ctx.fit(sub, build, epochs=epochs, expand_batch=expand)
         history = sub.history()
         seconds = [r["epoch_seconds"] for r in history]
         row = {
+            "name": name,
+            "augmentation": augmentation_label(cutout),
+            "cutout": cutout,
             "m": m,
             "batch_size": b,
             "samples_per_step": max(expand.sizes) if expand.sizes else m * b,  # measured; a finished sub-run is not re-fed
@@ -227,36 +255,93 @@ def batch_augment(ctx):
         if "replicas" in metrics:
             row["replicas"] = metrics["replicas"]
         rows.append(row)
-    _batch_outputs(ctx, rows, epochs)
-    return {"target_accuracy": ctx.get("target_acc"), "epochs": epochs, "steps_per_epoch": steps_per_epoch, "runs": rows}
+    results = {"target_accuracy": ctx.get("target_acc"), "epochs": epochs, "steps_per_epoch": steps_per_epoch,
+               "baseline": not ctx.get("no_baseline"), "comparison": compare_to_target(rows), "runs": rows}  # fmt: skip
+    _batch_outputs(ctx, results)
+    return results
 
 
-def _batch_outputs(ctx, rows, epochs):
+def compare_to_target(rows: list[dict]) -> dict:
+    """Part 3's comparison with part 2: the baseline's epochs and seconds to the target, and the M
+    sub-run that needed the fewest epochs and the one that needed the fewest seconds (ties: the
+    smaller M). None where no run reached the target."""
+    baseline = next((r for r in rows if r["name"] == BASELINE), None)
+    batch = [r for r in rows if r["name"] != BASELINE]
+
+    def best(key):
+        reached = [r for r in batch if r[key] is not None]
+        if not reached:
+            return None
+        r = min(reached, key=lambda r: (r[key], r["m"]))
+        return {"name": r["name"], "m": r["m"], key: r[key]}
+
+    return {
+        "baseline": None if baseline is None else {k: baseline[k] for k in ("epochs_to_target", "seconds_to_target")},
+        "fewest_epochs": best("epochs_to_target"),
+        "fewest_seconds": best("seconds_to_target"),
+    }
+
+
+def _run_label(row: dict) -> str:
+    return f"baseline ({row['augmentation']}, M=1)" if row["name"] == BASELINE else f"{row['augmentation']}, M={row['m']}"
+
+
+def _batch_outputs(ctx, results):
+    """``val_error.png`` (the baseline in black with the M curves, Hoffer et al.'s Fig. 3a) and
+    ``results.md``, which opens with the exercise part each figure and row answers."""
+    from cnncalc.atomic import write_text
+
     from .. import plots
 
-    series = {f"M={r['m']}": (list(range(1, len(r["val_error"]) + 1)), r["val_error"]) for r in rows}
-    title = f"{ctx['model']} on {ctx['dataset']}, B={ctx['batch_size']}, Cutout L={ctx['length']}"
-    plots.curves(series, ctx.file("val_error.png"), xlabel="epoch", ylabel="validation error", title=title)
-    target = ctx.get("target_acc")
-    lines = [
-        f"# Batch augmentation: {ctx['model']} on {ctx['dataset']}",
-        "",
-        f"Batch B = {ctx['batch_size']} samples drawn per step, each repeated M times; {epochs} epochs at most; "
-        f"target validation accuracy {target if target is not None else '(none)'}.",
-        "",
-        "| M | samples per step | steps per epoch | epochs to target | wall s to target | final test accuracy | best val accuracy | s per epoch |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    rows, epochs, target = results["runs"], results["epochs"], results["target_accuracy"]
+    series = {_run_label(r): (list(range(1, len(r["val_error"]) + 1)), r["val_error"]) for r in rows}
+    styles = {_run_label(r): {"color": "black", "linewidth": 2.0} for r in rows if r["name"] == BASELINE}
+    title = f"{ctx['model']} on {ctx['dataset']}, B={ctx['batch_size']}: crop+flip baseline and batch augmentation M"
+    plots.curves(series, ctx.file("val_error.png"), xlabel="epoch", ylabel="validation error", title=title, styles=styles)
 
     def fmt(value, spec):
         return "not reached" if value is None else format(value, spec)
 
+    ms = ", ".join(str(r["m"]) for r in rows if r["name"] != BASELINE)
+    part2 = ("sub-run `baseline`: its curve in `val_error.png` (black) and its row in the table" if results["baseline"]
+             else "not run (`--no-baseline`)")  # fmt: skip
+    lines = [
+        f"# Problem 4: batch augmentation, {ctx['model']} on {ctx['dataset']}",
+        "",
+        "| exercise part | question | answered by |",
+        "| --- | --- | --- |",
+        f"| part 2 | train with He et al.'s simple augmentation (pad-4 crop + flip, no Cutout); validation error against the epoch | {part2} |",
+        f"| part 3 | add Cutout and batch augmentation, M = {ms}; compare with part 2 | sub-runs `mM`: their curves in `val_error.png`, "
+        "their rows in the table, the comparison under it |",
+        "",
+        f"Batch B = {ctx['batch_size']} samples drawn per step, each repeated M times and augmented independently; {epochs} epochs at most; "
+        f"target validation accuracy {target if target is not None else '(none)'}. The same optimizer and schedule for every run.",
+        "",
+        "| run | augmentation | M | samples per step | steps per epoch | epochs to target | wall s to target | final test accuracy | best val accuracy | s per epoch |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in rows:
         lines.append(
-            f"| {r['m']} | {r['samples_per_step']} | {r['steps_per_epoch']} | {fmt(r['epochs_to_target'], 'd')} | "
-            f"{fmt(r['seconds_to_target'], '.1f')} | {fmt(r['test_accuracy'], '.4f')} | {fmt(r['best_val_accuracy'], '.4f')} | "
-            f"{fmt(r['seconds_per_epoch'], '.2f')} |"
+            f"| {r['name']} | {r['augmentation']} | {r['m']} | {r['samples_per_step']} | {r['steps_per_epoch']} | "
+            f"{fmt(r['epochs_to_target'], 'd')} | {fmt(r['seconds_to_target'], '.1f')} | {fmt(r['test_accuracy'], '.4f')} | "
+            f"{fmt(r['best_val_accuracy'], '.4f')} | {fmt(r['seconds_per_epoch'], '.2f')} |"
         )
-    from cnncalc.atomic import write_text
+    def epochs_text(n):
+        return f"{n} epoch{'' if n == 1 else 's'}"
 
+    c = results["comparison"]
+    if target is not None:
+        lines.append("")
+        if c["baseline"] is not None:
+            b = c["baseline"]
+            lines.append(f"Baseline (part 2): validation accuracy {target} "
+                         + (f"not reached in {epochs_text(epochs)}." if b["epochs_to_target"] is None
+                            else f"after {epochs_text(b['epochs_to_target'])}, {b['seconds_to_target']:.1f} s."))  # fmt: skip
+        e, t = c["fewest_epochs"], c["fewest_seconds"]
+        lines += [
+            "Batch augmentation (part 3), fewest epochs to the target: "
+            + ("none reached it." if e is None else f"M={e['m']} ({epochs_text(e['epochs_to_target'])})."),
+            "Batch augmentation (part 3), least wall-clock to the target: "
+            + ("none reached it." if t is None else f"M={t['m']} ({t['seconds_to_target']:.1f} s)."),
+        ]
     write_text(ctx.file("results.md"), "\n".join(lines) + "\n")
