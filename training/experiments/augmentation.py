@@ -264,7 +264,7 @@ def batch_augment(ctx):
 def compare_to_target(rows: list[dict]) -> dict:
     """Part 3's comparison with part 2: the baseline's epochs and seconds to the target, and the M
     sub-run that needed the fewest epochs and the one that needed the fewest seconds (ties: the
-    smaller M). None where no run reached the target."""
+    smaller M; the others that tie are listed). None where no run reached the target."""
     baseline = next((r for r in rows if r["name"] == BASELINE), None)
     batch = [r for r in rows if r["name"] != BASELINE]
 
@@ -273,7 +273,7 @@ def compare_to_target(rows: list[dict]) -> dict:
         if not reached:
             return None
         r = min(reached, key=lambda r: (r[key], r["m"]))
-        return {"name": r["name"], "m": r["m"], key: r[key]}
+        return {"name": r["name"], "m": r["m"], key: r[key], "tied": [o["m"] for o in reached if o is not r and o[key] == r[key]]}
 
     return {
         "baseline": None if baseline is None else {k: baseline[k] for k in ("epochs_to_target", "seconds_to_target")},
@@ -340,7 +340,8 @@ def _batch_outputs(ctx, results):
         e, t = c["fewest_epochs"], c["fewest_seconds"]
         lines += [
             "Batch augmentation (part 3), fewest epochs to the target: "
-            + ("none reached it." if e is None else f"M={e['m']} ({epochs_text(e['epochs_to_target'])})."),
+            + ("none reached it." if e is None else f"M={e['m']} ({epochs_text(e['epochs_to_target'])}"
+               + (f"; M={', '.join(str(m) for m in e['tied'])} as well" if e["tied"] else "") + ")."),
             "Batch augmentation (part 3), least wall-clock to the target: "
             + ("none reached it." if t is None else f"M={t['m']} ({t['seconds_to_target']:.1f} s)."),
         ]
