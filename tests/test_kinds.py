@@ -54,8 +54,9 @@ def test_every_layer_subclass_is_registered_with_every_piece():
     assert not problems, "\n".join(problems)
     # Input, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, 4 pools, Flatten, Reshape,
     # Dense, BN, LayerNorm, Normalization, LRN, Dropout, Activation, Rescaling, LayerScale,
-    # ZeroPadding2D, Cropping2D, PadShortcut, Concat, Add, Multiply, ScaledAdd, Opaque
-    assert len(KINDS) == 28
+    # ZeroPadding2D, Cropping2D, PadShortcut, Concat, Add, Multiply, ScaledAdd, Opaque; for
+    # imported graphs: Resize, Elementwise, Binary
+    assert len(KINDS) == 31
 
 
 def test_the_walk_names_a_forgotten_piece():
