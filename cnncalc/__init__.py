@@ -16,6 +16,7 @@ from . import zoo
 from .analysis import Analysis, LayerStats, Totals, analyze
 from .keras_import import from_keras
 from .notation import NotationError, parse, to_notation
+from .onnx_import import from_onnx
 from .sizes import parse_size
 from .spec import SpecError
 
@@ -29,6 +30,7 @@ __all__ = [
     "Totals",
     "analyze",
     "from_keras",
+    "from_onnx",
     "parse",
     "parse_size",
     "to_keras",

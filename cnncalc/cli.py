@@ -21,6 +21,7 @@ from .explain import explain
 from .keras_file import PREFIX, application, is_keras_file, keras_model, read_keras_file
 from .keras_import import from_keras
 from .notation import parse
+from .onnx_import import from_onnx, is_onnx_file
 from .proofs import prove_receptive_field
 from .report import (
     COMPARISON_FORMATS,
@@ -64,6 +65,7 @@ examples:
   cnncalc alexnet --table --explain
   cnncalc "CONV3-64 -> CONV3-64 -> POOL2" --input "H x W x 3" --table
   cnncalc vgg19 --convention fvcore
+  cnncalc resnet18.onnx --table --rf
   cnncalc prove receptive-field --n 3 --f 5
   cnncalc compare inception-naive inception-reduced
   cnncalc list
@@ -85,7 +87,7 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=CONVENTIONS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model", help="zoo name (see 'cnncalc list'), arrow notation in quotes, a file holding notation, a saved Keras model (FILE.keras) or keras:NAME (keras.applications)")
+    parser.add_argument("model", help="zoo name (see 'cnncalc list'), arrow notation in quotes, a file holding notation, a saved Keras model (FILE.keras), keras:NAME (keras.applications) or an ONNX model (FILE.onnx, e.g. from torch.onnx.export)")
     parser.add_argument("--table", action="store_true", help="one row per layer plus a totals row")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.add_argument("--units", choices=UNITS, default="exact", help="exact counts (3,211,264) or short ones (3.2M)")
@@ -106,12 +108,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def load_spec(model: str, *, input=None, classes=None, via_keras=False):
-    """A Spec from a zoo name, ``keras:NAME``, a ``.keras`` file, a notation file or arrow notation."""
+    """A Spec from a zoo name, ``keras:NAME``, a ``.keras`` or ``.onnx`` file, a notation file or
+    arrow notation."""
     key = model.strip().lower().replace("_", "-")
     if key in zoo.names():
         return zoo.get(key, input=input, classes=classes)
-    if model.startswith(PREFIX) or is_keras_file(model):
-        if model.startswith(PREFIX):
+    if model.startswith(PREFIX) or is_keras_file(model) or is_onnx_file(model):
+        if is_onnx_file(model):
+            spec = from_onnx(model)  # imports the onnx package only here
+        elif model.startswith(PREFIX):
             spec = application(model[len(PREFIX):])
         else:
             spec = read_keras_file(model, via_keras=via_keras)

@@ -127,11 +127,11 @@ def test_console_script_exit_code_and_no_traceback():
 
 
 def test_numeric_path_imports_no_heavy_library():
-    # docs/design.md: the numeric path never imports sympy, keras or TensorFlow (nor matplotlib).
+    # docs/design.md: the numeric path never imports sympy, keras or TensorFlow (nor matplotlib, onnx, torch).
     code = (
         "import sys; from cnncalc.cli import main; import io; "
         "rc = main(['vgg19', '--table'], out=io.StringIO()); "
-        "heavy = sorted(m for m in ('sympy', 'keras', 'tensorflow', 'matplotlib') if m in sys.modules); "
+        "heavy = sorted(m for m in ('sympy', 'keras', 'tensorflow', 'matplotlib', 'onnx', 'torch') if m in sys.modules); "
         "print(rc, heavy)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
