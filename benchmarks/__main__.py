@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from cnncalc.atomic import write_text
 
-from . import augmentation_throughput, cli_latency, keras_import, scale, schedule_overhead
+from . import augmentation_throughput, cli_latency, keras_import, onnx_tool_peer, scale, schedule_overhead
 from .harness import ROOT, Row, machine
 
 BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "schedule-overhead": schedule_overhead.run,
     "augmentation": augmentation_throughput.run,
     "keras-import": keras_import.run,
+    "onnx-peer": onnx_tool_peer.run,
 }
 
 RESULTS = os.path.join(ROOT, "benchmarks", "RESULTS.md")

@@ -33,7 +33,7 @@ def check_rows(rows, benchmark_prefix, *, goals):
 
 
 def test_registry_names_every_benchmark():
-    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation", "keras-import"]
+    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer"]
 
 
 def test_scale_smoke(tmp_path, capsys):
@@ -109,6 +109,18 @@ def test_keras_import_smoke():
     check_rows(rows, "import/", goals=0)
     assert [r.unit for r in rows] == ["s", "us/row"]
     assert "MobileNetV3Small" in rows[1].case
+
+
+def test_onnx_peer_smoke():
+    pytest.importorskip("onnx_tool", reason="needs onnx-tool, the peer it compares with (pip install onnx-tool; the dev extra has it)")
+    pytest.importorskip("torch", reason="needs torch to write the ONNX file (pip install torch==2.13.0; CI installs it)")
+    from benchmarks import onnx_tool_peer
+
+    rows = onnx_tool_peer.run(smoke=True)
+    check_rows(rows, "onnx-peer/", goals=0)
+    assert [r.unit for r in rows] == ["ms", "ms", "params", "params", "MACs", "MACs"]
+    # Both tools count the same parameters; onnx-tool's MACs add bias adds and element-wise ops.
+    assert rows[3].ratio == 1.0 and rows[5].ratio > 1.0
 
 
 def test_numpy_augment_is_pad_crop_flip_cutout():

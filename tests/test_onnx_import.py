@@ -504,3 +504,19 @@ def test_onnx_is_imported_only_when_an_onnx_file_is_read(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert proc.stdout.strip() == "False True False"
 
+
+def test_a_resnet18_export_equals_the_zoos_resnet18(tmp_path):
+    """``cnncalc compare resnet18.onnx resnet18``: torchvision's ResNet-18 layout exported in
+    training mode (BatchNorm kept) has the zoo's parameters (11,689,512 + 9,600 running statistics),
+    MACs and the same convolution shapes, row for row."""
+    pytest.importorskip("torch", reason="needs torch to write the test file (pip install torch==2.13.0; CI installs it)")
+    from benchmarks.onnx_tool_peer import export
+    from cnncalc import zoo
+
+    path = export(str(tmp_path), only=("resnet18-train",))["resnet18-train"]
+    ours, zoos = analyze(from_onnx(path)), analyze(zoo.get("resnet18"))
+    assert (ours.totals.params, ours.totals.non_trainable, ours.totals.macs) == (zoos.totals.params, zoos.totals.non_trainable, zoos.totals.macs) == (11_699_112, 9_600, 1_814_073_344)
+    assert [r.output for r in ours.layers if r.kind == "Conv2D"] == [r.output for r in zoos.layers if r.kind == "Conv2D"]
+    out = io.StringIO()
+    assert main(["compare", path, "resnet18"], out=out, err=io.StringIO()) == 0
+    assert "1,814,073,344" in out.getvalue()
