@@ -62,10 +62,14 @@ MIN_OPSET = 11
 
 @dataclass(frozen=True)
 class _Data:
-    """A tensor the network computes: the spec node holding it and its per-sample shape."""
+    """A tensor the network computes: the spec node holding it and its per-sample shape.
+
+    ``channels_last``: the ONNX tensor is ``N x H x W x C`` (a TensorFlow converter's input before
+    its ``Transpose`` to ``N x C x H x W``); the per-sample shape is ``H x W x C`` either way."""
 
     node: str
     shape: tuple
+    channels_last: bool = False
 
 
 class _Unknown:
@@ -76,9 +80,9 @@ class _Unknown:
         self.dims = dims
 
 
-def _onnx_dims(shape, batch) -> tuple:
+def _onnx_dims(shape, batch, channels_last=False) -> tuple:
     """The ONNX dimensions (batch first) of a per-sample shape: ``H x W x C`` -> ``N x C x H x W``."""
-    if len(shape) == 3:
+    if len(shape) == 3 and not channels_last:
         h, w, c = shape
         return (batch, c, h, w)
     return (batch, *shape)
@@ -558,6 +562,27 @@ def _alias(op):
     return ALIAS
 
 
+def _perm(node):
+    from onnx import helper
+
+    for a in node.attribute:
+        if a.name == "perm":
+            return [int(v) for v in helper.get_attribute_value(a)]
+    return []
+
+
+def _transpose(op):
+    """The layout changes TensorFlow converters write around an image: ``N x H x W x C`` to
+    ``N x C x H x W`` and back. Any other permutation of an image has no kind."""
+    perm = list(op.attr("perm") or [])
+    data = op.data[0]
+    if op.rank == 4 and perm == [0, 3, 1, 2] and data.channels_last:
+        return replace(data, channels_last=False)
+    if op.rank == 4 and perm == [0, 2, 3, 1] and not data.channels_last:
+        return replace(data, channels_last=True)
+    raise _Fallback(f"a transpose {perm} of the image axes")
+
+
 OPS = {
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
@@ -587,6 +612,7 @@ OPS = {
     **{name: _elementwise for name in ("Exp", "Log", "Sqrt", "Abs", "Neg", "Reciprocal", "Erf", "Floor", "Ceil", "Round", "Sin", "Cos", "Sign")},
     "Dropout": _dropout,
     "Identity": _alias,
+    "Transpose": _transpose,
     "Cast": _alias,
     "LRN": _lrn,
     "Pad": _pad,
@@ -594,6 +620,12 @@ OPS = {
     "Upsample": _resize,
 }
 """ONNX operator (default domain) -> builder of the spec layer(s) from the node (:class:`_Op`)."""
+
+LAYOUT_FREE = frozenset(
+    {*_ACTIVATIONS, "Clip", "Dropout", "Identity", "Cast", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
+     "Exp", "Log", "Sqrt", "Abs", "Neg", "Reciprocal", "Erf", "Floor", "Ceil", "Round", "Sin", "Cos", "Sign"} - {"Softmax", "LogSoftmax"}
+)
+"""Element-wise operators: the same on an ``N x H x W x C`` tensor as on ``N x C x H x W``."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -798,13 +830,21 @@ class _Reader:
             raise OnnxImportError(
                 f"input '{info.name}' has shape {tuple(dims)}: cnncalc analyses image inputs N x C x H x W"
             )
-        n, c, h, w = dims
+        channels_last = self._channels_last(info.name)
+        n, c, h, w = (dims[0], dims[3], dims[1], dims[2]) if channels_last else dims
         if not is_number(c):
             raise OnnxImportError(f"input '{info.name}' has an unknown channel count ({c})")
         self.batch = n
         name = _NAME_PART.sub("_", info.name)
         self._add(Node(kinds.Input(h, w, c, name=name)), (h, w, c))
-        self.data[info.name] = _Data(name, (h, w, c))
+        self.data[info.name] = _Data(name, (h, w, c), channels_last)
+
+    def _channels_last(self, tensor) -> bool:
+        """Whether the input is ``N x H x W x C``: TensorFlow converters (tf2onnx) keep the model's
+        channels-last input and read it through ``Transpose(perm=[0, 3, 1, 2])``; cnncalc takes the
+        input so when every reader of it is that transpose."""
+        readers = [n for n in self.graph.node if tensor in n.input]
+        return bool(readers) and all(n.op_type == "Transpose" and list(_perm(n)) == [0, 3, 1, 2] for n in readers)
 
     # -- the nodes -----------------------------------------------------------------------------
     def read(self):
@@ -833,7 +873,8 @@ class _Reader:
 
         source = node.input[0]
         if source in self.data:
-            dims = list(_onnx_dims(self.data[source].shape, self.batch))
+            data = self.data[source]
+            dims = list(_onnx_dims(data.shape, self.batch, data.channels_last))
         else:
             d = self.dims(source)
             if d is None:
@@ -870,6 +911,9 @@ class _Reader:
     def _layer(self, node, name):
         op = _Op(self, node, self._unique(name))
         build = OPS.get(node.op_type)
+        channels_last = any(d.channels_last for d in op.data)
+        if channels_last and node.op_type not in LAYOUT_FREE and node.op_type != "Transpose":
+            return self._opaque(node, op.name, f"{node.op_type} on an N x H x W x C tensor", op)
         if build is None:
             return self._opaque(node, op.name, f"operator {node.op_type}", op)
         try:
@@ -899,7 +943,7 @@ class _Reader:
             reads, shapes = [node_name], [shape]
         if op.weights and shares is None:
             self.owner.setdefault(tuple(op.weights), op.name)
-        self.data[node.output[0]] = _Data(reads[0], shapes[0])
+        self.data[node.output[0]] = _Data(reads[0], shapes[0], channels_last and node.op_type in LAYOUT_FREE)
 
     def _shared(self, op):
         """The node whose weights this one reuses: the same initializers, in the same order (a
@@ -926,6 +970,7 @@ class _Reader:
         if not reads:  # a custom operator on constants only: a constant of unknown value
             self._fold(node)
             return
+        channels_last = any(self.data[t].channels_last for t in node.input if t in self.data)
         weights = 0
         for t in node.input:
             if t and t not in self.data:
@@ -936,7 +981,7 @@ class _Reader:
             if not out:
                 continue
             dims = self.inferred.get(out)
-            shape = self._inferred_shape(dims)
+            shape = self._inferred_shape(dims, channels_last)
             if shape is None:
                 raise OnnxImportError(
                     f"node '{name}' ({what}): cnncalc has no rule for it and onnx.shape_inference cannot tell its output shape {dims or ''}".rstrip()
@@ -944,9 +989,9 @@ class _Reader:
             node_name = name if k == 0 else self._unique(f"{name}:{k}")
             layer = kinds.Opaque(class_name=node.op_type, output=shape, weights=weights if k == 0 else 0, non_trainable=0, name=node_name)
             self._add(Node(layer, tuple(reads)), shape)
-            self.data[out] = _Data(node_name, shape)
+            self.data[out] = _Data(node_name, shape, channels_last and len(shape) == 3)
 
-    def _inferred_shape(self, dims):
+    def _inferred_shape(self, dims, channels_last=False):
         if not dims or len(dims) < 2:
             return None
         symbols = {}
@@ -962,7 +1007,7 @@ class _Reader:
                 out.append(symbols[d])
             else:
                 return None
-        return _sample_shape((None, *out))
+        return tuple(out) if channels_last else _sample_shape((None, *out))
 
     def fold_bias(self, op, k):
         """``MatMul`` then ``Add`` of a ``units``-vector: one Dense with a bias (Gemm's form)."""

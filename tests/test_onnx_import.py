@@ -341,12 +341,13 @@ def test_dynamic_axes_become_symbols(exports):
     assert rf.rf == 3 + 4 + 2  # the stem's 3x3, the widest branch's 5x5 (+4), the pool's 3x3 (+2)
 
 
-def test_every_convention_counts_an_import(exports):
-    a = analyze(from_onnx(exports["unet"].path))
-    for name in NAMES:
-        total = get(name).total(a)
-        assert total >= 0
-    assert get("macs").total(a) == a.totals.macs
+@pytest.mark.parametrize("key", ["resnet-train", "mobilenet-train", "inception-dynamic", "unet"])
+def test_every_convention_counts_an_import(exports, key):
+    """Every kind an import yields is counted or ignored by every preset (never an error)."""
+    a = analyze(from_onnx(exports[key].path), input=(32, 32, 3))
+    totals = {name: get(name).total(a) for name in NAMES}
+    assert totals["macs"] == a.totals.macs == exports[key].macs and totals["flops"] == 2 * a.totals.macs
+    assert all(t >= a.totals.macs for name, t in totals.items() if name not in ("torchinfo",))
 
 
 def test_cli_on_an_onnx_file(exports, capsys):
@@ -440,6 +441,22 @@ def test_subtract_and_divide_of_two_tensors():
     ]
     a = analyze(from_onnx(_model(nodes)))
     assert [(r.kind, r.output) for r in a.layers][2:] == [("Binary", (8, 8, 3)), ("Binary", (8, 8, 3))]
+
+
+def test_a_channels_last_input_read_through_a_transpose():
+    """tf2onnx keeps a Keras model's N x H x W x C input and transposes it to N x C x H x W."""
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["t", "w"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Transpose", ["c"], ["back"], perm=[0, 2, 3, 1]),
+        helper.make_node("Relu", ["back"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["again"], perm=[0, 3, 1, 2]),
+        helper.make_node("MaxPool", ["again"], ["y"], kernel_shape=[2, 2], strides=[2, 2]),
+    ]
+    a = analyze(from_onnx(_model(nodes, [("w", _w(4, 3, 3, 3))], shape=(1, 16, 12, 3))))
+    assert [(r.kind, r.output) for r in a.layers] == [
+        ("Input", (16, 12, 3)), ("Conv2D", (16, 12, 4)), ("Activation", (16, 12, 4)), ("MaxPool2D", (8, 6, 4)),
+    ]
 
 
 def test_unknown_operator_is_an_opaque_row_never_a_silent_zero(tmp_path):
