@@ -987,8 +987,11 @@ class _Reader:
                     f"node '{name}' ({what}): cnncalc has no rule for it and onnx.shape_inference cannot tell its output shape {dims or ''}".rstrip()
                 )
             node_name = name if k == 0 else self._unique(f"{name}:{k}")
-            layer = kinds.Opaque(class_name=node.op_type, output=shape, weights=weights if k == 0 else 0, non_trainable=0, name=node_name)
-            self._add(Node(layer, tuple(reads)), shape)
+            # The shape holds for the file's input only; an Opaque row reads one tensor (the first
+            # computed input: a MatMul of two tensors is counted, not traced, past the second).
+            source = next(self.data[t] for t in node.input if t in self.data)
+            layer = kinds.Opaque(class_name=node.op_type, output=shape, weights=weights if k == 0 else 0, non_trainable=0, input=source.shape, name=node_name)
+            self._add(Node(layer, (reads[0],)), shape)
             self.data[out] = _Data(node_name, shape, channels_last and len(shape) == 3)
 
     def _inferred_shape(self, dims, channels_last=False):

@@ -26,6 +26,7 @@ from cnncalc import analyze, from_onnx  # noqa: E402
 from cnncalc.cli import main  # noqa: E402
 from cnncalc.conventions import NAMES, get  # noqa: E402
 from cnncalc.onnx_import import OnnxImportError  # noqa: E402
+from cnncalc.spec import SpecError  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -470,6 +471,10 @@ def test_unknown_operator_is_an_opaque_row_never_a_silent_zero(tmp_path):
     assert (row.kind, row.output, row.params) == ("Opaque", (8, 8, 3), 6)
     assert any("InstanceNormalization" in w and "MACs not counted" in w for w in a.warnings)
     assert a.totals.macs == 8 * 8 * 2 * 3  # the convolution after it is still counted
+    with pytest.raises(SpecError, match="known only for the input 8x8x3"):
+        analyze(from_onnx(model), input=(16, 16, 3))
+    two = analyze(from_onnx(_model([helper.make_node("MatMul", ["x", "x"], ["y"])])))  # of two computed tensors
+    assert [(r.kind, r.output) for r in two.layers] == [("Input", (8, 8, 3)), ("Opaque", (8, 8, 3))]
     path = tmp_path / "opaque.onnx"
     onnx.save(model, str(path))
     out, err = io.StringIO(), io.StringIO()
