@@ -259,6 +259,8 @@ def test_a_full_disk_marks_the_run_failed_naming_the_file(data_dir, tmp_path):
         (["numpy-net", "--hidden-size", "0"], "error: --hidden-size must be positive, got 0"),
         (["numpy-net", "--reg", "inf"], "error: --reg must be a finite number, got inf"),
         (["numpy-net", "--lr", "-1"], "error: --lr must be positive, got -1.0"),
+        (["numpy-net", "--dataset", "fashion_mnist", "--batch-size", "100000"], "error: --batch-size 100000 exceeds the 180 training samples"),
+        (["numpy-net", "--dataset", "fashion_mnist", "--subset", "1"], "error: the data leaves no validation sample (1 training, 0 validation, 60 test): raise --subset or --test-subset"),
         (["batch-range", "--b-hi", "1099511627776"], "error: --b-hi 1099511627776 exceeds the 180 training samples"),
         (["clr", "--model", "alexnet"], "error: --model alexnet does not fit 28x28x1 images"),
         (["clr", "--dataset", "cifar10"], "and the Keras download failed (Exception: URL fetch failure"),
@@ -268,7 +270,7 @@ def test_bad_options_create_nothing(argv, message, data_dir, tmp_path, capsys, m
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no cached CIFAR-10 ...
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # ... and no way to download it
     out = tmp_path / "x"
-    data = ["--data-dir", data_dir, "--subset", "200"] if "cifar10" not in argv else []
+    data = [] if "cifar10" in argv else ["--data-dir", data_dir] + ([] if "--subset" in argv else ["--subset", "200"])
     assert main([*argv, *data, "--out", str(out)]) == 2
     line = one_error_line(capsys)
     assert line.startswith(message) or (message in line and line.endswith("download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and pass --data-dir DIR holding it"))

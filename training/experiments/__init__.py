@@ -181,8 +181,13 @@ def check_config(exp: Experiment, config: dict) -> None:
 
 
 def check_data(exp: Experiment, config: dict, dataset) -> None:
-    """The checks that need the loaded data: the model fits its images (the calculator's own
-    analysis, no Keras), then the experiment's ``validate_data``."""
+    """The checks that need the loaded data: every split holds samples, the model fits its
+    images (the calculator's own analysis, no Keras), then the experiment's ``validate_data``."""
+    sizes = {name: len(getattr(dataset, f"x_{split}")) for split, name in (("train", "training"), ("val", "validation"), ("test", "test"))}
+    empty = [name for name, n in sizes.items() if n == 0]
+    if empty:
+        counts = ", ".join(f"{n} {name}" for name, n in sizes.items())
+        raise RunError(f"the data leaves no {empty[0]} sample ({counts}): raise --subset or --test-subset")
     if "model" in exp.common and config.get("model") is not None:
         from cnncalc.spec import SpecError
 
