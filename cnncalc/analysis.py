@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .arith import EXACT_DIVISION, as_size, known, product, to_json, total
+from .arith import EXACT_DIVISION, MAX_ROUNDING_NESTING, as_size, is_number, known, product, rounding_depth, to_json, total
 from .kinds import Input, SpecError, rule_for
 from .naming import with_names
 from .receptive import INPUT_FIELD, broadcasts
@@ -209,6 +209,17 @@ def analyze(spec, input=None, *, symbols=None, assume_divisible: bool = False) -
         EXACT_DIVISION.reset(token)
 
 
+def _check_nesting(shape, name: str) -> None:
+    """A :class:`SpecError` naming the layer whose symbolic size nests floors/ceilings past
+    :data:`~cnncalc.arith.MAX_ROUNDING_NESTING` (sympy would recurse past Python's limit)."""
+    for size in shape:
+        if not is_number(size) and rounding_depth(size) > MAX_ROUNDING_NESTING:
+            raise SpecError(
+                f"layer '{name}': its symbolic size nests {rounding_depth(size)} floor/ceiling divisions, more than "
+                f"{MAX_ROUNDING_NESTING}: give numeric sizes, or --assume-divisible for exact divisions"
+            )
+
+
 def _analyze(spec: Spec) -> Analysis:
     rows: list[LayerStats] = []
     warnings: list[str] = []
@@ -236,6 +247,7 @@ def _analyze(spec: Spec) -> Analysis:
                 out_field = field_step(in_field, rule.window, named, in_shape, out_shape)
             else:
                 out_field = None
+        _check_nesting(out_shape, st.name)
         counts = call_counts(rule.counts(named, in_shape, out_shape), st.shares, st.trainable)
         rows.append(
             LayerStats(

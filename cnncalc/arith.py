@@ -39,7 +39,7 @@ def floordiv(a, b):
     if EXACT_DIVISION.get():
         return sympy.sympify(a) / b
 
-    return sympy.floor(sympy.sympify(a) / b)
+    return sympy.floor(_unnest(sympy.sympify(a), b, sympy.floor) / b)
 
 
 def ceildiv(a, b):
@@ -54,7 +54,49 @@ def ceildiv(a, b):
     if EXACT_DIVISION.get():
         return sympy.sympify(a) / b
 
-    return sympy.ceiling(sympy.sympify(a) / b)
+    return sympy.ceiling(_unnest(sympy.sympify(a), b, sympy.ceiling) / b)
+
+
+# Floors and ceilings that do not unnest (a floor inside a ceiling: a pool after a 'same' conv)
+# nest one level per layer; sympy walks them recursively and exhausts Python's recursion limit
+# near 100 levels (and slows long before). The analysis refuses a size nested deeper than this
+# (docs/symbolic.md).
+MAX_ROUNDING_NESTING = 32
+
+
+def rounding_depth(expr) -> int:
+    """How deeply ``floor``/``ceiling`` nest in ``expr`` (walked without recursion)."""
+    import sympy
+
+    deepest, stack = 0, [(expr, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (sympy.floor, sympy.ceiling)):
+            depth += 1
+            deepest = max(deepest, depth)
+        stack.extend((arg, depth) for arg in node.args)
+    return deepest
+
+
+def _unnest(a, b, rounding):
+    """``a`` with its outer rounding dropped when that leaves the rounded quotient unchanged.
+
+    For a positive integer ``b``, an integer ``c`` and any real ``x``:
+    ``floor((floor(x) + c) / b) = floor((x + c) / b)``, and the same with ``ceiling`` (the
+    nested-division identity, Graham, Knuth & Patashnik, *Concrete Mathematics*, eq. 3.11). So a
+    chain of stride-2 pools gives ``floor(H/8)``, not ``floor(floor(floor(H/2)/2)/2)``: the
+    expression stays flat however deep the network (150 pools nested 150 floors deep and
+    exhausted Python's recursion limit in sympy).
+    """
+    if not (is_number(b) and b > 0):
+        return a
+    rounded = [t for t in a.as_ordered_terms() if isinstance(t, rounding)] if a.is_Add else ([a] if isinstance(a, rounding) else [])
+    if len(rounded) != 1:
+        return a
+    rest = a - rounded[0]
+    if not (rest.is_integer and rest.is_number) and rest != 0:
+        return a
+    return rounded[0].args[0] + rest
 
 
 def _hook(name, a, b):

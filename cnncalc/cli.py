@@ -8,7 +8,10 @@ for symbolic sizes, keras only for ``--check-keras``). Every format list comes f
 from __future__ import annotations
 
 import argparse
+import errno
+import itertools
 import os
+import re
 import sys
 
 from . import zoo
@@ -35,12 +38,14 @@ from .report import (
     render_json,
     render_rows,
     render_table,
+    shape_text,
     summary_lines,
 )
 from .sizes import input_size
 from .spec import SpecError
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3  # --check-keras returns keras_check.EXIT_MISMATCH (1)
+TEXTLESS_FORMATS = ("csv", "latex")  # a table alone: --explain's worked text has no place there
 
 CONVENTIONS_HELP = """\
 counting conventions (docs/conventions.md):
@@ -122,12 +127,7 @@ def load_spec(model: str, *, input=None, classes=None, via_keras=False):
             spec = read_keras_file(model, via_keras=via_keras)
         return spec.with_input(input_size(input)) if input is not None else spec
     if os.path.isfile(model):
-        try:
-            with open(model, encoding="utf-8") as fh:
-                text = " ".join(line.split("#", 1)[0] for line in fh)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError(f"cannot read notation file '{model}': {exc}") from None
-        spec = parse(text, classes=classes or 10, model=os.path.splitext(os.path.basename(model))[0])
+        spec = _parse_notation_file(model, classes or 10)
     else:
         looks_like_notation = any(ch in model for ch in "->[(") or any(ch.isdigit() for ch in model)
         if not looks_like_notation:
@@ -136,6 +136,39 @@ def load_spec(model: str, *, input=None, classes=None, via_keras=False):
     if input is not None:
         spec = spec.with_input(input_size(input))
     return spec
+
+
+def _parse_notation_file(path: str, classes: int):
+    """Parse a notation file (``#`` comments, any number of lines, an optional UTF-8 BOM); an
+    error's column becomes ``line L, column C`` of the file."""
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            lines = [line.split("#", 1)[0].rstrip("\r\n") for line in fh]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read notation file '{path}': {exc}") from None
+    try:
+        return parse(" ".join(lines), classes=classes, model=os.path.splitext(os.path.basename(path))[0])
+    except SpecError as exc:
+        starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+
+        def where(match):
+            offset = int(match.group(1)) - 1
+            row = max((i for i, start in enumerate(starts) if start <= offset), default=0)
+            return f"line {row + 1}, column {offset - starts[row] + 1}"
+
+        raise type(exc)(f"{path}: " + re.sub(r"column (\d+)", where, str(exc))) from None
+
+
+def _declares_input(model: str) -> bool:
+    """True when notation (given or in a file) starts with its own ``INPUT-...`` layer."""
+    text = model
+    if os.path.isfile(model) and not is_keras_file(model):
+        try:
+            with open(model, encoding="utf-8-sig") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError):
+            return False
+    return re.match(r"\s*(\[\s*)*INPUT\s*-", text, re.IGNORECASE) is not None
 
 
 def _list(out) -> int:
@@ -147,19 +180,28 @@ def _list(out) -> int:
 def _analyse(args, out, err) -> int:
     if args.via_keras and not is_keras_file(args.model):
         raise SpecError("--via-keras applies to a saved model (FILE.keras)")
+    if args.explain and args.format in TEXTLESS_FORMATS:
+        raise SpecError(f"--explain writes worked text, which --format {args.format} cannot hold: use --format json (its 'explain' key) or text/markdown")
+    given_input = input_size(args.input) if args.input is not None else None  # --input "" is an error, not ignored
+    if given_input is not None and _declares_input(args.model):
+        print(f"warning: --input {args.input} replaces the INPUT layer the notation declares", file=err)
     if args.check_keras:
+        imported = args.model.startswith(PREFIX) or is_keras_file(args.model)
+        if imported and args.input is not None:
+            raise SpecError("--check-keras checks an imported model at its own input size: drop --input")
+        spec = None if imported else load_spec(args.model, input=given_input, classes=args.classes)
+        analysis = analyze(spec) if spec is not None else None
+        if analysis is not None and analysis.symbolic:  # refused before TensorFlow takes seconds to load
+            raise SpecError(f"model '{analysis.model}': the Keras check needs numeric sizes, not {shape_text(analysis.input)}")
         try:
             from .keras_check import run_check  # imports keras only here
         except ModuleNotFoundError as exc:
             raise SpecError(f"--check-keras needs TensorFlow/Keras ({exc.name} is not installed): pip install 'cnncalc[keras]'") from None
-        if args.model.startswith(PREFIX) or is_keras_file(args.model):
-            if args.input:
-                raise SpecError("--check-keras checks an imported model at its own input size: drop --input")
+        if imported:
             model = keras_model(args.model)
             return run_check(from_keras(model), fmt=args.format, out=out, model=model)
-        spec = load_spec(args.model, input=input_size(args.input) if args.input else None, classes=args.classes)
         return run_check(spec, fmt=args.format, out=out)
-    spec = load_spec(args.model, input=input_size(args.input) if args.input else None, classes=args.classes, via_keras=args.via_keras)
+    spec = load_spec(args.model, input=given_input, classes=args.classes, via_keras=args.via_keras)
     analysis = analyze(spec, assume_divisible=args.assume_divisible)
     for warning in analysis.warnings:
         print(f"warning: {warning}", file=err)
@@ -250,8 +292,53 @@ def _one_line(message) -> str:
 def main(argv=None, out=None, err=None) -> int:
     """Entry point of the ``cnncalc`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # A closed stream is None in sys: print(file=None) would write to stdout (corrupting
+    # --format json) or nowhere at all. So a closed stderr loses the message, a closed stdout is
+    # an error said on stderr.
+    err = _Unfailing(err or sys.stderr)
     out = out or sys.stdout
-    err = err or sys.stderr
+    if out is None:
+        print("error: cannot write the output: standard output is closed", file=err)
+        return EXIT_USAGE
+    try:
+        code = _run(argv, out, err)
+        out.flush()
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as exc:  # writing the output failed (/dev/full, a closed descriptor)
+        if out is sys.stdout:  # drop what could not be written, so the exit flush cannot fail again
+            with open(os.devnull, "w") as sink:
+                os.dup2(sink.fileno(), sys.stdout.fileno())
+        print(f"error: cannot write the output: {_one_line(exc)}", file=err)
+        return EXIT_USAGE
+
+
+class _Unfailing:
+    """The error stream, whose writes never fail: a closed or unwritable stderr loses the
+    message instead of raising (a failed write must not look like a failure of stdout)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        try:
+            return self.stream.write(text) if self.stream is not None else len(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self):
+        try:
+            if self.stream is not None:
+                self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _run(argv, out, err) -> int:
+    """The command; main() adds the handling of the output streams."""
     try:
         if argv and argv[0] == "list":
             if len(argv) > 1:
@@ -271,9 +358,12 @@ def main(argv=None, out=None, err=None) -> int:
         print(f"error: {_one_line(exc)}", file=err)
         return EXIT_USAGE
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+        raise
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EBADF, errno.EIO) and exc.filename is None:
+            raise  # the output could not be written: main() says so
+        print(f"error: {_one_line(exc)}", file=err)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=err)
         return 130

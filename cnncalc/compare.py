@@ -40,10 +40,13 @@ class Comparison:
     warnings: tuple = ()
 
     def saving(self, index: int):
-        """``ops(first) / ops(index)``: how many times fewer operations than the first model."""
+        """``ops(first) / ops(index)``: how many times fewer operations than the first model;
+        None when ``index`` counts no operations (0/0 has no value, x/0 no finite one)."""
         first, other = self.columns[0].ops, self.columns[index].ops
+        if is_number(other) and other == 0:
+            return None
         if is_number(first) and is_number(other):
-            return first / other if other else float("inf")
+            return first / other
         import sympy
 
         return sympy.simplify(sympy.sympify(first) / other)

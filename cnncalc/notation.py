@@ -32,6 +32,7 @@ class NotationError(SpecError):
 
 
 MAX_LAYERS = 100_000  # repetitions expand eagerly: '[CONV3-8]*10**20' must be an error, not a crash
+MAX_NESTING = 100  # brackets inside brackets; the parser descends once per level (docs/notation.md)
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,6 +89,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -124,7 +126,11 @@ class _Parser:
         if tok is None:
             raise NotationError(f"expected a layer at column {self.end_column()}")
         if tok.kind == "open":
+            if self.depth >= MAX_NESTING:
+                raise NotationError(f"brackets nested more than {MAX_NESTING} deep at column {tok.column}")
+            self.depth += 1
             inner = self.net(closing=True)
+            self.depth -= 1
             self.take()  # ']'
             times = self.peek()
             if times is not None and times.kind == "times":
@@ -231,6 +237,8 @@ def _options(opts: str | None, word: str, notation: Notation, token: Token) -> d
         if key is None or key not in notation.options:
             what = f"unknown option '{name}'" if key is None else f"option '{name}' does not apply to {word.upper()}"
             raise NotationError(f"{what} at column {token.column}")
+        if key in result:
+            raise NotationError(f"option '{name}' given twice at column {token.column}")
         result[key] = _value(value, key, token)
     return result
 

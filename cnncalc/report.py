@@ -335,12 +335,16 @@ def render_comparison(comparison, fmt: str = "text", units: str = "exact") -> st
 
 
 def _ratio_text(value) -> str:
+    if value is None:
+        return "n/a"
     if isinstance(value, float):
         return f"{value:.2f}x"
     return f"{value}x"
 
 
 def _ratio_json(value):
+    if value is None:
+        return None
     return round(value, 4) if isinstance(value, float) else str(value)
 
 

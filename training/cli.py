@@ -10,20 +10,35 @@
 Every experiment takes ``--preset quick|paper`` plus overrides (``--epochs``, ``--batch-size``,
 ``--lr``, ``--seed``, ``--out``, ...). Bad input prints one ``error: ...`` line and exits 2; a
 NaN/infinite loss stops the run (exit 2) keeping its last good checkpoint; Ctrl-C stops cleanly
-(exit 130) and ``cnntrain resume`` continues.
+(exit 130; SIGTERM alike, exit 143) and ``cnntrain resume`` continues. One process at a time
+works in a run directory (a second one is refused, naming the first one's pid).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 2, 130, 3
+EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_INTERNAL, EXIT_TERMINATED = 0, 2, 130, 3, 143
+
+# ``cnntrain data --samples K`` draws 10 x K plot axes; beyond this the grid only costs memory.
+MAX_GRID_SAMPLES = 32
 
 
 class UsageError(ValueError):
     """Bad command-line input."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: a run stops as on Ctrl-C (marked interrupted)."""
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not interrupt the cleanup
+    raise Terminated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,8 +112,8 @@ def require(what: str, modules: dict) -> None:
 
 
 def _run_experiment(args) -> int:
-    from .experiments import Context, default_out, load_recipes, resolve_config
-    from .runs import RunDir
+    from .experiments import Context, check_data, default_out, load_recipes, resolve_config
+    from .runs import RunDir, RunError
 
     exp = load_recipes()[args.command]
     require(f"cnntrain {args.command}", exp.requires)
@@ -106,36 +121,63 @@ def _run_experiment(args) -> int:
     overrides = {k: getattr(args, k, None) for k in keys}
     config = resolve_config(exp, args.preset, overrides)
     run = RunDir(args.out or default_out(exp.name))
-    run.create(config)
-    print(f"run directory: {run.path}", file=sys.stderr)
-    return _execute(exp, Context(config, run, verbose=0 if args.quiet else 1))
+
+    def refuse_a_started_run():
+        if os.path.exists(run.file("config.json")) and not run.stopped_before_first_epoch():
+            raise RunError(f"run directory '{run.path}' already holds a run: resume it with 'cnntrain resume {run.path}' or choose another --out")
+
+    refuse_a_started_run()
+    ctx = Context(config, run, verbose=0 if args.quiet else 1)
+    check_data(exp, config, ctx.dataset())  # a missing or bad dataset: an error before anything is written
+    with run.locked():
+        refuse_a_started_run()  # again, under the lock: another process may have started meanwhile
+        if os.path.exists(run.file("config.json")):
+            print(f"starting again in '{run.path}': its earlier run stopped before its first epoch ({run.status().get('state')})", file=sys.stderr)
+        run.create(config, overwrite=True)
+        print(f"run directory: {run.path}", file=sys.stderr)
+        return _execute(exp, ctx)
 
 
 def _resume(args) -> int:
-    from .experiments import Context, load_recipes
+    from .experiments import Context, check_config, load_recipes
     from .runs import RunDir, RunError
 
     run = RunDir(args.run_dir)
     config = run.config()
-    if run.status().get("state") == "finished":
-        print(f"run '{run.path}' already finished; nothing to resume", file=sys.stderr)
-        return EXIT_OK
+    if config.get("subrun"):
+        parent = os.path.dirname(os.path.abspath(run.path))
+        raise RunError(f"'{run.path}' is the sub-run '{config['subrun']}' of the sweep '{parent}': resume the sweep with 'cnntrain resume {parent}'")
     exp = load_recipes().get(config.get("experiment"))
     if exp is None:
-        raise RunError(f"'{run.path}' was made by an unknown experiment '{config.get('experiment')}'")
-    require("cnntrain resume", exp.requires)
-    return _execute(exp, Context(config, run, resume=True, verbose=0 if args.quiet else 1))
+        raise RunError(f"'{run.file('config.json')}' names an unknown experiment '{config.get('experiment')}'")
+    with run.locked():
+        status = run.status()
+        if status.get("state") == "finished" and os.path.exists(run.file("results.json")):
+            print(f"run '{run.path}' already finished; nothing to resume", file=sys.stderr)
+            return EXIT_OK
+        try:
+            check_config(exp, config)
+        except (RunError, ValueError, TypeError) as exc:  # a hand-edited value of the wrong type, too
+            raise RunError(f"'{run.file('config.json')}': {exc}") from None
+        require("cnntrain resume", exp.requires)
+        return _execute(exp, Context(config, run, resume=True, verbose=0 if args.quiet else 1))
 
 
 def _execute(exp, ctx) -> int:
+    """Run the recipe in its (locked) directory; the status always says how it ended.
+
+    ``finished`` is written last, after ``results.json``: a run stopped anywhere before that
+    (the final evaluation included) is resumed to completion. On a stop the details the loop
+    wrote (``completed_epochs``, ``last_good_epoch``) are kept.
+    """
     ctx.run.set_status("running")
     try:
         results = exp.run(ctx) or {}
     except KeyboardInterrupt:
-        ctx.run.set_status("interrupted")
+        _mark_stopped(ctx.run, "interrupted")
         raise
     except Exception as exc:
-        ctx.run.set_status("failed", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        _mark_stopped(ctx.run, "failed", reason=_first_line(exc))
         raise
     from cnncalc.atomic import write_json
 
@@ -145,11 +187,29 @@ def _execute(exp, ctx) -> int:
     return EXIT_OK
 
 
+def _mark_stopped(run, state: str, **details) -> None:
+    """Mark ``run`` stopped, unless the loop already did (its status has the epoch details).
+
+    Never hides the exception being raised: a status that cannot be written (a full disk with
+    no room even for an in-place rewrite) is named on stderr and left.
+    """
+    try:
+        if run.status().get("state") != state:
+            run.set_status(state, **details)
+    except Exception as exc:  # noqa: BLE001 - the original error is the one to report
+        print(f"warning: could not mark '{run.path}' {state}: {_first_line(exc)}", file=sys.stderr)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its class name when it has none."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _data(args) -> int:
     from .data import format_summary, load, summarize
 
-    if args.samples < 0:
-        raise UsageError(f"--samples must be positive, got {args.samples}")
+    if not 0 <= args.samples <= MAX_GRID_SAMPLES:
+        raise UsageError(f"--samples must lie in 0..{MAX_GRID_SAMPLES} images per class (one plot axis each), got {args.samples}")
     if args.samples:
         require("cnntrain data --samples", {"matplotlib": "plots"})
     dataset = load(args.dataset, args.data_dir, normalization="none", val_fraction=0.0)
@@ -182,6 +242,16 @@ def main(argv=None) -> int:
     """Entry point of the ``cnntrain`` console script; returns the exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = list(sys.argv[1:] if argv is None else argv)
+    on_main_thread = threading.current_thread() is threading.main_thread()  # where signals arrive
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if on_main_thread and previous is not None:  # None: a handler not set from Python
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv) -> int:
     from .runs import NonFiniteLoss, RunError
 
     try:
@@ -197,12 +267,13 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (UsageError, RunError, ValueError, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = _first_line(exc)
         print(f"error: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("error: interrupted; the last completed epoch is saved (cnntrain resume DIR continues)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"error: {what}; the last completed epoch is saved (cnntrain resume DIR continues)", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except Exception as exc:  # a bug, not bad input
         if os.environ.get("CNNTRAIN_DEBUG"):
             raise

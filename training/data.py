@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import pickle
 import tarfile
@@ -173,7 +174,7 @@ def read_idx(path, *, magic: int | None = None) -> np.ndarray:
         )
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_DTYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: 255 dimensions of 2**32 do not wrap
     found_len = len(raw) - header_len
     if found_len != expected:
         what = "truncated" if found_len < expected else "trailing bytes"
@@ -393,7 +394,11 @@ def load_fashion_mnist_raw(data_dir=None, *, download: bool = True) -> RawData:
     elif download:
         from keras.datasets import fashion_mnist
 
-        (x_tr, y_tr), (x_te, y_te) = fashion_mnist.load_data()
+        (x_tr, y_tr), (x_te, y_te) = _download(
+            fashion_mnist.load_data,
+            f"Fashion-MNIST is not in {FASHION_MNIST_SYSTEM_DIR} nor {keras_cache_dir() / 'fashion-mnist'}",
+            "apt-get install dataset-fashion-mnist, or pass --data-dir DIR holding the four idx files",
+        )
         arrays = (x_tr[..., None], y_tr.astype(np.int64), x_te[..., None], y_te.astype(np.int64))
         source = str(keras_cache_dir() / "fashion-mnist")
     else:
@@ -448,7 +453,11 @@ def load_cifar10_raw(data_dir=None, *, download: bool = True) -> RawData:
         )
     from keras.datasets import cifar10
 
-    (x_tr, y_tr), (x_te, y_te) = cifar10.load_data()
+    (x_tr, y_tr), (x_te, y_te) = _download(
+        cifar10.load_data,
+        f"CIFAR-10 is not in {keras_cache_dir()} ({CIFAR10_DIRNAME}/ or {CIFAR10_ARCHIVE})",
+        f"download {CIFAR10_ARCHIVE} from https://www.cs.toronto.edu/~kriz/cifar.html and pass --data-dir DIR holding it",
+    )
     return RawData(
         "cifar10",
         np.asarray(x_tr),
@@ -458,6 +467,15 @@ def load_cifar10_raw(data_dir=None, *, download: bool = True) -> RawData:
         CIFAR10_CLASSES,
         str(_cifar_location(keras_cache_dir()) or keras_cache_dir()),
     )
+
+
+def _download(load_data, missing: str, remedy: str):
+    """Keras' download of a dataset; offline (or any failure of it) a :class:`DataError` that
+    says where the files were looked for and how to provide them."""
+    try:
+        return load_data()
+    except Exception as exc:  # noqa: BLE001 - URL errors, HTTP errors, a bad cached file
+        raise DataError(f"{missing}, and the Keras download failed ({type(exc).__name__}: {_one_line(exc)[:120]}); {remedy}") from None
 
 
 # --------------------------------------------------------------------------- preprocessing

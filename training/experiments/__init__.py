@@ -17,6 +17,7 @@ common options it takes and that it requires no Keras; the CLI knows nothing els
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import sys
 import time
@@ -71,6 +72,7 @@ class Experiment:
     options: tuple = ()
     datasets: tuple = ("fashion_mnist", "cifar10")
     validate: Callable | None = None  # validate(config) raises RunError before any run directory exists
+    validate_data: Callable | None = None  # validate_data(config, dataset): the same, for bounds the data sets
     common: tuple = COMMON_OPTIONS  # which of the common options it takes
     requires: dict = field(default_factory=lambda: dict(KERAS_REQUIRES))  # module -> extra that installs it
 
@@ -79,11 +81,13 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashion_mnist", "cifar10"), validate=None,
-               common=COMMON_OPTIONS, requires=KERAS_REQUIRES):  # fmt: skip
+               common=COMMON_OPTIONS, requires=KERAS_REQUIRES, validate_data=None):  # fmt: skip
     """Decorator registering ``run(ctx) -> dict`` as the experiment ``name``.
 
     ``validate(config)``, when given, checks the resolved config and raises :class:`RunError` with
     a one-line message; it runs before the run directory is created, so bad options leave nothing.
+    ``validate_data(config, dataset)`` does the same for bounds only the loaded data sets (a
+    batch size no larger than the training set); the CLI loads the data before creating anything.
     ``common`` lists the common options (:data:`COMMON_OPTIONS`) the experiment takes, and
     ``requires`` the modules it cannot run without, each with the extra that installs it.
     """
@@ -97,7 +101,7 @@ def experiment(name: str, help: str, presets: dict, options=(), datasets=("fashi
         unknown = sorted(set(common) - set(COMMON_OPTIONS))
         if unknown:
             raise RuntimeError(f"experiment '{name}' names unknown common options {unknown}")
-        EXPERIMENTS[name] = Experiment(name, help, presets, run, tuple(options), tuple(datasets), validate, tuple(common), dict(requires))
+        EXPERIMENTS[name] = Experiment(name, help, presets, run, tuple(options), tuple(datasets), validate, validate_data, tuple(common), dict(requires))
         return run
 
     return register
@@ -125,24 +129,81 @@ def check_positive(config: dict, *keys) -> None:
 
 
 def resolve_config(exp: Experiment, preset: str, overrides: dict) -> dict:
-    """The preset's settings with every non-None override applied, plus what identifies the run."""
+    """The preset's settings with every non-None override applied, plus what identifies the run.
+
+    Every value is checked here (:func:`check_config`), before anything is written; path options
+    are stored absolute, so the run resumes from any working directory.
+    """
     if preset not in exp.presets:
         raise RunError(f"unknown preset '{preset}' for {exp.name} (known: {', '.join(exp.presets)})")
     config = dict(exp.presets[preset])
     config.update({k: v for k, v in overrides.items() if v is not None})
+    for key in PATH_OPTIONS:
+        if config.get(key) is not None:
+            config[key] = os.path.abspath(os.path.expanduser(config[key]))
+    check_config(exp, config)
+    return {"experiment": exp.name, "preset": preset, **config}
+
+
+# Options that name a file or directory: stored absolute in config.json.
+PATH_OPTIONS = ("data_dir",)
+
+
+def check_config(exp: Experiment, config: dict) -> None:
+    """One-line :class:`RunError` for the first bad setting of ``config`` (resolved or stored).
+
+    The common checks (positive sizes and rates, finite numbers, a seed NumPy accepts, momentum
+    in [0, 1), a target accuracy in (0, 1], a zoo model), then the experiment's ``validate``.
+    """
     if config.get("dataset") not in exp.datasets:
         raise RunError(f"{exp.name} runs on {' or '.join(exp.datasets)}, not '{config.get('dataset')}'")
-    for key in ("epochs", "batch_size"):
-        if key in config and config[key] is not None and int(config[key]) <= 0:
-            raise RunError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
+    for key, value in config.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RunError(f"{_flag(key)} must be a finite number, got {value}")
+    for key in ("epochs", "batch_size", "subset", "test_subset"):
+        if config.get(key) is not None and int(config[key]) <= 0:
+            raise RunError(f"{_flag(key)} must be positive, got {config[key]}")
     if config.get("lr") is not None and not float(config["lr"]) > 0:
         raise RunError(f"--lr must be positive, got {config['lr']}")
-    for key in ("subset", "test_subset"):
-        if config.get(key) is not None and int(config[key]) <= 0:
-            raise RunError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
+    if config.get("seed") is not None and not 0 <= int(config["seed"]) < 2**32:
+        raise RunError(f"--seed must lie in [0, 2**32), got {config['seed']}")
+    if config.get("momentum") is not None and not 0 <= float(config["momentum"]) < 1:
+        raise RunError(f"--momentum must lie in [0, 1), got {config['momentum']}")
+    if config.get("target_acc") is not None and not 0 < float(config["target_acc"]) <= 1:
+        raise RunError(f"--target-acc is an accuracy in (0, 1], got {config['target_acc']}")
+    if "model" in exp.common and config.get("model") is not None:  # numpy-net records its own net there
+        from cnncalc import zoo
+
+        if str(config["model"]).strip().lower().replace("_", "-") not in zoo.names():
+            raise RunError(f"unknown --model '{config['model']}' (the zoo: {', '.join(zoo.names())})")
     if exp.validate is not None:
         exp.validate(config)
-    return {"experiment": exp.name, "preset": preset, **config}
+
+
+def check_data(exp: Experiment, config: dict, dataset) -> None:
+    """The checks that need the loaded data: every split holds samples, the model fits its
+    images (the calculator's own analysis, no Keras), then the experiment's ``validate_data``."""
+    sizes = {name: len(getattr(dataset, f"x_{split}")) for split, name in (("train", "training"), ("val", "validation"), ("test", "test"))}
+    empty = [name for name, n in sizes.items() if n == 0]
+    if empty:
+        counts = ", ".join(f"{n} {name}" for name, n in sizes.items())
+        raise RunError(f"the data leaves no {empty[0]} sample ({counts}): raise --subset or --test-subset")
+    if "model" in exp.common and config.get("model") is not None:
+        from cnncalc.spec import SpecError
+
+        from ..models import describe
+
+        try:
+            describe(config["model"], dataset.input_shape, dataset.num_classes)
+        except SpecError as exc:
+            shape = "x".join(map(str, dataset.input_shape))
+            raise RunError(f"--model {config['model']} does not fit {shape} images: {str(exc).splitlines()[0]}") from None
+    if exp.validate_data is not None:
+        exp.validate_data(config, dataset)
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
 
 
 def default_out(name: str) -> str:
@@ -218,7 +279,7 @@ class Context:
     def fit(self, run: RunDir, build_model: Callable, *, epochs=None, batch_size=None, batch_sizes=None,
             expand_batch=None, callbacks=(), target_accuracy=None, custom_objects=None) -> dict:
         """Train one model in ``run`` (resuming it when it has a checkpoint); returns its metrics."""
-        if run.status().get("state") == "finished":
+        if run.status().get("state") == "finished" and run.has_metrics():
             return run.metrics()
         data = self.dataset()
         plan = TrainingPlan(

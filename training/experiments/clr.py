@@ -9,7 +9,8 @@ The ``paper`` preset follows the pyimagesearch CLR tutorial the exercise builds 
 from __future__ import annotations
 
 from .. import plots
-from . import Option, experiment
+from ..runs import RunError
+from . import COMMON_OPTIONS, Option, check_positive, experiment
 
 PRESETS = {
     "quick": {"dataset": "fashion_mnist", "model": "lenet5", "epochs": 3, "batch_size": 64, "subset": 4096, "test_subset": 2000,
@@ -17,6 +18,15 @@ PRESETS = {
     "paper": {"dataset": "fashion_mnist", "model": "minigooglenet", "epochs": 96, "batch_size": 64,
               "lr_min": 1e-7, "lr_max": 1e-2, "step_epochs": 8, "mode": "triangular", "gamma": 0.99994, "momentum": 0.9, "seed": 0},
 }
+
+
+def _validate(config: dict) -> None:
+    lo, hi = config.get("lr_min"), config.get("lr_max")
+    if not 0 < lo < hi:
+        raise RunError(f"need 0 < --lr-min < --lr-max, got {lo} and {hi}")
+    if not 0 < config.get("gamma", 1) <= 1:
+        raise RunError(f"--gamma (the exp_range decay per step) must lie in (0, 1], got {config.get('gamma')}")
+    check_positive(config, "step_epochs")
 
 
 @experiment(
@@ -31,6 +41,8 @@ PRESETS = {
         Option("--step-epochs", "half a cycle, in epochs (Smith: 2-10)", float),
         Option("--momentum", "SGD momentum", float),
     ),
+    validate=_validate,
+    common=tuple(c for c in COMMON_OPTIONS if c != "lr"),  # the rates are --lr-min/--lr-max
 )
 def run(ctx):
     import keras

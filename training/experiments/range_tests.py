@@ -210,6 +210,14 @@ def _validate_batch(config: dict) -> None:
         raise RunError(f"--max-physical-batch must be a power of two, got {m}")
 
 
+def _validate_batch_data(config: dict, dataset) -> None:
+    """Each candidate batch size is a sub-run: ``b_hi`` beyond the training set plans runs that
+    could only repeat the largest useful one (and 2**40 plans 38 of them)."""
+    n = len(dataset.x_train)
+    if int(config["b_hi"]) > n:
+        raise RunError(f"--b-hi {config['b_hi']} exceeds the {n} training samples (a batch holds at most all of them)")
+
+
 @experiment(
     "batch-range",
     "batch-size range test: a fixed learning rate, batch sizes b_lo..b_hi with the same number of updates; loss vs batch size, b_min/b_max",
@@ -223,6 +231,7 @@ def _validate_batch(config: dict) -> None:
         Option("--momentum", "SGD momentum", float),
     ),
     validate=_validate_batch,
+    validate_data=_validate_batch_data,
 )
 def run_batch_range(ctx):
     from ..finders import BatchSizeResult, batch_size_range_test

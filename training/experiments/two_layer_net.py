@@ -35,6 +35,14 @@ def _validate(config: dict) -> None:
         raise RunError(f"--reg must be non-negative, got {config['reg']}")
 
 
+def _validate_data(config: dict, dataset) -> None:
+    """The net draws each batch with replacement: a batch beyond the training set repeats
+    samples to no purpose and costs memory in proportion (--batch-size 10**9 would not fit)."""
+    n = len(dataset.x_train)
+    if config.get("batch_size") is not None and int(config["batch_size"]) > n:
+        raise RunError(f"--batch-size {config['batch_size']} exceeds the {n} training samples")
+
+
 @experiment(
     "numpy-net",
     "train the from-scratch NumPy two-layer network (CS231n)",
@@ -45,6 +53,7 @@ def _validate(config: dict) -> None:
         Option("--num-iters", "SGD iterations", int),
     ),
     validate=_validate,
+    validate_data=_validate_data,
     common=("dataset", "batch_size", "lr", "seed", "data_dir", "subset"),
     requires={},
 )

@@ -257,10 +257,11 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
     if checkpoint is not None:
         start_epoch = int(checkpoint["epoch"])
         state = {"step": int(checkpoint["step"]), "wall_seconds": float(checkpoint["wall_seconds"])}
-        history = [r for r in run.history() if int(r["epoch"]) <= start_epoch]
-        traces = [r for r in run.traces() if int(r["step"]) <= state["step"]]
-    if start_epoch >= plan.epochs:
-        return run.metrics()
+        history, traces = _resumable_records(run, plan, start_epoch, state["step"])
+    if start_epoch >= plan.epochs and run.has_metrics():
+        return run.metrics()  # evaluated and written: nothing left to do
+    # From here on a checkpoint at the last epoch still lacks its evaluation: the loop below is
+    # empty and the model is evaluated (a kill during the final evaluation is completed here).
 
     def load_or_build():
         if checkpoint is None:
@@ -326,6 +327,28 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
     run.write_metrics(metrics)
     run.set_status("finished", epochs=plan.epochs)
     return metrics
+
+
+def _resumable_records(run: RunDir, plan: TrainingPlan, epoch: int, step: int) -> tuple[list, list]:
+    """The history rows and step traces up to checkpoint ``epoch`` (step ``step``).
+
+    Rows past the checkpoint (a kill between writing the history and publishing the checkpoint)
+    are dropped; rows *missing* before it (a deleted or truncated ``history.csv``), or a
+    checkpoint past the configured epochs, are inconsistencies a resume cannot repair: a
+    one-line :class:`RunError` names the file.
+    """
+    pointer = os.path.join(run.checkpoint_dir, "latest.json")
+    if epoch > plan.epochs:
+        raise RunError(f"'{pointer}': names epoch {epoch}, but the run has {plan.epochs} epochs")
+    history = [r for r in run.history() if int(r["epoch"]) <= epoch]
+    if [int(r["epoch"]) for r in history] != list(range(1, epoch + 1)):
+        found = "is missing" if not os.path.exists(run.file("history.csv")) else f"holds {len(history)} of those epochs"
+        raise RunError(f"'{run.file('history.csv')}' {found}, but the checkpoint is at epoch {epoch}")
+    traces = [r for r in run.traces() if int(r["step"]) <= step]
+    if len(traces) != step:
+        found = "is missing" if not os.path.exists(run.file("traces.csv")) else f"holds {len(traces)} of those steps"
+        raise RunError(f"'{run.file('traces.csv')}' {found}, but the checkpoint is at step {step}")
+    return history, traces
 
 
 def _metrics(model, plan: TrainingPlan, history: list[dict]) -> dict:

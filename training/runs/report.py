@@ -17,11 +17,13 @@ COLUMNS = ("run", "experiment", "model", "dataset", "epochs", "final loss", "bes
 
 
 def _runs_below(path: str) -> list[RunDir]:
-    """The run itself and, for sweeps, every sub-run that trained."""
+    """The run itself and, for sweeps, every sub-run: a run that trained (it has a history), or
+    one with no sub-runs that stopped before training (a failed run still gets its row)."""
     found = []
-    if os.path.exists(os.path.join(path, "history.csv")):
+    children = sorted(glob.glob(os.path.join(path, "*", "config.json")))
+    if os.path.exists(os.path.join(path, "history.csv")) or not children:
         found.append(RunDir(path))
-    for child in sorted(glob.glob(os.path.join(path, "*", "config.json"))):
+    for child in children:
         found.extend(_runs_below(os.path.dirname(child)))
     return found
 
@@ -34,23 +36,27 @@ def _fmt(value, digits=4):
     return str(value)
 
 
-def rows_for(paths) -> tuple[list[list], list[RunDir]]:
-    rows, runs = [], []
+def rows_for(paths) -> tuple[list[list], list[RunDir], list[tuple[str, str]]]:
+    """Table rows of every run below ``paths``, the runs, and ``(path, reason)`` of each run
+    whose state files cannot be read (it is listed, never allowed to stop the report)."""
+    rows, runs, unreadable = [], [], []
     for path in paths:
-        top = RunDir(path)
-        top.config()  # raises a clear error for a directory that is not a run
         for run in _runs_below(path):
-            config, metrics, history = run.config(), run.metrics(), run.history()
+            try:
+                config, metrics, history, state = run.config(), run.metrics(), run.history(), run.status().get("state", "")
+            except RunError as exc:
+                unreadable.append((run.path, str(exc)))
+                continue
             last = history[-1] if history else {}
             rows.append([
                 os.path.relpath(run.path, os.path.dirname(os.path.abspath(path)) or "."),
                 config.get("experiment", ""), config.get("model", ""), config.get("dataset", ""),
                 len(history), _fmt(last.get("loss")), _fmt(metrics.get("best_val_accuracy")),
                 _fmt(metrics.get("test_accuracy")), _fmt(metrics.get("epochs_to_target")),
-                _fmt(last.get("wall_seconds"), 5), run.status().get("state", ""),
+                _fmt(last.get("wall_seconds"), 5), state,
             ])  # fmt: skip
             runs.append(run)
-    return rows, runs
+    return rows, runs, unreadable
 
 
 def _is_run(path: str) -> bool:
@@ -62,7 +68,8 @@ def report(paths, out: str | None = None, *, note=None) -> str:
 
     ``cnntrain report runs/*`` meets whatever the shell glob finds: files and directories that
     are not runs are skipped (each named through ``note``) as long as one run remains; a lone
-    non-run path is an error naming it.
+    non-run path is an error naming it. A run whose state files are corrupt is listed under the
+    table with the reason (the file and what is wrong); the other runs are reported as usual.
     """
     given = list(paths)
     if not given:
@@ -74,10 +81,13 @@ def report(paths, out: str | None = None, *, note=None) -> str:
     for skipped in (p for p in given if p not in paths):
         if note is not None:
             note(f"skipping '{skipped}': not a run directory")
-    rows, runs = rows_for(paths)
+    rows, runs, unreadable = rows_for(paths)
     if not rows:
-        raise RunError(f"no trained runs below {', '.join(paths)}")
+        reasons = "; ".join(reason for _, reason in unreadable)
+        raise RunError(f"no readable runs below {', '.join(paths)}" + (f": {reasons}" if reasons else ""))
     table = tabulate(rows, headers=COLUMNS, tablefmt="github")
+    if unreadable:
+        table += "\n\nUnreadable runs (not in the table):\n\n" + "\n".join(f"- `{path}`: {reason}" for path, reason in unreadable)
     if out:
         from cnncalc.atomic import write_text
 
@@ -86,7 +96,7 @@ def report(paths, out: str | None = None, *, note=None) -> str:
         os.makedirs(out, exist_ok=True)
         labels = [r[0] for r in rows]
         for key, name in (("loss", "train_loss.png"), ("val_loss", "val_loss.png"), ("val_accuracy", "val_accuracy.png")):
-            series = {label: ([h["epoch"] for h in run.history()], [h.get(key) for h in run.history()]) for label, run in zip(labels, runs)}
+            series = {label: ([h["epoch"] for h in run.history()], [h.get(key) for h in run.history()]) for label, run in zip(labels, runs) if run.history()}
             plots.curves(series, os.path.join(out, name), xlabel="epoch", ylabel=key.replace("_", " "))
         write_text(os.path.join(out, "report.md"), f"# Runs\n\n{table}\n\n![training loss](train_loss.png)\n![validation loss](val_loss.png)\n![validation accuracy](val_accuracy.png)\n")
     return table
