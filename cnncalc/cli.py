@@ -16,6 +16,7 @@ import sys
 
 from . import zoo
 from .analysis import analyze
+from .atomic import write_text
 from .arith import to_json
 from .compare import compare
 from .conventions import NAMES as CONVENTION_NAMES
@@ -28,13 +29,17 @@ from .onnx_import import from_onnx, is_onnx_file
 from .proofs import prove_receptive_field
 from .report import (
     COMPARISON_FORMATS,
+    CONVENTIONS_TEXT,
     FORMATS,
     PROOF_FORMATS,
     UNITS,
     TableOptions,
     number,
+    plot_extension,
     render_comparison,
+    render_comparison_html,
     render_explanations,
+    render_html,
     render_json,
     render_rows,
     render_table,
@@ -47,20 +52,7 @@ from .spec import SpecError
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3  # --check-keras returns keras_check.EXIT_MISMATCH (1)
 TEXTLESS_FORMATS = ("csv", "latex")  # a table alone: --explain's worked text has no place there
 
-CONVENTIONS_HELP = """\
-counting conventions (docs/conventions.md):
-  output size   floor((n + 2p - d(k-1) - 1)/s) + 1; 'same' padding gives ceil(n/s) as Keras/TF
-  params        conv k_h*k_w*(C_in/groups)*C_out weights + C_out biases; dense in*out + out;
-                BatchNorm 2C trainable + 2C non-trainable. params = Keras count_params();
-                params - non-trainable = what PyTorch tools report.
-  activations   elements of every tensor a layer computes anew (input, conv, pool, dense, BN,
-                LRN, concat, add); ReLU, dropout and flatten are in place and add none
-  MACs          conv H_out*W_out*C_out*k_h*k_w*C_in/groups; dense in*out; FLOPs = 2 x MACs
-  --convention  macs | flops | torchvision | fvcore | ptflops | torchinfo | tf-profiler: count
-                operations as that tool does (docs/conventions.md)
-  receptive     r <- r + (k_eff - 1) j, j <- j s, k_eff = d(k-1)+1 (Araujo et al., Distill 2019);
-  field         start = (r-1)/2 - effective padding; TF 'same' pads floor(total/2) on the left
-
+CONVENTIONS_HELP = CONVENTIONS_TEXT + """
 examples:
   cnncalc vgg19 --table
   cnncalc alexnet --table --units human
@@ -73,6 +65,9 @@ examples:
   cnncalc resnet18.onnx --table --rf
   cnncalc prove receptive-field --n 3 --f 5
   cnncalc compare inception-naive inception-reduced
+  cnncalc vgg19 --html vgg19.html
+  cnncalc resnet50 --plot resnet50.png
+  cnncalc compare inception-naive inception-reduced --html inception.html
   cnncalc list
 """
 
@@ -109,6 +104,8 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does (docs/conventions.md); default: MACs")
     parser.add_argument("--via-keras", action="store_true", help="FILE.keras: load it with Keras instead of reading its config (needs Keras)")
     parser.add_argument("--assume-divisible", action="store_true", help="symbolic sizes: write (n + 2p - k)/s + 1 instead of floor(...)")
+    parser.add_argument("--html", metavar="FILE", help="also write one self-contained page: the network drawn, per-layer charts, the table (docs/html.md)")
+    parser.add_argument("--plot", metavar="FILE", help="also write per-layer parameters, activations and MACs as bars (.png, .svg or .pdf; needs matplotlib)")
     return parser
 
 
@@ -202,9 +199,17 @@ def _analyse(args, out, err) -> int:
             return run_check(from_keras(model), fmt=args.format, out=out, model=model)
         return run_check(spec, fmt=args.format, out=out)
     spec = load_spec(args.model, input=given_input, classes=args.classes, via_keras=args.via_keras)
+    if args.plot:
+        _plot_extension(args.plot)
     analysis = analyze(spec, assume_divisible=args.assume_divisible)
     for warning in analysis.warnings:
         print(f"warning: {warning}", file=err)
+    if args.html:
+        _write(args.html, render_html(analysis, units=args.units, dtype_bytes=args.bytes), err)
+    if args.plot:
+        from .plot import plot_layers  # matplotlib only here
+
+        _written(plot_layers(analysis, args.plot), err)
     extra = _convention_lines(analysis, args.convention, args.units)
     if args.format == "json":
         data = None
@@ -230,6 +235,25 @@ def _analyse(args, out, err) -> int:
         return EXIT_OK
     print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops) + extra), file=out)
     return EXIT_OK
+
+
+def _plot_extension(path):
+    try:
+        return plot_extension(path)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+
+
+def _write(path, text, err):
+    try:
+        write_text(path, text)
+    except OSError as exc:
+        raise SpecError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    _written(path, err)
+
+
+def _written(path, err):
+    print(f"wrote {path} ({os.path.getsize(path):,} bytes)", file=err)
 
 
 def _json(value):
@@ -269,6 +293,7 @@ def _compare_parser() -> argparse.ArgumentParser:
     parser.add_argument("--units", choices=UNITS, default="exact")
     parser.add_argument("--format", choices=COMPARISON_FORMATS, default="text")
     parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does")
+    parser.add_argument("--html", metavar="FILE", help="also write the networks side by side with the saving in one self-contained page")
     return parser
 
 
@@ -281,6 +306,8 @@ def _compare(argv, out, err) -> int:
     for warning in comparison.warnings:
         print(f"warning: {warning}", file=err)
     print(render_comparison(comparison, fmt=args.format, units=args.units), file=out)
+    if args.html:
+        _write(args.html, render_comparison_html(comparison, units=args.units), err)
     return EXIT_OK
 
 

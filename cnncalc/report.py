@@ -7,7 +7,9 @@ are defined once (:data:`TABLE_FORMATS`, :data:`FORMATS`, :data:`UNITS`, as torc
 settings once) and the CLI takes every ``--format`` and ``--units`` choice list from here, so a
 new format is one entry. Every table goes through one renderer (:func:`render_rows`): tabulate for
 text, markdown and LaTeX, the csv module for CSV (:func:`csv_text`), with the rule above a totals
-row in text. JSON comes from the data's ``to_dict()`` (schema in docs/cli.md).
+row in text. JSON comes from the data's ``to_dict()`` (schema in docs/cli.md); the HTML page
+(:func:`render_html`, docs/html.md) is drawn from that same JSON, and ``--plot`` figures come from
+:mod:`cnncalc.plot` (matplotlib, loaded only then).
 
 Imports stay light: no keras (the Keras check is rendered from its duck-typed data), no sympy,
 and tabulate only inside :func:`render_rows`.
@@ -25,7 +27,7 @@ from .conventions import get as get_convention
 from .naming import keras_name
 
 TABLE_FORMATS = {"text": "simple", "markdown": "github", "latex": "latex_booktabs", "csv": None}
-"""Every table format and tabulate's name for it (``None``: the csv module). A new format (html)
+"""Every table format and tabulate's name for it (``None``: the csv module). A new table format
 is one entry here; :data:`FORMATS` and every ``--format`` choice list follow."""
 FORMATS = (*TABLE_FORMATS, "json")
 """Every output format (``--format``); a command that offers fewer names a subset below."""
@@ -33,8 +35,30 @@ COMPARISON_FORMATS = ("text", "markdown", "json")
 """``cnncalc compare``: one column per model has no CSV or LaTeX form."""
 PROOF_FORMATS = ("text", "latex")
 """``cnncalc prove``: readable text or a LaTeX document."""
+PAGE_FORMAT = "html"
+"""``--html FILE``: one self-contained page (the network drawn, charts, table; :mod:`cnncalc.html`)."""
+PLOT_FORMATS = ("png", "svg", "pdf")
+"""``--plot FILE``: per-layer bars drawn by matplotlib (:mod:`cnncalc.plot`), in the format the
+file's extension names."""
 UNITS = ("exact", "human")
 """``exact``: 3,211,264; ``human``: 3.2M."""
+
+CONVENTIONS_TEXT = """\
+counting conventions (docs/conventions.md):
+  output size   floor((n + 2p - d(k-1) - 1)/s) + 1; 'same' padding gives ceil(n/s) as Keras/TF
+  params        conv k_h*k_w*(C_in/groups)*C_out weights + C_out biases; dense in*out + out;
+                BatchNorm 2C trainable + 2C non-trainable. params = Keras count_params();
+                params - non-trainable = what PyTorch tools report.
+  activations   elements of every tensor a layer computes anew (input, conv, pool, dense, BN,
+                LRN, concat, add); ReLU, dropout and flatten are in place and add none
+  MACs          conv H_out*W_out*C_out*k_h*k_w*C_in/groups; dense in*out; FLOPs = 2 x MACs
+  --convention  macs | flops | torchvision | fvcore | ptflops | torchinfo | tf-profiler: count
+                operations as that tool does (docs/conventions.md)
+  receptive     r <- r + (k_eff - 1) j, j <- j s, k_eff = d(k-1)+1 (Araujo et al., Distill 2019);
+  field         start = (r-1)/2 - effective padding; TF 'same' pads floor(total/2) on the left
+
+"""
+"""The counting conventions in a few lines: ``cnncalc --help`` and the HTML page's totals show them."""
 
 # column key -> header
 COLUMNS = {
@@ -281,6 +305,28 @@ def _bytes(elements, dtype_bytes: int) -> str:
     return f"{size} B"
 
 
+def render_html(analysis, units: str = "exact", dtype_bytes: int = 4) -> str:
+    """The self-contained page of one analysis (:mod:`cnncalc.html`, imported only here)."""
+    from .html import network_page
+
+    return network_page(analysis, units=units, dtype_bytes=dtype_bytes)
+
+
+def render_comparison_html(comparison, units: str = "exact") -> str:
+    """The compared networks side by side in one page (:mod:`cnncalc.html`)."""
+    from .html import compare_page
+
+    return compare_page(comparison, units=units)
+
+
+def plot_extension(path: str) -> str:
+    """The format a ``--plot`` file name asks for (one of :data:`PLOT_FORMATS`), or a one-line error."""
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    if ext not in PLOT_FORMATS:
+        raise ValueError(f"--plot writes {', '.join('.' + e for e in PLOT_FORMATS)} files, got '{path}'")
+    return ext
+
+
 def render_json(analysis, extra: dict | None = None) -> str:
     """``Analysis.to_dict()`` as indented JSON (ints stay ints; symbolic values are strings)."""
     data = analysis.to_dict()
@@ -294,27 +340,29 @@ def render_json(analysis, extra: dict | None = None) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def comparison_dict(comparison) -> dict:
+    """The comparison as JSON-ready data (``cnncalc compare --format json``; the HTML page)."""
+    return {
+        "unit": comparison.unit,
+        "models": [
+            {
+                "model": c.model,
+                "output": [to_json(v) for v in c.output],
+                "ops": to_json(c.ops),
+                "params": to_json(c.params),
+                "activations": to_json(c.activations),
+                "branches": {label: to_json(v) for label, v in c.branches},
+                "saving": _ratio_json(comparison.saving(i)),
+            }
+            for i, c in enumerate(comparison.columns)
+        ],
+    }
+
+
 def render_comparison(comparison, fmt: str = "text", units: str = "exact") -> str:
     """A table with one column per model: output, operations per branch, total, params, saving."""
     if fmt == "json":
-        return json.dumps(
-            {
-                "unit": comparison.unit,
-                "models": [
-                    {
-                        "model": c.model,
-                        "output": [to_json(v) for v in c.output],
-                        "ops": to_json(c.ops),
-                        "params": to_json(c.params),
-                        "activations": to_json(c.activations),
-                        "branches": {label: to_json(v) for label, v in c.branches},
-                        "saving": _ratio_json(comparison.saving(i)),
-                    }
-                    for i, c in enumerate(comparison.columns)
-                ],
-            },
-            indent=2,
-        )
+        return json.dumps(comparison_dict(comparison), indent=2)
     cols = comparison.columns
     rows = [["output", *(shape_text(c.output) for c in cols)]]
     depth = max(len(c.branches) for c in cols)
