@@ -245,6 +245,9 @@ def _plot_extension(path):
 
 
 def _write(path, text, err):
+    parent = os.path.dirname(path)
+    if parent and os.path.exists(parent) and not os.path.isdir(parent):
+        raise SpecError(f"cannot write '{path}': '{parent}' is not a directory")
     try:
         write_text(path, text)
     except OSError as exc:
