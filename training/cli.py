@@ -95,6 +95,7 @@ def build_parser():
     report = sub.add_parser("report", help="markdown tables and combined plots of runs")
     report.add_argument("run_dirs", nargs="+")
     report.add_argument("--out", help="write report.md and plots here (default: print the tables)")
+    report.add_argument("--html", metavar="FILE", help="also write one self-contained page: the table, curves, traces, the finders' plots and bounds, each run's configuration")
 
     for exp in load_recipes().values():
         _add_common(sub.add_parser(exp.name, help=exp.help, description=exp.help), exp)
@@ -233,7 +234,7 @@ def _data(args) -> int:
 def _report(args) -> int:
     from .runs.report import report
 
-    text = report(args.run_dirs, out=args.out, note=lambda message: print(message, file=sys.stderr))
+    text = report(args.run_dirs, out=args.out, note=lambda message: print(message, file=sys.stderr), html=args.html)
     print(text)
     return EXIT_OK
 

@@ -15,6 +15,7 @@ Imported only for ``--html`` (``cnncalc vgg19 --table`` never loads it).
 from __future__ import annotations
 
 import json
+import math
 import re
 from importlib import resources
 
@@ -30,9 +31,23 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
+def _finite(value):
+    """NaN and infinities (a diverged loss) as null: ``JSON.parse`` accepts no other spelling."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _script_json(data) -> str:
     """JSON safe inside ``<script>``: ``</`` and ``<!--`` cannot end or open anything."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return text.replace("</", "<\\/").replace("<!--", "<\\!--").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 

@@ -1,17 +1,25 @@
 """``cnntrain report``: markdown tables and combined plots over run directories.
 
 Reads only the files a run wrote (config.json, history.csv, metrics.json, results.json), so a
-report can be made on another machine than the one that trained.
+report can be made on another machine than the one that trained. ``--html FILE`` puts the same
+table, every run's curves and per-step traces (drawn in the page), the PNGs the run wrote (the
+finders' plots), their suggested bounds and each run's configuration in one offline page
+(:func:`cnncalc.html.runs_page`).
 """
 
 from __future__ import annotations
 
+import base64
 import glob
 import os
 
 from tabulate import tabulate
 
 from .rundir import RunDir, RunError
+
+MAX_TRACE_POINTS = 2000
+"""Per-step traces longer than this are thinned (every k-th step) in the HTML page."""
+BOUNDS = ("lr_min", "lr_max", "b_min", "b_max")
 
 COLUMNS = ("run", "experiment", "model", "dataset", "epochs", "final loss", "best val acc", "test acc", "epochs to target", "wall s", "state")
 
@@ -63,8 +71,41 @@ def _is_run(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "config.json"))
 
 
-def report(paths, out: str | None = None, *, note=None) -> str:
-    """A markdown table of every run below ``paths``; with ``out``, also report.md and plots.
+def html_data(rows, runs) -> dict:
+    """The runs page's data (:func:`cnncalc.html.runs_page`): the table and, per run, what it wrote."""
+    items = []
+    for row, run in zip(rows, runs):
+        try:
+            traces = run.traces() if os.path.exists(run.file("traces.csv")) else []
+        except RunError:  # a damaged trace file: the run keeps its row and curves
+            traces = []
+        results = _read(run.file("results.json"))
+        images = []
+        for name in sorted(os.listdir(run.path)):
+            if name.endswith(".png"):
+                with open(run.file(name), "rb") as fh:
+                    images.append({"name": name, "data": "data:image/png;base64," + base64.b64encode(fh.read()).decode("ascii")})
+        items.append({
+            "label": row[0], "state": row[-1], "config": run.config(), "metrics": run.metrics(),
+            "history": run.history(), "traces": traces[:: max(1, -(-len(traces) // MAX_TRACE_POINTS))],
+            "bounds": {k: results[k] for k in BOUNDS if isinstance(results, dict) and k in results} or None,
+            "images": images,
+        })  # fmt: skip
+    return {"columns": list(COLUMNS), "rows": rows, "runs": items}
+
+
+def _read(path):
+    from cnncalc.atomic import read_json
+
+    try:
+        return read_json(path) if os.path.exists(path) else {}
+    except ValueError:
+        return {}
+
+
+def report(paths, out: str | None = None, *, note=None, html: str | None = None) -> str:
+    """A markdown table of every run below ``paths``; with ``out``, also report.md and plots;
+    with ``html``, one self-contained page of it all.
 
     ``cnntrain report runs/*`` meets whatever the shell glob finds: files and directories that
     are not runs are skipped (each named through ``note``) as long as one run remains; a lone
@@ -88,6 +129,11 @@ def report(paths, out: str | None = None, *, note=None) -> str:
     table = tabulate(rows, headers=COLUMNS, tablefmt="github")
     if unreadable:
         table += "\n\nUnreadable runs (not in the table):\n\n" + "\n".join(f"- `{path}`: {reason}" for path, reason in unreadable)
+    if html:
+        from cnncalc.atomic import write_text
+        from cnncalc.html import runs_page
+
+        write_text(html, runs_page(html_data(rows, runs)))
     if out:
         from cnncalc.atomic import write_text
 
