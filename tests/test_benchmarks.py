@@ -33,7 +33,16 @@ def check_rows(rows, benchmark_prefix, *, goals):
 
 
 def test_registry_names_every_benchmark():
-    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer"]
+    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "html"]
+
+
+def test_html_page_smoke():
+    from benchmarks import html_page
+
+    rows = html_page.run(smoke=True)
+    check_rows(rows, "html/", goals=2)
+    assert [r.unit for r in rows] == ["s", "MB"] * 2
+    assert all(r.met for r in rows if r.goal)  # small pages are far under 2 MB
 
 
 def test_scale_smoke(tmp_path, capsys):
