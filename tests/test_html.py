@@ -110,10 +110,13 @@ def test_keras_block_names_group_by_their_leading_key():
 def test_nasnet_cell_ids_group_by_their_trailing_key():
     cell = ["normal_conv_1_{}", "normal_bn_1_{}", "separable_conv_1_normal_left1_{}", "normal_add_1_{}"]
     names = [n.format(c) for c in ("0", "1") for n in cell] + [n.format("reduce_4") for n in cell] + ["activation_7"] + [n.format("5") for n in cell]
+    # Keras' automatic names inside cells 0 and 5: a class name and a counter, no cell number
+    names.insert(2, "zero_padding2d")
+    names.insert(-2, "zero_padding2d_1")
     a = _flat_graph(names)
     found = [(g.key, len(g.rows)) for g in groups(a, edges(a))]
-    # the auto-named row between two cells belongs to neither
-    assert found == [("0", 4), ("1", 4), ("reduce_4", 4), ("5", 4)]
+    # an auto-named row inside a cell joins it; the one between two cells belongs to neither
+    assert found == [("0", 5), ("1", 4), ("reduce_4", 4), ("5", 5)]
 
 
 def test_a_large_network_without_block_names_is_cut_at_its_merges():

@@ -424,7 +424,7 @@
     this.showGroup = (gi) => {
       const g = groups[gi], t = g.totals;
       const isFolded = folded.has(gi);
-      const top = g.rows.filter((r) => isNum(rows[r].macs)).sort((x, y) => rows[y].macs - rows[x].macs).slice(0, 8);
+      const top = g.rows.filter((r) => isNum(rows[r].macs) && rows[r].macs > 0).sort((x, y) => rows[y].macs - rows[x].macs).slice(0, 8);
       panel.show(g.key,
         el("div", { class: "muted", text: `${a.model} \u00b7 block of ${g.rows.length} layers (${rows[g.rows[0]].name} \u2026 ${rows[g.rows[g.rows.length - 1]].name})` }),
         kv([["output", shapeText(rows[g.rows[g.rows.length - 1]].output)], ["activations", exact(t.activations), 1], ["weights", exact(t.weights), 1], ["biases", exact(t.biases), 1], ["non-trainable", exact(t.non_trainable), 1], ["params", exact(groupValue(gi, "params")), 1], ["MACs", exact(t.macs), 1]]),
@@ -660,7 +660,7 @@
     const curve = (key) => runs.map((r) => ({ label: r.label, xs: r.history.map((h) => h.epoch), ys: r.history.map((h) => h[key]) }));
     const sections = [
       el("section", { id: "runs" }, el("h2", { text: "Runs" }), el("div", { class: "tablewrap" }, table)),
-      el("section", { id: "curves" }, el("h2", { text: "Curves" }), el("div", { class: "charts" },
+      el("section", { id: "curves" }, el("h2", { text: "Curves" }), el("div", { class: "charts grid" },
         lineChart("training loss per epoch", curve("loss"), { xlabel: "epoch" }),
         lineChart("validation loss per epoch", curve("val_loss"), { xlabel: "epoch" }),
         lineChart("validation accuracy per epoch", curve("val_accuracy"), { xlabel: "epoch" }))),

@@ -15,8 +15,8 @@ they nest, and never counts anything twice:
   tree specs' containers and Keras' nested models) give the nesting; flat names (Keras
   functional models) are grouped by the block key their layers share, a leading one
   (``conv2_block1_1_conv`` -> ``conv2_block1``) or a trailing one (NASNet's
-  ``separable_conv_1_normal_left1_5`` -> cell ``5``), whichever covers more rows in contiguous
-  runs; a large network with neither is cut into runs that end at each merge.
+  ``separable_conv_1_normal_left1_5`` -> cell ``5``), whichever covers more rows in blocks that
+  lie mostly together; a large network with neither is cut into runs that end at each merge.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def _nest(members: dict, parent_of) -> list[Group]:
 
 
 _DIGITS = re.compile(r"\d")
+_COUNTED = re.compile(r"(.+)_\d+")
 
 
 def _leading_key(name: str, n: int):
@@ -109,47 +110,69 @@ def _leading_key(name: str, n: int):
 
 
 def _trailing_key(name: str):
+    """``normal_add_1_5`` -> ``5``, ``adjust_bn_reduce_4`` -> ``reduce_4``; none for Keras'
+    auto names (``activation_7``: a class name and a counter)."""
     tokens = name.split("_")
-    if len(tokens) < 2 or not tokens[-1].isdigit():
+    if len(tokens) < 3 or not tokens[-1].isdigit():
         return None
-    if tokens[-2].isalpha() and len(tokens) > 2:
+    if tokens[-2].isalpha() and len(tokens) > 3:
         return "_".join(tokens[-2:])
     return tokens[-1]
 
 
-def _runs(keys) -> dict[str, list[int]]:
-    """Contiguous runs of one key (rows without a key, or with one of their own, inside a run
-    join it); a key that makes two runs keeps its first."""
-    count: dict = {}
-    for k in keys:
-        count[k] = count.get(k, 0) + 1
-    keys = [k if k is not None and count[k] > 1 else None for k in keys]
-    runs: dict[str, list[int]] = {}
-    current, pending = None, []
+def _blocks(keys) -> dict[str, list[int]]:
+    """Rows per block key: keys shared by 3 rows or more, whose rows lie mostly together (at
+    least half of the rows from a key's first to its last carry it; Keras lists a cell's layers
+    nearly in a run, with the next cell's first layers and auto-named ones in between)."""
+    members: dict[str, list[int]] = {}
     for i, k in enumerate(keys):
-        if k is None:
-            pending.append(i)
-            continue
-        if k == current:
-            runs[k].extend(pending)
-            runs[k].append(i)
-        elif k not in runs:
-            runs[k] = [i]
-            current = k
-        else:
-            current = None
-        pending = []
-    return {k: rows for k, rows in runs.items() if len(rows) >= 3}
+        if k is not None:
+            members.setdefault(k, []).append(i)
+    return {k: rows for k, rows in members.items() if len(rows) >= 3 and 2 * len(rows) >= rows[-1] - rows[0] + 1}
 
 
-def _flat_groups(names) -> list[Group]:
-    best: dict = {}
-    for scheme in ([_leading_key(n, 1) for n in names], [_leading_key(n, 2) for n in names], [_trailing_key(n) for n in names]):
-        runs = _runs(scheme)
-        covered = sum(len(r) for r in runs.values())
-        if len(runs) >= 2 and covered * 10 >= 4 * len(names) and covered > sum(len(r) for r in best.values()):
-            best = runs
-    return _nest(best, lambda key: None)
+def _adopt(blocks: dict, links, n: int) -> dict:
+    """Rows outside every block whose producers and readers all lie in one block join it
+    (Keras' auto-named ``activation_7``, ``zero_padding2d`` inside a cell)."""
+    block_of = {i: k for k, rows in blocks.items() for i in rows}
+    neighbours: list[set] = [set() for _ in range(n)]
+    reads, read = [False] * n, [False] * n
+    for u, v in links:
+        neighbours[u].add(v)
+        neighbours[v].add(u)
+        reads[v] = read[u] = True
+    for _ in range(2):
+        for i in range(n):
+            if i in block_of or not (reads[i] and read[i]):  # the input and the outputs stay out
+                continue
+            around = {block_of.get(j) for j in neighbours[i]}
+            if len(around) == 1 and None not in around:
+                block_of[i] = around.pop()
+    grouped: dict[str, list[int]] = {}
+    for i in sorted(block_of):
+        grouped.setdefault(block_of[i], []).append(i)
+    return grouped
+
+
+def _flat_groups(names, links) -> list[Group]:
+    """The key scheme that covers the most rows (within a tenth of the best, the one with the
+    most blocks: ResNet's ``conv2_block1`` rather than the stage ``conv2``)."""
+    # Keras' automatic names count instances of a class: ``zero_padding2d``, ``zero_padding2d_1``,
+    # ... (the first has no number); their number is no block's.
+    listed = set(names)
+    auto = [m is not None and m.group(1) in listed for m in (_COUNTED.fullmatch(n) for n in names)]
+    candidates = []
+    for key in (lambda n: _leading_key(n, 1), lambda n: _leading_key(n, 2), _trailing_key):
+        scheme = [None if a else key(n) for n, a in zip(names, auto)]
+        blocks = _blocks(scheme)
+        covered = sum(len(r) for r in blocks.values())
+        if len(blocks) >= 2 and covered * 10 >= 4 * len(names):
+            candidates.append((covered, blocks))
+    if not candidates:
+        return []
+    best = max(c for c, _ in candidates)
+    blocks = max((b for c, b in candidates if c * 10 >= 9 * best), key=len)
+    return _nest(_adopt(blocks, links, len(names)), lambda key: None)
 
 
 def _merge_chunks(analysis, links) -> list[Group]:
@@ -169,7 +192,7 @@ def groups(analysis, links) -> list[Group]:
     names = [r.name for r in analysis.layers]
     if any(SEPARATOR in n for n in names):
         return _tree_groups(names)
-    found = _flat_groups(names)
+    found = _flat_groups(names, links)
     if not found and len(names) > CHUNK_ROWS:
         found = _merge_chunks(analysis, links)
     return found
