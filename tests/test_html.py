@@ -115,8 +115,9 @@ def test_nasnet_cell_ids_group_by_their_trailing_key():
     names.insert(-2, "zero_padding2d_1")
     a = _flat_graph(names)
     found = [(g.key, len(g.rows)) for g in groups(a, edges(a))]
-    # an auto-named row inside a cell joins it; the one between two cells belongs to neither
-    assert found == [("0", 5), ("1", 4), ("reduce_4", 4), ("5", 5)]
+    # an auto-named row joins the cell that reads it (activation_7 feeds cell 5)
+    assert found == [("…_0", 5), ("…_1", 4), ("…_reduce_4", 4), ("…_5", 6)]
+    assert a.layers[groups(a, edges(a))[3].rows[0]].name == "activation_7"
 
 
 def test_a_large_network_without_block_names_is_cut_at_its_merges():

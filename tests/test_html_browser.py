@@ -175,3 +175,35 @@ def test_thousand_layer_page_opens_folded_and_fast(browser, tmp_path, record_pro
     assert nodes == 1 + 1 + 1 + 150 + 1 + 1  # input, conv1, bn1, the 150 blocks folded, pooling, dense
     page.click(".network g.node.group[data-name='add75'] g.toggle")
     assert int(page.evaluate(NODES)) == nodes - 1 + 5
+
+
+@pytest.mark.keras
+def test_imported_nasnet_mobile_folds_into_its_cells(browser, tmp_path, record_property):
+    """keras:NASNetMobile: 771 Keras layers, one row each; the page opens with its 16 cells
+    folded and the costliest block is two clicks away."""
+    pytest.importorskip("keras")
+    from cnncalc.keras_file import application
+    from cnncalc.report import render_html
+
+    analysis = analyze(application("NASNetMobile"))
+    assert len(analysis.layers) == 771  # len(keras.applications.NASNetMobile().layers)
+    path = tmp_path / "nasnet.html"
+    path.write_text(render_html(analysis), encoding="utf-8")
+    page = _open(browser, str(path))
+    _clean(page, str(path))
+    record_property("nasnet_first_render_ms", float(page.evaluate("document.body.dataset.rendered")))
+    assert page.evaluate("document.querySelectorAll('.network g.node.group').length") == 16
+    cells = page.evaluate("[...document.querySelectorAll('.network g.node.group')].map(g => g.dataset.name)")
+    assert {"…_stem_1", "…_stem_2", "…_reduce_4", "…_reduce_8", *(f"…_{i}" for i in (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12))} == set(cells)
+    # the overview lists the costliest block first: a click selects it, a second unfolds it
+    first = page.evaluate("document.querySelector('#panel .list a').textContent")
+    page.click("#panel .list a")
+    assert page.evaluate("document.querySelector('#panel h3').textContent") == first
+    folded = int(page.evaluate(NODES))
+    page.click("#panel a.act")  # "unfold this block"
+    assert int(page.evaluate(NODES)) > folded + 20
+    # every row drawn: unfolded, without in-place rows inside their producers, one node per Keras layer
+    page.click(".network button.unfold-all")
+    page.click(".network .toolbar input[type=checkbox]")
+    assert int(page.evaluate(NODES)) == 771
+    assert page.console_errors() == []

@@ -323,8 +323,11 @@
       const eg = sv("g", { class: "edges" }), lg = sv("g", { class: "edge-labels" });
       const outDeg = new Map(), inDeg = new Map(); // a large graph labels only the edges at forks and merges
       for (const e of edges) { outDeg.set(e.from, (outDeg.get(e.from) || 0) + 1); inDeg.set(e.to, (inDeg.get(e.to) || 0) + 1); }
+      const labelled = new Set(); // one label per tensor: a node's output read twice is labelled once
       for (const { e, points } of L.paths) {
         eg.append(sv("path", { class: "edge", d: curve(points), "marker-end": `url(#arrow-${slot})` }));
+        if (labelled.has(e.from + "|" + e.label)) continue;
+        labelled.add(e.from + "|" + e.label);
         if (nodes.length <= 300 || outDeg.get(e.from) > 1 || inDeg.get(e.to) > 1) {
           const a0 = points[0], a1 = points[1];
           lg.append(sv("text", { class: "elabel", x: ((a0.x + a1.x) / 2 + 4).toFixed(1), y: (a0.y + Math.min(RANK_GAP, a1.y - a0.y) / 2 + 3).toFixed(1), text: e.label }));

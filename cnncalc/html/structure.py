@@ -132,20 +132,20 @@ def _blocks(keys) -> dict[str, list[int]]:
 
 
 def _adopt(blocks: dict, links, n: int) -> dict:
-    """Rows outside every block whose producers and readers all lie in one block join it
-    (Keras' auto-named ``activation_7``, ``zero_padding2d`` inside a cell)."""
+    """Rows outside every block whose readers all lie in one block join it: a cell's input
+    adjustments (NASNet's ``adjust_conv_projection_5``, auto-named ``activation_7``,
+    ``zero_padding2d_1``) belong to the cell that reads them. The input and the outputs stay out."""
     block_of = {i: k for k, rows in blocks.items() for i in rows}
-    neighbours: list[set] = [set() for _ in range(n)]
-    reads, read = [False] * n, [False] * n
+    readers: list[list[int]] = [[] for _ in range(n)]
+    has_input = [False] * n
     for u, v in links:
-        neighbours[u].add(v)
-        neighbours[v].add(u)
-        reads[v] = read[u] = True
-    for _ in range(2):
-        for i in range(n):
-            if i in block_of or not (reads[i] and read[i]):  # the input and the outputs stay out
+        readers[u].append(v)
+        has_input[v] = True
+    for _ in range(3):  # chains of such rows (zero_padding2d -> cropping2d -> the cell)
+        for i in reversed(range(n)):
+            if i in block_of or not (has_input[i] and readers[i]):
                 continue
-            around = {block_of.get(j) for j in neighbours[i]}
+            around = {block_of.get(j) for j in readers[i]}
             if len(around) == 1 and None not in around:
                 block_of[i] = around.pop()
     grouped: dict[str, list[int]] = {}
@@ -162,17 +162,20 @@ def _flat_groups(names, links) -> list[Group]:
     listed = set(names)
     auto = [m is not None and m.group(1) in listed for m in (_COUNTED.fullmatch(n) for n in names)]
     candidates = []
-    for key in (lambda n: _leading_key(n, 1), lambda n: _leading_key(n, 2), _trailing_key):
+    for trailing, key in ((False, lambda n: _leading_key(n, 1)), (False, lambda n: _leading_key(n, 2)), (True, _trailing_key)):
         scheme = [None if a else key(n) for n, a in zip(names, auto)]
         blocks = _blocks(scheme)
         covered = sum(len(r) for r in blocks.values())
         if len(blocks) >= 2 and covered * 10 >= 4 * len(names):
-            candidates.append((covered, blocks))
+            candidates.append((trailing, covered, blocks))
     if not candidates:
         return []
-    best = max(c for c, _ in candidates)
-    blocks = max((b for c, b in candidates if c * 10 >= 9 * best), key=len)
-    return _nest(_adopt(blocks, links, len(names)), lambda key: None)
+    best = max(c for _, c, _ in candidates)
+    trailing, blocks = max(((t, b) for t, c, b in candidates if c * 10 >= 9 * best), key=lambda tb: len(tb[1]))
+    grouped = _adopt(blocks, links, len(names))
+    if trailing:  # a name's end: '…_5' reads as the cell of the layers named '*_5'
+        grouped = {f"\u2026_{k}": rows for k, rows in grouped.items()}
+    return _nest(grouped, lambda key: None)
 
 
 def _merge_chunks(analysis, links) -> list[Group]:
