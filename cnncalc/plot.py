@@ -72,7 +72,7 @@ def plot_layers(analysis, path: str, *, title: str | None = None) -> str:
         ax.grid(axis="y", alpha=0.3)
         ax.margins(x=0.005)
     total = analysis.totals
-    axes[0].set_title(title or f"{analysis.model}: {int(total.params):,} parameters, {int(total.activations):,} activations, {int(total.macs):,} MACs (per {unit}, log scale)", fontsize=10)
+    axes[0].set_title(title or f"{analysis.model}: {int(total.params):,} parameters, {int(total.activations):,} activations, {int(total.macs):,} MACs\nper {unit}, log scale", fontsize=10)
     axes[-1].set_xticks(list(xs))
     axes[-1].set_xticklabels([label for label, _ in items], rotation=90, fontsize=7 if n <= 80 else 6)
     fig.tight_layout()

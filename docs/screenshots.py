@@ -72,10 +72,9 @@ def main(argv=None) -> int:
             pages.append((name, path, action))
 
         page("html-vgg19", "vgg19", action="click:.network g.node[data-name='conv3_1'] rect.box")
-        page("html-resnet50", "resnet50", action="click:.network button.fold-all;click:.network g.node.group[data-name='stage3_block1'] rect.box")
         page("html-compare", "compare", "inception-naive", "inception-reduced", action="click:.network[data-model='inception-reduced'] g.node[data-name='inception/5x5'] rect.box")
         if args.keras:
-            page("html-nasnetmobile", "keras:NASNetMobile")
+            page("html-nasnetmobile", "keras:NASNetMobile", action="click:#panel .list a")
         from training.runs.report import report
 
         runs = os.path.join(tmp, "runs.html")
