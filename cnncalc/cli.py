@@ -182,6 +182,8 @@ def _analyse(args, out, err) -> int:
     given_input = input_size(args.input) if args.input is not None else None  # --input "" is an error, not ignored
     if given_input is not None and _declares_input(args.model):
         print(f"warning: --input {args.input} replaces the INPUT layer the notation declares", file=err)
+    if args.check_keras and (args.html or args.plot):
+        raise SpecError("--html and --plot draw the analysis: run them without --check-keras")
     if args.check_keras:
         imported = args.model.startswith(PREFIX) or is_keras_file(args.model)
         if imported and args.input is not None:

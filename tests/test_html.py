@@ -159,6 +159,7 @@ def test_cli_writes_the_html_and_the_plot(tmp_path):
         (["vgg19", "--plot", "vgg.jpg"], "error: --plot writes .png, .svg, .pdf files, got 'vgg.jpg'\n"),
         (["CONV3-4", "--input", "H x W x 3", "--plot", "s.png"], "error: --plot needs numeric sizes: give a numeric --input (the HTML page shows symbolic ones)\n"),
         (["vgg19", "--html", "taken/x.html"], "error: cannot write 'taken/x.html': 'taken' is not a directory\n"),
+        (["vgg19", "--check-keras", "--html", "v.html"], "error: --html and --plot draw the analysis: run them without --check-keras\n"),
     ],
 )
 def test_bad_output_files_are_one_line_errors(argv, message, tmp_path, monkeypatch):
