@@ -120,6 +120,17 @@ def test_nasnet_cell_ids_group_by_their_trailing_key():
     assert a.layers[groups(a, edges(a))[3].rows[0]].name == "activation_7"
 
 
+def test_a_stray_row_far_from_its_keys_block_is_left_out():
+    # Keras' counters run on from the models built before in the process: 'zero_padding2d_5'
+    # lands 20 rows before cell 5 and must not stretch it
+    cell = ["normal_conv_1_{}", "normal_bn_1_{}", "separable_conv_1_normal_left1_{}", "normal_add_1_{}"]
+    names = ["zero_padding2d_5"] + [f"stem_conv{i}_stem_1" for i in range(20)] + [n.format("5") for n in cell]
+    a = _flat_graph(names)
+    blocks = {g.key: [a.layers[i].name for i in g.rows] for g in groups(a, edges(a))}
+    assert blocks["…_5"] == [n.format("5") for n in cell]
+    assert blocks["…_stem_1"][0] == "zero_padding2d_5"  # read by the stem: it joins the stem
+
+
 def test_a_large_network_without_block_names_is_cut_at_its_merges():
     nodes = [Node(Input(8, 8, 4, name="input"))]
     last = "input"

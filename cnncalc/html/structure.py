@@ -128,7 +128,26 @@ def _blocks(keys) -> dict[str, list[int]]:
     for i, k in enumerate(keys):
         if k is not None:
             members.setdefault(k, []).append(i)
-    return {k: rows for k, rows in members.items() if len(rows) >= 3 and 2 * len(rows) >= rows[-1] - rows[0] + 1}
+    blocks = {}
+    for k, rows in members.items():
+        rows = _densest(rows)
+        if len(rows) >= 3 and 2 * len(rows) >= rows[-1] - rows[0] + 1:
+            blocks[k] = rows
+    return blocks
+
+
+GAP = 16
+"""Rows of one key further apart than this are two clusters; the block is the largest (a stray
+``zero_padding2d_5`` far from cell 5, when Keras' counters run on from earlier models)."""
+
+
+def _densest(rows: list[int]) -> list[int]:
+    clusters = [[rows[0]]]
+    for r in rows[1:]:
+        if r - clusters[-1][-1] > GAP:
+            clusters.append([])
+        clusters[-1].append(r)
+    return max(clusters, key=len)
 
 
 def _adopt(blocks: dict, links, n: int) -> dict:
