@@ -85,6 +85,9 @@ class LayerStats:
             "output": [to_json(v) for v in self.output],
             **{key: to_json(getattr(self, key)) for key in COUNT_FIELDS},
             **{key: _field_json(getattr(self, key)) for key in ("rf", "jump", "start")},
+            # only on a row whose operations cnncalc cannot count (an imported custom layer): its
+            # macs are 0 in the sums, not a measured zero (every other row's schema is unchanged)
+            **({} if self.ops_counted else {"macs_counted": False}),
         }
 
 

@@ -134,6 +134,12 @@ def test_cli_names_an_uncounted_layer_in_the_table_and_json(saved, capsys):
     assert main([saved["custom_path"], "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert any("MACs not counted" in w for w in data["warnings"])
+    gate = next(row for row in data["layers"] if row["name"] == "gate")
+    assert gate["macs_counted"] is False and all("macs_counted" not in row for row in data["layers"] if row["name"] != "gate")
+    assert main([saved["custom_path"], "--table"]) == 0
+    table = capsys.readouterr().out
+    assert "not counted" in next(line for line in table.splitlines() if line.startswith("gate"))
+    assert "the operation totals exclude 1 layer whose MACs are not counted: gate (Gate)" in table
 
 
 @pytest.mark.parametrize(

@@ -396,7 +396,7 @@
 
     const counts = (r) => [
       ["activations", exact(r.activations), 1], ["weights", exact(r.weights), 1], ["biases", exact(r.biases), 1],
-      ["non-trainable", exact(r.non_trainable), 1], ["params", exact(r.params), 1], ["MACs", exact(r.macs), 1],
+      ["non-trainable", exact(r.non_trainable), 1], ["params", exact(r.params), 1], ["MACs", r.macs_counted === false ? "not counted" : exact(r.macs), 1],
     ];
     this.showRow = (i) => {
       const r = rows[i];
@@ -571,6 +571,7 @@
       if (k === "output") return shapeText(r.output);
       if (["rf", "jump", "start"].includes(k)) return field(r[k]);
       if (["name", "kind"].includes(k)) return r[k];
+      if (k === "macs" && r.macs_counted === false) return "not counted";
       return f(r[k]);
     };
     const draw = () => {
