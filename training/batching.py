@@ -13,11 +13,23 @@ the noisy (high-LR-like) end and ``b_max`` the quiet one.
     h     = max(0, 1 - |t / step_size - 2 * cycle + 1|)           # 0 at b_min, 1 at b_max
     exponential (default): B = 2 ** round(log2 b_min + h * (log2 b_max - log2 b_min))
     linear:                B = 2 ** round(log2(b_min + h * (b_max - b_min)))
+    exp_increase:          B = 2 ** round(log2 b_max - (1 - h) * (log2 b_max - log2 b_min) * gamma**t)
 
 We default to the exponential trajectory: in noise-scale terms it moves ``g`` geometrically,
 one doubling at a time, as the paper's schedules (which multiply ``B`` by a constant factor)
 do, and it spends equal steps at each power of two. Both round to powers of two, so the set of
 distinct shapes is bounded by ``log2(b_max) + 1`` and graph retracing stays bounded.
+
+**The exponential increase** (``exp_increase``) is the batch-size counterpart of the CLR's
+``exp_range`` (``lr = lr_min + (lr_max - lr_min) * h * gamma**t``, Smith 2017, Section 3.1, whose
+amplitude decays exponentially). In noise-scale terms (``g ~ lr * N / B``, Smith et al. 2018) the
+learning rate's excursion *above* the quiet ``lr_min`` is the batch size's excursion *below* the
+quiet ``b_max``; decaying it by ``gamma`` per step, in log2 space where the noise scale moves one
+doubling at a time, gives the trajectory above: the cycles start at the noisy ``b_min`` and their
+low end drifts toward ``b_max`` (after ``t`` steps it sits at ``2 ** (log2 b_max - (log2 b_max -
+log2 b_min) * gamma**t)``), while the high end stays at ``b_max``: the batch size *increases*
+exponentially, as Smith et al. increase it in place of decaying the learning rate. ``gamma = 1``
+is the ``exponential`` mode. Rounding to powers of two keeps the shapes bounded as before.
 
 **Epochs.** Every sample is seen exactly once per epoch: an epoch is a fresh permutation cut
 into batches that follow the trajectory; the remainder that no longer fills the step's batch is
@@ -36,7 +48,7 @@ import numpy as np
 
 __all__ = ["CBS_MODES", "CyclicalBatchSize"]
 
-CBS_MODES = ("exponential", "linear")
+CBS_MODES = ("exponential", "linear", "exp_increase")
 
 
 def is_power_of_two(b) -> bool:
@@ -56,13 +68,15 @@ class CyclicalBatchSize:
         b_min, b_max: bounds, powers of two with ``b_min < b_max`` (from
             :func:`training.finders.batch_size_range_test`).
         step_size: optimizer steps in half a cycle, > 0.
-        mode: ``"exponential"`` (default) or ``"linear"``.
+        mode: ``"exponential"`` (default), ``"linear"`` or ``"exp_increase"``.
+        gamma: the decay per step of ``exp_increase``'s excursion below ``b_max``, in (0, 1];
+            ignored by the other modes.
 
     Attributes:
         steps, batch_sizes: the batch size of every step planned so far (epochs in order).
     """
 
-    def __init__(self, b_min: int, b_max: int, step_size: int, mode: str = "exponential"):
+    def __init__(self, b_min: int, b_max: int, step_size: int, mode: str = "exponential", gamma: float = 1.0):
         if not (is_power_of_two(b_min) and is_power_of_two(b_max)):
             raise ValueError(f"b_min and b_max must be powers of two, got b_min={b_min!r}, b_max={b_max!r}")
         if not b_max > b_min:
@@ -71,13 +85,16 @@ class CyclicalBatchSize:
             raise ValueError(f"step_size must be > 0, got {step_size!r}")
         if mode not in CBS_MODES:
             raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(CBS_MODES)}")
+        if not 0 < gamma <= 1:
+            raise ValueError(f"gamma must lie in (0, 1], got {gamma!r}")
         self.b_min, self.b_max, self.step_size, self.mode = int(b_min), int(b_max), step_size, mode
+        self.gamma = float(gamma)
         self.steps: list[int] = []
         self.batch_sizes: list[int] = []
         self._epoch_starts: list[int] = [0]  # step at which each planned epoch starts
 
     def get_config(self) -> dict:
-        return {"b_min": self.b_min, "b_max": self.b_max, "step_size": self.step_size, "mode": self.mode}
+        return {"b_min": self.b_min, "b_max": self.b_max, "step_size": self.step_size, "mode": self.mode, "gamma": self.gamma}
 
     def batch_size(self, step: int) -> int:
         """The trajectory's batch size at optimizer step ``step`` (a power of two)."""
@@ -86,9 +103,19 @@ class CyclicalBatchSize:
         lo, hi = math.log2(self.b_min), math.log2(self.b_max)
         if self.mode == "exponential":
             exponent = lo + h * (hi - lo)
+        elif self.mode == "exp_increase":
+            exponent = hi - (1.0 - h) * (hi - lo) * self.gamma**step
         else:
             exponent = math.log2(self.b_min + h * (self.b_max - self.b_min))
         return 1 << int(math.floor(exponent + 0.5))  # round half up
+
+    def low_end(self, step: int) -> float:
+        """The unrounded low end of the cycle at ``step``: ``b_min``, or for ``exp_increase``
+        ``2 ** (log2 b_max - (log2 b_max - log2 b_min) * gamma**step)``, the envelope its trace plot draws."""
+        if self.mode != "exp_increase":
+            return float(self.b_min)
+        lo, hi = math.log2(self.b_min), math.log2(self.b_max)
+        return 2.0 ** (hi - (hi - lo) * self.gamma**step)
 
     def epoch_plan(self, n: int, start_step: int) -> list[int]:
         """Batch sizes of one epoch of ``n`` samples starting at ``start_step``; they sum to ``n``."""

@@ -294,16 +294,19 @@ def batch_size_steps(steps, batch_sizes, path, *, title: str = "cyclical batch s
     return _save(fig, path, dpi=100, tight=False)
 
 
-def batch_trace(traces: list[dict], b_min: int, path, *, title: str = "") -> str:
+def batch_trace(traces: list[dict], b_min: int, path, *, title: str = "", low_end=None) -> str:
     """The batch size of every step of a run's ``traces.csv`` (log2 axis), epochs marked; the
     leftover of each epoch (the binary digits of the samples that no longer fill a trajectory
-    batch) drawn apart."""
+    batch) drawn apart. ``low_end(step)``, when given, is drawn as the unrounded low end of the
+    cycles (the ``exp_increase`` trajectory's envelope rising toward ``b_max``)."""
     fig = _figure((8.0, 3.6))
     ax = fig.add_subplot()
     steps = [int(r["step"]) for r in traces]
     sizes = [int(r["batch_size"]) for r in traces]
     epochs = [int(r["epoch"]) for r in traces]
     ax.step(steps, sizes, where="post", color="C0", lw=1.2, label="batch size")
+    if low_end is not None:
+        ax.plot(steps, [low_end(s - 1) for s in steps], "--", color="C2", lw=1, label="low end of the cycle (unrounded)")
     leftover = [i for i in range(len(sizes)) if sizes[i] < b_min]
     if leftover:
         ax.plot([steps[i] for i in leftover], [sizes[i] for i in leftover], "x", color="C3", label="end-of-epoch leftover")

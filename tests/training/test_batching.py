@@ -22,6 +22,38 @@ def test_linear_trajectory_snaps_to_powers_of_two():
     assert [policy.batch_size(t) for t in range(5)] == [32, 128, 256, 512, 512]
 
 
+def test_exp_increase_trajectory_at_known_steps():
+    # 32 -> 512 (log2 5 -> 9), step_size 4, gamma 0.9: the troughs (t = 0, 8, 16, 24) sit at
+    # 2**(9 - 4 * 0.9**t) = 2**5, 2**7.28, 2**8.26, 2**8.68 -> 32, 128, 256, 512; the peaks stay at 512.
+    policy = CyclicalBatchSize(32, 512, step_size=4, mode="exp_increase", gamma=0.9)
+    assert [policy.batch_size(t) for t in (0, 8, 16, 24)] == [32, 128, 256, 512]
+    assert [policy.batch_size(t) for t in (4, 12, 20, 28)] == [512] * 4
+    # half way up the second cycle (t=6, h=0.5): 2**(9 - 0.5 * 4 * 0.9**6) = 2**7.94 -> 256, where the
+    # exponential mode is at 2**7 = 128
+    assert policy.batch_size(6) == 256 and CyclicalBatchSize(32, 512, step_size=4).batch_size(6) == 128
+    assert policy.low_end(8) == pytest.approx(2 ** (9 - 4 * 0.9**8))  # 155.2, drawn on the trace
+    troughs = [policy.batch_size(t) for t in range(0, 200, 8)]
+    assert troughs == sorted(troughs)  # the cycles only drift toward b_max
+
+
+def test_exp_increase_is_exp_range_seen_through_the_noise_scale():
+    # exp_range's excursion above lr_min at its peaks is gamma**t of the full one (Smith 2017, 3.1);
+    # exp_increase's excursion below b_max (log2 space: the noise scale lr*N/B moves a doubling at a
+    # time) at its troughs is gamma**t of the full one.
+    from training.schedules import CyclicalLearningRate
+
+    gamma, step_size = 0.97, 5
+    clr = CyclicalLearningRate(1e-4, 1e-1, step_size, mode="exp_range", gamma=gamma)
+    cbs = CyclicalBatchSize(16, 1024, step_size, mode="exp_increase", gamma=gamma)
+    for k in range(6):
+        peak, trough = (2 * k + 1) * step_size, 2 * k * step_size
+        assert (clr.value(peak) - 1e-4) / (1e-1 - 1e-4) == pytest.approx(gamma**peak)
+        assert (10 - np.log2(cbs.low_end(trough))) / (10 - 4) == pytest.approx(gamma**trough)
+    # gamma = 1 is the exponential mode
+    flat = CyclicalBatchSize(16, 1024, step_size, mode="exp_increase", gamma=1.0)
+    assert [flat.batch_size(t) for t in range(40)] == [CyclicalBatchSize(16, 1024, step_size).batch_size(t) for t in range(40)]
+
+
 @pytest.mark.parametrize("n", [1000, 1023, 7, 4096])
 def test_every_sample_once_per_epoch_with_power_of_two_shapes(n):
     policy = CyclicalBatchSize(8, 128, step_size=5)
@@ -49,7 +81,8 @@ def test_epochs_continue_the_cycle():
         ({"b_min": 48, "b_max": 512, "step_size": 4}, "b_min and b_max must be powers of two"),
         ({"b_min": 512, "b_max": 512, "step_size": 4}, "b_max must be > b_min"),
         ({"b_min": 32, "b_max": 512, "step_size": 0}, "step_size must be > 0"),
-        ({"b_min": 32, "b_max": 512, "step_size": 4, "mode": "cosine"}, "unknown mode 'cosine'; valid modes: exponential, linear"),
+        ({"b_min": 32, "b_max": 512, "step_size": 4, "mode": "cosine"}, "unknown mode 'cosine'; valid modes: exponential, linear, exp_increase"),
+        ({"b_min": 32, "b_max": 512, "step_size": 4, "mode": "exp_increase", "gamma": 0}, r"gamma must lie in \(0, 1\], got 0"),
     ],
 )
 def test_bad_arguments(kwargs, message):
