@@ -33,7 +33,7 @@ def check_rows(rows, benchmark_prefix, *, goals):
 
 
 def test_registry_names_every_benchmark():
-    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "html"]
+    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "html", "training-loop"]
 
 
 def test_html_page_smoke():
@@ -130,6 +130,18 @@ def test_onnx_peer_smoke():
     assert [r.unit for r in rows] == ["ms", "ms", "params", "params", "MACs", "MACs"]
     # Both tools count the same parameters; onnx-tool's MACs add bias adds and element-wise ops.
     assert rows[3].ratio == 1.0 and rows[5].ratio > 1.0
+
+
+@pytest.mark.keras
+def test_training_loop_smoke():
+    pytest.importorskip("keras")
+    from benchmarks import training_loop
+
+    rows = training_loop.run(smoke=True)
+    check_rows(rows, "training-loop", goals=2)  # the loop without checkpoints, in wall and in CPU time
+    assert [r.case for r in rows] == ["plain fit", "cnntrain loop", "cnntrain loop + checkpoints"] * 2
+    assert [r.unit for r in rows] == ["s/epoch"] * 3 + ["CPU-s/epoch"] * 3
+    assert "the checkpoint's own cost" in rows[2].note and "paired speed ratio" in rows[1].note
 
 
 def test_numpy_augment_is_pad_crop_flip_cutout():

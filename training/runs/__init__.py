@@ -9,10 +9,11 @@ The public names are re-exported here (``from training.runs import RunDir, train
 package imports neither Keras nor matplotlib.
 """
 
-from .loop import NonFiniteLoss, TrainingPlan, current_learning_rate, epoch_order, restore_seed_states, seed_states, train
+from .loop import Convergence, NonFiniteLoss, TrainingPlan, current_learning_rate, epoch_order, restore_seed_states, seed_states, train
 from .rundir import HISTORY_FIELDS, TRACE_FIELDS, RunDir, RunError, library_versions
 
 __all__ = [
+    "Convergence",
     "HISTORY_FIELDS",
     "TRACE_FIELDS",
     "NonFiniteLoss",

@@ -6,6 +6,17 @@ sample order of epoch ``e`` is a pure function of ``(seed, e)``; batch sizes are
 of the step. So an interrupted-and-resumed run replays the same computation as an uninterrupted
 one. What the loop writes, and where, is :mod:`training.runs.rundir`'s layout.
 
+Training *to convergence* (:class:`Convergence`, ``--until-convergence``) is part of that state:
+the best validation loss, its epoch and the epochs since are stored in every checkpoint beside the
+best epoch's weights, so a resumed run stops at the same epoch as an uninterrupted one and
+evaluates the same weights.
+
+Why it costs little over a plain ``model.fit`` (``python -m benchmarks --only training-loop``):
+an epoch's batches are gathered from tensors made once per run by a ``tf.data`` pipeline (no
+Python per batch), the validation split is one dataset made once, and the per-step trace asks
+nothing of the optimizer per batch: the batch losses are the logs Keras hands every callback
+anyway, and the learning rates are computed for the whole epoch at its end, from the schedule.
+
 Keras (and TensorFlow, for ``--distribute``) is imported inside the functions that train, so
 importing this module stays light.
 """
@@ -28,6 +39,40 @@ class NonFiniteLoss(RunError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+@dataclass(frozen=True)
+class Convergence:
+    """Stop when the monitored loss has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Epoch ``e`` *improves* when ``loss_e < best - min_delta`` (``best`` the lowest loss so far,
+    ``inf`` at the start; a NaN never improves), the rule of Keras' ``EarlyStopping``; the run
+    stops after the epoch that makes ``patience`` epochs in a row without improvement, or at the
+    cap. The state (``best``, ``best_epoch``, ``wait``, ``stopped``) is a plain dict stored in
+    every checkpoint, so a resumed run takes the same decisions.
+    """
+
+    patience: int = 5
+    min_delta: float = 0.0
+    monitor: str = "val_loss"
+
+    def __post_init__(self):
+        if not int(self.patience) >= 1:
+            raise RunError(f"--patience must be at least 1, got {self.patience}")
+        if not float(self.min_delta) >= 0:
+            raise RunError(f"--min-delta must be >= 0, got {self.min_delta}")
+
+    @staticmethod
+    def start() -> dict:
+        return {"best": math.inf, "best_epoch": 0, "wait": 0, "stopped": False}
+
+    def update(self, state: dict, epoch: int, value) -> dict:
+        """The state after epoch ``epoch`` (1-based) whose monitored loss is ``value``."""
+        value = math.nan if value is None else float(value)
+        if value < float(state["best"]) - float(self.min_delta):
+            return {"best": value, "best_epoch": epoch, "wait": 0, "stopped": False}
+        wait = int(state["wait"]) + 1
+        return {**state, "wait": wait, "stopped": wait >= int(self.patience)}
+
+
 @dataclass
 class TrainingPlan:
     """What :func:`train` needs, all derived from a run's config so that resume can rebuild it.
@@ -39,6 +84,8 @@ class TrainingPlan:
     - ``expand_batch(x, y) -> (x, y)``: optional per-batch transform (batch augmentation repeats
       each sample M times here; the random augmentations themselves run inside the model).
     - ``target_accuracy``: record the first epoch whose validation accuracy reaches it.
+    - ``convergence``: a :class:`Convergence` to stop before ``epochs`` once the validation loss
+      stops improving (``epochs`` is then the cap); the best epoch's weights are evaluated.
     """
 
     build_model: Callable
@@ -57,6 +104,8 @@ class TrainingPlan:
     custom_objects: dict = field(default_factory=dict)
     callbacks: list = field(default_factory=list)  # extra Keras callbacks, e.g. recorders of an experiment
     distribute: str | None = None  # None or "mirrored"
+    checkpoints: bool = True  # False: no per-epoch checkpoint (benchmarks; such a run cannot resume)
+    convergence: Convergence | None = None
     verbose: int = 1
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
 
@@ -103,11 +152,49 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
 
 
-def _epoch_batches(plan: TrainingPlan, epoch: int):
+class _Feeder:
+    """Every epoch's batches as a Keras input, and the validation split, made once per run.
+
+    With the TensorFlow backend and no ``expand_batch``, the training arrays become tensors once
+    and an epoch is a ``tf.data`` pipeline over its index order cut into the epoch's batch sizes
+    (a ragged tensor of indices, one row per batch, gathered in the graph): no Python per batch,
+    and any mix of batch sizes. Otherwise (another backend, a per-batch NumPy transform) a
+    ``keras.utils.PyDataset`` serves the same batches from Python.
+    """
+
+    def __init__(self, plan: TrainingPlan):
+        import keras
+
+        self.plan = plan
+        self.graph = keras.backend.backend() == "tensorflow" and plan.expand_batch is None
+        self.val = None
+        if self.graph:
+            import tensorflow as tf
+
+            self.x, self.y = tf.convert_to_tensor(plan.x_train), tf.convert_to_tensor(plan.y_train)
+            if plan.x_val is not None:
+                self.val = tf.data.Dataset.from_tensor_slices((plan.x_val, plan.y_val)).batch(int(plan.batch_size))
+        elif plan.x_val is not None:
+            self.val = (plan.x_val, plan.y_val)
+
+    def epoch(self, epoch: int):
+        """``(data, sizes)``: epoch ``epoch``'s batches in order and their sizes."""
+        plan = self.plan
+        order = epoch_order(plan.seed, epoch, len(plan.x_train))
+        sizes = plan.steps_of(epoch)
+        if self.graph:
+            import tensorflow as tf
+
+            x, y = self.x, self.y
+            rows = tf.RaggedTensor.from_row_lengths(order, sizes)
+            data = tf.data.Dataset.from_tensor_slices(rows).map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx))).prefetch(2)
+            return data, sizes
+        return _py_dataset(plan, order, sizes), sizes
+
+
+def _py_dataset(plan: TrainingPlan, order: np.ndarray, sizes: list):
     import keras
 
-    order = epoch_order(plan.seed, epoch, len(plan.x_train))
-    sizes = plan.steps_of(epoch)
     bounds = np.cumsum([0] + sizes)
 
     class EpochBatches(keras.utils.PyDataset):
@@ -121,7 +208,7 @@ def _epoch_batches(plan: TrainingPlan, epoch: int):
                 x, y = plan.expand_batch(x, y)
             return x, y
 
-    return EpochBatches(workers=1, use_multiprocessing=False), sizes
+    return EpochBatches(workers=1, use_multiprocessing=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,37 +224,69 @@ def current_learning_rate(optimizer) -> float:
     return float(keras.ops.convert_to_numpy(lr))
 
 
-def _make_step_recorder(plan: TrainingPlan, traces: list, epoch: int, sizes: list, state: dict):
+def learning_rates(optimizer, first_step: int, count: int) -> list[float]:
+    """The rates the optimizer applied at steps ``first_step .. first_step + count - 1``.
+
+    A ``LearningRateSchedule`` is evaluated at those steps in one call (the optimizer evaluates it
+    at ``optimizer.iterations`` before each update, so the rate of the update numbered ``k`` from
+    0 is ``schedule(k)``); a schedule that cannot take a vector of steps is asked one step at a
+    time. A plain rate is read once. Asked after the epoch, so the steps cost nothing.
+    """
+    import keras
+
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return [current_learning_rate(optimizer)] * count
+    steps = np.arange(first_step, first_step + count, dtype="int64")
+    try:
+        values = np.asarray(keras.ops.convert_to_numpy(schedule(steps)), dtype=float).reshape(-1)
+        if values.shape == (count,):
+            return values.tolist()
+    except Exception:  # a schedule written for scalar steps only
+        pass
+    return [float(keras.ops.convert_to_numpy(schedule(int(t)))) for t in steps]
+
+
+def _make_step_recorder(state: dict, epoch: int, means: list):
     import keras
 
     class StepRecorder(keras.callbacks.Callback):
-        """Per-step learning rate, batch size and *batch* loss; stops on a non-finite loss.
+        """Keeps the running mean of the loss Keras logs after every batch; stops on a non-finite one.
 
-        Keras logs the running mean of the epoch, so the batch loss is recovered from
-        consecutive means: ``l_k = k*m_k - (k-1)*m_{k-1}``.
+        Keras hands every callback the logs of each batch (converted to Python numbers on the
+        TensorFlow backend whether a callback reads them or not), so this costs a list append.
+        The batch loss is recovered from consecutive means after the epoch:
+        ``l_k = k*m_k - (k-1)*m_{k-1}``.
         """
-
-        def __init__(self):
-            super().__init__()
-            self.previous_mean = 0.0
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.lr = current_learning_rate(self.model.optimizer)
 
         def on_train_batch_end(self, batch, logs=None):
             mean = float((logs or {}).get("loss", float("nan")))
-            k = batch + 1
-            loss = k * mean - (k - 1) * self.previous_mean
-            self.previous_mean = mean
-            step = state["step"] + 1
-            state["step"] = step
-            traces.append({"step": step, "epoch": epoch + 1, "learning_rate": self.lr, "batch_size": sizes[batch], "loss": loss})
-            if not math.isfinite(mean):
+            means.append(mean)
+            if not math.isfinite(mean) and "nonfinite" not in state:
                 state["nonfinite"] = f"the loss became {mean} at epoch {epoch + 1}, step {batch + 1}"
                 self.model.stop_training = True
 
     return StepRecorder()
 
+
+def _epoch_traces(first_step: int, epoch: int, sizes: list, means: list, rates: list) -> list[dict]:
+    """The trace rows of one epoch: step (from 1), epoch, learning rate, batch size, batch loss."""
+    rows, previous = [], 0.0
+    for k, mean in enumerate(means, start=1):
+        loss = k * mean - (k - 1) * previous
+        previous = mean
+        rows.append({"step": first_step + k, "epoch": epoch + 1, "learning_rate": rates[k - 1], "batch_size": sizes[k - 1], "loss": loss})
+    return rows
+
+
+def _epoch_line(plan: TrainingPlan, row: dict, stop: dict | None) -> str:
+    """The one line logged per epoch: its losses and accuracies, time and, to convergence, the stop state."""
+    parts = [f"{key} {row[key]:.4g}" for key in ("loss", "accuracy", "val_loss", "val_accuracy") if row.get(key) is not None]
+    line = f"epoch {row['epoch']}/{plan.epochs}: {', '.join(parts)} ({row['epoch_seconds']:.1f} s)"
+    if stop is not None:
+        c = plan.convergence
+        line += f"; best {c.monitor} {stop['best']:.4g} at epoch {stop['best_epoch']}, {stop['wait']}/{c.patience} without improvement"
+    return line
 
 # --------------------------------------------------------------------------------------------
 # The training loop
@@ -241,9 +360,11 @@ def _deterministic(seed: int) -> None:
 def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
     """Train ``plan`` in ``run`` (fresh, or from its latest checkpoint) and return the metrics.
 
-    Raises :class:`NonFiniteLoss` when the loss stops being finite (the last good checkpoint is
-    kept) and re-raises ``KeyboardInterrupt`` after marking the run interrupted; in both cases
-    everything up to the last completed epoch is on disk.
+    Logs one line per epoch (``plan.verbose``). Raises :class:`NonFiniteLoss` when the loss stops
+    being finite (the last good checkpoint is kept) and re-raises ``KeyboardInterrupt`` after
+    marking the run interrupted; in both cases everything up to the last completed epoch is on
+    disk. With ``plan.convergence`` the run may stop before ``plan.epochs``; the metrics then
+    describe the best epoch's weights (``best_epoch``, ``stopped_epoch``, ``converged``).
     """
     import keras
 
@@ -254,14 +375,19 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
     checkpoint = run.latest_checkpoint() if resume else None
     history, traces = ([], [])
     start_epoch, state = 0, {"step": 0, "wall_seconds": 0.0}
+    stop = Convergence.start() if plan.convergence is not None else None
     if checkpoint is not None:
         start_epoch = int(checkpoint["epoch"])
         state = {"step": int(checkpoint["step"]), "wall_seconds": float(checkpoint["wall_seconds"])}
         history, traces = _resumable_records(run, plan, start_epoch, state["step"])
-    if start_epoch >= plan.epochs and run.has_metrics():
+        if stop is not None:
+            stop = dict(checkpoint.get("convergence") or stop)
+    finished = start_epoch >= plan.epochs or bool(stop and stop["stopped"])
+    if finished and run.has_metrics():
         return run.metrics()  # evaluated and written: nothing left to do
-    # From here on a checkpoint at the last epoch still lacks its evaluation: the loop below is
-    # empty and the model is evaluated (a kill during the final evaluation is completed here).
+    # From here on a checkpoint at the last epoch (or at the stop) still lacks its evaluation: the
+    # loop below is empty and the model is evaluated (a kill during the final evaluation is
+    # completed here).
 
     def load_or_build():
         if checkpoint is None:
@@ -280,52 +406,79 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
         model = load_or_build()
 
     run.set_status("running", epoch=start_epoch)
-    val = (plan.x_val, plan.y_val) if plan.x_val is not None else None
+    feeder = _Feeder(plan)
+    best_weights = None  # the best epoch's weights, when this process trained it
     try:
-        for epoch in range(start_epoch, plan.epochs):
-            data, sizes = _epoch_batches(plan, epoch)
-            recorder = _make_step_recorder(plan, traces, epoch, sizes, state)
+        for epoch in range(start_epoch, plan.epochs if not finished else start_epoch):
+            data, sizes = feeder.epoch(epoch)
+            means: list = []
+            recorder = _make_step_recorder(state, epoch, means)
+            first_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
             began = time.perf_counter()
-            if plan.verbose:
-                plan.log(f"epoch {epoch + 1}/{plan.epochs}")
             # shuffle=False: the order is ours (epoch_order); Keras would reshuffle batches with
-            # Python's global RNG, which a resumed process does not share.
-            result = model.fit(data, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, validation_data=val, callbacks=[recorder, *plan.callbacks], verbose=2 if plan.verbose else 0)
+            # Python's global RNG, which a resumed process does not share. verbose=0: the loop
+            # logs each epoch once, below.
+            result = model.fit(data, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, validation_data=feeder.val, callbacks=[recorder, *plan.callbacks], verbose=0)
             seconds = time.perf_counter() - began
+            traces += _epoch_traces(state["step"], epoch, sizes, means, learning_rates(model.optimizer, first_step, len(means)))
+            state["step"] += len(means)
             if "nonfinite" in state:
                 run.write_traces(traces)
                 run.set_status("failed", reason=state["nonfinite"], last_good_epoch=epoch)
                 raise NonFiniteLoss(f"{state['nonfinite']}; kept the last good checkpoint (epoch {epoch})")
             logs = {k: float(v[-1]) for k, v in result.history.items()}
             state["wall_seconds"] += seconds
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "loss": logs.get("loss"),
-                    "accuracy": logs.get("accuracy", logs.get("sparse_categorical_accuracy")),
-                    "val_loss": logs.get("val_loss"),
-                    "val_accuracy": logs.get("val_accuracy", logs.get("val_sparse_categorical_accuracy")),
-                    "learning_rate": current_learning_rate(model.optimizer),
-                    "batch_size": max(set(sizes), key=sizes.count),  # the epoch's usual batch size
-                    "steps": len(sizes),
-                    "epoch_seconds": round(seconds, 4),
-                    "wall_seconds": round(state["wall_seconds"], 4),
-                }
-            )
+            row = {
+                "epoch": epoch + 1,
+                "loss": logs.get("loss"),
+                "accuracy": logs.get("accuracy", logs.get("sparse_categorical_accuracy")),
+                "val_loss": logs.get("val_loss"),
+                "val_accuracy": logs.get("val_accuracy", logs.get("val_sparse_categorical_accuracy")),
+                "learning_rate": current_learning_rate(model.optimizer),
+                "batch_size": max(set(sizes), key=sizes.count),  # the epoch's usual batch size
+                "steps": len(sizes),
+                "epoch_seconds": round(seconds, 4),
+                "wall_seconds": round(state["wall_seconds"], 4),
+            }
+            history.append(row)
+            improved = False
+            if stop is not None:
+                stop = plan.convergence.update(stop, epoch + 1, row.get(plan.convergence.monitor))
+                improved = stop["best_epoch"] == epoch + 1
+                if improved and not plan.checkpoints:
+                    best_weights = model.get_weights()
+            if plan.verbose:
+                plan.log(_epoch_line(plan, row, stop))
             run.write_history(history)
             run.write_traces(traces)
-            run.save_checkpoint(model, {"epoch": epoch + 1, "step": state["step"], "wall_seconds": state["wall_seconds"], "seed_states": seed_states(model)})
+            if plan.checkpoints:
+                checkpoint_state = {"epoch": epoch + 1, "step": state["step"], "wall_seconds": state["wall_seconds"], "seed_states": seed_states(model)}
+                if stop is None:
+                    run.save_checkpoint(model, checkpoint_state)
+                else:
+                    run.save_checkpoint(model, {**checkpoint_state, "convergence": stop}, best="model" if improved else "keep")
+            if stop is not None and stop["stopped"]:
+                if plan.verbose:
+                    c = plan.convergence
+                    plan.log(f"converged: {c.monitor} has not improved by more than {c.min_delta:g} for {c.patience} epochs; "
+                             f"the best epoch, {stop['best_epoch']}, is evaluated")  # fmt: skip
+                break
     except KeyboardInterrupt:
         done = history[-1]["epoch"] if history else start_epoch
         run.set_status("interrupted", completed_epochs=done)
         plan.log(f"interrupted: epochs up to {done} are saved; continue with 'cnntrain resume {run.path}'")
         raise
 
+    if stop is not None and history and 0 < stop["best_epoch"] < history[-1]["epoch"]:
+        _restore_best(model, run, best_weights)
     metrics = _metrics(model, plan, history)
+    if stop is not None:
+        metrics.update(best_epoch=stop["best_epoch"], stopped_epoch=history[-1]["epoch"] if history else 0, converged=bool(stop["stopped"]),
+                       **{f"best_{plan.convergence.monitor}": stop["best"] if math.isfinite(stop["best"]) else None})  # fmt: skip
     if strategy is not None:
         metrics["replicas"] = int(strategy.num_replicas_in_sync)
     run.write_metrics(metrics)
-    run.set_status("finished", epochs=plan.epochs)
+    run.set_status("finished", epochs=len(history))
     return metrics
 
 
@@ -349,6 +502,18 @@ def _resumable_records(run: RunDir, plan: TrainingPlan, epoch: int, step: int) -
         found = "is missing" if not os.path.exists(run.file("traces.csv")) else f"holds {len(traces)} of those steps"
         raise RunError(f"'{run.file('traces.csv')}' {found}, but the checkpoint is at step {step}")
     return history, traces
+
+
+def _restore_best(model, run: RunDir, best_weights) -> None:
+    """Put the best epoch's weights into ``model``: kept in memory, or from the latest checkpoint."""
+    if best_weights is not None:
+        model.set_weights(best_weights)
+        return
+    checkpoint = run.latest_checkpoint()
+    path = checkpoint and checkpoint.get("best_weights_path")
+    if not path:
+        raise RunError(f"'{run.path}' stopped at its best epoch's weights, but its checkpoint holds none")
+    model.load_weights(path)
 
 
 def _metrics(model, plan: TrainingPlan, history: list[dict]) -> dict:

@@ -8,7 +8,8 @@ A run directory holds::
     metrics.json      test accuracy, best validation accuracy, epochs/wall time to the target
     results.json      what the experiment returned (written when it finishes)
     status.json       running / finished / interrupted / failed, with the reason
-    checkpoint/       epoch-NNNN/model.keras + state.json, and latest.json pointing at one
+    checkpoint/       epoch-NNNN/model.keras + state.json (+ best.weights.h5 when training to
+                      convergence), and latest.json pointing at one
     *.png             plots written by the experiment
     .lock             held (``flock``) by the one process working in the directory
 
@@ -44,6 +45,7 @@ from cnncalc.atomic import read_csv, read_json, write_csv, write_json
 
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "batch_size", "steps", "epoch_seconds", "wall_seconds")
 TRACE_FIELDS = ("step", "epoch", "learning_rate", "batch_size", "loss")
+BEST_WEIGHTS = "best.weights.h5"  # the best epoch's weights, in a checkpoint of a run trained to convergence
 
 
 STATES = ("created", "running", "finished", "interrupted", "failed")
@@ -181,19 +183,34 @@ class RunDir:
         model_path = os.path.join(self.checkpoint_dir, state["dir"], "model.keras")
         if not os.path.exists(model_path):
             raise RunError(f"checkpoint '{model_path}' named by latest.json is missing")
-        return {**state, "model_path": model_path}
+        best = os.path.join(self.checkpoint_dir, state["dir"], BEST_WEIGHTS)
+        return {**state, "model_path": model_path, **({"best_weights_path": best} if os.path.exists(best) else {})}
 
-    def save_checkpoint(self, model, state: dict) -> None:
-        """Write ``epoch-NNNN/`` completely, then publish it by replacing ``latest.json``."""
+    def save_checkpoint(self, model, state: dict, *, best: str | None = None) -> None:
+        """Write ``epoch-NNNN/`` completely, then publish it by replacing ``latest.json``.
+
+        ``best`` (training to convergence): ``"model"`` stores this model's weights as the best
+        epoch's (``best.weights.h5``), ``"keep"`` carries the previous checkpoint's best weights
+        over (a hard link where the file system allows), so the best weights are published in the
+        same step as the state that names their epoch.
+        """
         name = f"epoch-{state['epoch']:04d}"
         final = os.path.join(self.checkpoint_dir, name)
         staging = os.path.join(self.checkpoint_dir, f".staging-{name}")
+        previous = self.latest_checkpoint() if best == "keep" else None
         shutil.rmtree(staging, ignore_errors=True)
         os.makedirs(staging)
-        try:
-            model.save(os.path.join(staging, "model.keras"))
-        except OSError as exc:  # a full disk: name the file (Keras' zip writer does not)
-            raise OSError(exc.errno, exc.strerror, exc.filename or os.path.join(staging, "model.keras")) from None
+        for filename, save in [("model.keras", model.save)] + ([(BEST_WEIGHTS, model.save_weights)] if best == "model" else []):
+            path = os.path.join(staging, filename)
+            try:
+                save(path)
+            except OSError as exc:  # a full disk: name the file (Keras' zip writer does not)
+                raise OSError(exc.errno, exc.strerror, exc.filename or path) from None
+        if previous is not None and "best_weights_path" in previous:
+            try:
+                os.link(previous["best_weights_path"], os.path.join(staging, BEST_WEIGHTS))
+            except OSError:
+                shutil.copyfile(previous["best_weights_path"], os.path.join(staging, BEST_WEIGHTS))
         write_json(os.path.join(staging, "state.json"), state)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)

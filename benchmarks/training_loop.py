@@ -1,0 +1,164 @@
+"""Training loop: ``cnntrain``'s loop (:func:`training.runs.train`) against a plain ``model.fit``.
+
+The same model (LeNet-5 from the cnncalc zoo, SGD with momentum 0.9), the same data (a
+Fashion-MNIST subset, standardised and padded to 32x32 as the experiments prepare it; random
+images of that shape when the dataset is absent, said in the notes), the same batch size and
+number of epochs, the same initial weights, validation on the held-out split after every epoch:
+
+- ``plain fit``: ``model.fit(x, y, batch_size=B, epochs=E, validation_data=(x_val, y_val),
+  shuffle=True, verbose=0)``, the baseline a Keras user writes.
+- ``cnntrain loop``: :func:`training.runs.train` with checkpoints off (``TrainingPlan(checkpoints=False)``):
+  its own sample order per epoch, the per-step trace (learning rate, batch size, batch loss), the
+  history and trace files written every epoch. Goal (issue 15): at most 5% slower (ratio >= 0.95x
+  speed, i.e. epochs at most 1.05x as long).
+- ``cnntrain loop + checkpoints``: the same with its per-epoch checkpoint (the ``.keras`` model
+  file and the seed-generator states, published atomically); the row's note gives the
+  checkpoint's own cost per epoch (this row's time less the previous one's, paired).
+
+Each **round** trains a fresh copy of the model (initial weights restored, untimed) with each
+variant back to back, their order rotated from round to round, after one untimed warm-up
+training per variant. Op determinism (``tf.config.experimental.enable_op_determinism``, which
+the loop turns on for its exact resume) is on for every variant, so the ratio measures the loop,
+not the kernels. Figures are seconds per epoch (medians over rounds) in wall-clock time and in
+process CPU time (``time.process_time``, all threads); each ratio is the median over rounds of
+the ratio within the round (paired), with its quartiles in the note.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+from .harness import Row
+
+GOAL = 0.05  # the loop's epochs at most 5% longer than plain fit's
+# training images (before the 10% validation split), epochs per training, timed rounds, batch size
+SIZES = {
+    "full": dict(subset=16000, epochs=2, rounds=7, batch=64),
+    "quick": dict(subset=16000, epochs=1, rounds=3, batch=64),
+    "smoke": dict(subset=512, epochs=1, rounds=1, batch=64),
+}
+
+
+def _data(subset: int, seed: int = 0):
+    """``(x_train, y_train, x_val, y_val, where)``: real Fashion-MNIST as the experiments load it, or random."""
+    from training.data import FASHION_MNIST_SYSTEM_DIR, load
+
+    try:
+        d = load("fashion_mnist", None, subset=subset, test_subset=1, pad_to=32, seed=seed, download=False)
+        return d.x_train, d.y_train, d.x_val, d.y_val, f"Fashion-MNIST from {FASHION_MNIST_SYSTEM_DIR}"
+    except Exception:
+        rng = np.random.default_rng(seed)
+        n_val = subset // 10
+        x = rng.standard_normal((subset, 32, 32, 1), dtype=np.float32)
+        y = rng.integers(0, 10, subset)
+        return x[n_val:], y[n_val:], x[:n_val], y[:n_val], "random images (Fashion-MNIST not installed)"
+
+
+def _model_factory(seed: int = 0):
+    """A function returning a fresh compiled LeNet-5 with the same initial weights every call."""
+    import keras
+
+    from training.models import build, compile_model
+
+    keras.utils.set_random_seed(seed)
+    weights = build("lenet5", (32, 32, 1), 10).get_weights()
+
+    def fresh():
+        model = build("lenet5", (32, 32, 1), 10)
+        model.set_weights(weights)
+        return compile_model(model, keras.optimizers.SGD(learning_rate=0.01, momentum=0.9))
+
+    return fresh
+
+
+def _variants(data, size: dict, fresh, workdir: str):
+    """name -> function(model) training ``model`` for the configured epochs."""
+    from training.runs import RunDir, TrainingPlan, train
+
+    x, y, xv, yv = data
+    epochs, batch = size["epochs"], size["batch"]
+    counter = iter(range(10**6))
+
+    def plain(model):
+        model.fit(x, y, batch_size=batch, epochs=epochs, validation_data=(xv, yv), shuffle=True, verbose=0)
+
+    def loop(checkpoints: bool):
+        def run(model):
+            run_dir = RunDir(os.path.join(workdir, f"run-{next(counter)}"))
+            run_dir.create({"experiment": "benchmark"})
+            plan = TrainingPlan(build_model=lambda: model, x_train=x, y_train=y, x_val=xv, y_val=yv, epochs=epochs,
+                                batch_size=batch, seed=0, verbose=0, checkpoints=checkpoints)  # fmt: skip
+            train(run_dir, plan)
+
+        return run
+
+    return {"plain fit": plain, "cnntrain loop": loop(False), "cnntrain loop + checkpoints": loop(True)}
+
+
+def measure(size: dict) -> tuple[dict, str]:
+    """Per variant, per round: ``{"wall": s/epoch, "cpu": CPU s/epoch}``, and where the data came from."""
+    from training.runs.loop import _deterministic
+
+    x, y, xv, yv, where = _data(size["subset"])
+    _deterministic(0)  # as the loop does, for every variant
+    fresh = _model_factory()
+    out: dict = {}
+    with tempfile.TemporaryDirectory(prefix="cnncalc-bench-loop-") as workdir:
+        variants = _variants((x, y, xv, yv), size, fresh, workdir)
+        names = list(variants)
+        for name in names if size["rounds"] > 1 else ():  # warm-up: library code paths, allocator, file system
+            variants[name](fresh())
+        out = {name: {"wall": [], "cpu": []} for name in names}
+        for r in range(size["rounds"]):
+            order = names[r % len(names):] + names[: r % len(names)]
+            for name in order:
+                model = fresh()
+                gc.collect()
+                cpu, start = time.process_time(), time.perf_counter()
+                variants[name](model)
+                out[name]["wall"].append((time.perf_counter() - start) / size["epochs"])
+                out[name]["cpu"].append((time.process_time() - cpu) / size["epochs"])
+    return out, f"{where}; {len(x):,} training and {len(xv):,} validation images"
+
+
+def _paired(values, base):
+    """Median and quartiles over rounds of ``base / value`` (a speed ratio: < 1 means slower)."""
+    pairs = [b / v for v, b in zip(values, base)]
+    ratio = statistics.median(pairs)
+    q1, _, q3 = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else (ratio, ratio, ratio)
+    return ratio, q1, q3
+
+
+def run(quick: bool = False, smoke: bool = False) -> list[Row]:
+    level = "smoke" if smoke else "quick" if quick else "full"
+    size = SIZES[level]
+    m, about = measure(size)
+    name = "training-loop"
+    goal = f">= {1 - GOAL:.2f}x (epochs within {GOAL:.0%})"
+    rows = []
+    for unit, key, label in (("s/epoch", "wall", "wall clock"), ("CPU-s/epoch", "cpu", "process CPU time")):
+        base = m["plain fit"][key]
+        for variant in m:
+            values = m[variant][key]
+            note = (f"{label}; {size['rounds']} rounds of {size['epochs']} epoch(s), batch {size['batch']}, LeNet-5; "
+                    f"{about}; min {min(values):.3f}, max {max(values):.3f}")  # fmt: skip
+            if variant == "plain fit":
+                rows.append(Row(name, variant, statistics.median(values), unit, note=note))
+                continue
+            ratio, q1, q3 = _paired(values, base)
+            note += f"; paired speed ratio {ratio:.3f}, quartiles {q1:.3f}..{q3:.3f}"
+            graded = variant == "cnntrain loop"
+            if variant == "cnntrain loop + checkpoints":
+                cost = statistics.median([c - v for c, v in zip(values, m["cnntrain loop"][key])])
+                note += f"; the checkpoint's own cost {cost * 1e3:.0f} ms per epoch (paired difference to the loop without)"
+            rows.append(Row(name, variant, statistics.median(values), unit, ratio=ratio, ratio_of="plain fit / cnntrain epoch time, paired",
+                            goal=goal if graded else "", met=(ratio >= 1 - GOAL) if graded else None, note=note,
+                            bound=(f"the loop's epochs take {1 / ratio:.3f}x plain fit's ({label}); per-round ratios "
+                                   f"{q1:.3f}..{q3:.3f} (quartiles)") if graded else ""))  # fmt: skip
+    return rows
