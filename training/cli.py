@@ -23,6 +23,7 @@ import sys
 import threading
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_INTERNAL, EXIT_TERMINATED = 0, 2, 130, 3, 143
+NATIVE_LOG = "native.log"  # TensorFlow's native notices of a run without --verbose, in its run directory
 
 # ``cnntrain data --samples K`` draws 10 x K plot axes; beyond this the grid only costs memory.
 MAX_GRID_SAMPLES = 32
@@ -70,6 +71,7 @@ def _add_common(parser, exp):
             group.add_argument(flag, **({"choices": exp.datasets, **kwargs} if dest == "dataset" else kwargs))
     group.add_argument("--out", help="run directory (default runs/EXPERIMENT/DATE_TIME)")
     group.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    group.add_argument("--verbose", action="store_true", help="let TensorFlow's native notices through to the terminal (else they go to native.log in the run directory)")
     for option in exp.options:
         parser.add_argument(option.flag, **option.argparse_kwargs())
 
@@ -84,6 +86,8 @@ def build_parser():
     data = sub.add_parser("data", help="dataset sizes, per-class counts and an image grid")
     data.add_argument("dataset", choices=("fashion_mnist", "cifar10"))
     data.add_argument("--data-dir")
+    data.add_argument("--val-fraction", type=float, default=None, help="fraction of the training images held out for validation (default 0.1, as every experiment)")
+    data.add_argument("--seed", type=int, default=0, help="seed of the validation split (default 0, the experiments' default)")
     data.add_argument("--summary", action="store_true", help="print sizes and per-class counts")
     data.add_argument("--samples", type=int, default=0, metavar="K", help="write a grid of K images per class")
     data.add_argument("--out", default=None, help="where to write summary.json and samples.png")
@@ -91,6 +95,7 @@ def build_parser():
     resume = sub.add_parser("resume", help="continue an interrupted run")
     resume.add_argument("run_dir")
     resume.add_argument("--quiet", action="store_true")
+    resume.add_argument("--verbose", action="store_true", help="let TensorFlow's native notices through to the terminal")
 
     report = sub.add_parser("report", help="markdown tables and combined plots of runs")
     report.add_argument("run_dirs", nargs="+")
@@ -136,7 +141,7 @@ def _run_experiment(args) -> int:
             print(f"starting again in '{run.path}': its earlier run stopped before its first epoch ({run.status().get('state')})", file=sys.stderr)
         run.create(config, overwrite=True)
         print(f"run directory: {run.path}", file=sys.stderr)
-        return _execute(exp, ctx)
+        return _execute(exp, ctx, args.verbose)
 
 
 def _resume(args) -> int:
@@ -161,44 +166,23 @@ def _resume(args) -> int:
         except (RunError, ValueError, TypeError) as exc:  # a hand-edited value of the wrong type, too
             raise RunError(f"'{run.file('config.json')}': {exc}") from None
         require("cnntrain resume", exp.requires)
-        return _execute(exp, Context(config, run, resume=True, verbose=0 if args.quiet else 1))
+        return _execute(exp, Context(config, run, resume=True, verbose=0 if args.quiet else 1), args.verbose)
 
 
-def _execute(exp, ctx) -> int:
-    """Run the recipe in its (locked) directory; the status always says how it ended.
+def _execute(exp, ctx, verbose: bool = False) -> int:
+    """Run the recipe in its (locked) directory (``experiments.execute``: the status always says
+    how it ended, ``finished`` last); TensorFlow's native notices go to ``native.log`` unless
+    ``--verbose``."""
+    from contextlib import nullcontext
 
-    ``finished`` is written last, after ``results.json``: a run stopped anywhere before that
-    (the final evaluation included) is resumed to completion. On a stop the details the loop
-    wrote (``completed_epochs``, ``last_good_epoch``) are kept.
-    """
-    ctx.run.set_status("running")
-    try:
-        results = exp.run(ctx) or {}
-    except KeyboardInterrupt:
-        _mark_stopped(ctx.run, "interrupted")
-        raise
-    except Exception as exc:
-        _mark_stopped(ctx.run, "failed", reason=_first_line(exc))
-        raise
-    from cnncalc.atomic import write_json
+    from .experiments import execute
+    from .native_stderr import redirected
 
-    write_json(ctx.file("results.json"), results)
-    ctx.run.set_status("finished")
+    # TensorFlow is first imported inside: its native notices go to native.log unless --verbose.
+    with nullcontext() if verbose else redirected(ctx.file(NATIVE_LOG)):
+        execute(exp, ctx)
     print(f"done: {ctx.path}", file=sys.stderr)
     return EXIT_OK
-
-
-def _mark_stopped(run, state: str, **details) -> None:
-    """Mark ``run`` stopped, unless the loop already did (its status has the epoch details).
-
-    Never hides the exception being raised: a status that cannot be written (a full disk with
-    no room even for an in-place rewrite) is named on stderr and left.
-    """
-    try:
-        if run.status().get("state") != state:
-            run.set_status(state, **details)
-    except Exception as exc:  # noqa: BLE001 - the original error is the one to report
-        print(f"warning: could not mark '{run.path}' {state}: {_first_line(exc)}", file=sys.stderr)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -213,7 +197,13 @@ def _data(args) -> int:
         raise UsageError(f"--samples must lie in 0..{MAX_GRID_SAMPLES} images per class (one plot axis each), got {args.samples}")
     if args.samples:
         require("cnntrain data --samples", {"matplotlib": "plots"})
-    dataset = load(args.dataset, args.data_dir, normalization="none", val_fraction=0.0)
+    from .data import VAL_FRACTION
+
+    fraction = VAL_FRACTION if args.val_fraction is None else args.val_fraction
+    if not 0 <= fraction < 1:
+        raise UsageError(f"--val-fraction must lie in [0, 1), got {fraction}")
+    # The split every experiment trains on (Context.dataset): the same fraction and seed.
+    dataset = load(args.dataset, args.data_dir, normalization="none", val_fraction=fraction, seed=args.seed)
     summary = summarize(dataset)
     if args.summary or not args.samples:
         print(format_summary(summary))

@@ -108,6 +108,9 @@ CIFAR10_META = "batches.meta"
 
 DATASETS = ("fashion_mnist", "cifar10")
 NORMALIZATIONS = ("standardize", "scale", "none")
+# The validation fraction every experiment holds out of its training images (``Context.dataset``),
+# and what ``cnntrain data`` reports: the exercise asks for the validation set's size.
+VAL_FRACTION = 0.1
 
 
 class DataError(ValueError):
@@ -601,7 +604,7 @@ def load(
     name: str,
     data_dir=None,
     *,
-    val_fraction: float = 0.1,
+    val_fraction: float = VAL_FRACTION,
     normalization: str = "standardize",
     pad_to: int | None = None,
     subset: int | None = None,
@@ -671,7 +674,8 @@ def format_summary(summary: dict) -> str:
     names = summary["class_names"]
     splits = summary["splits"]
     shape = "x".join(str(s) for s in summary["image_shape"])
-    sizes = ", ".join(f"{k} {v['size']}" for k, v in splits.items())
+    labels = {"train": "training", "val": "validation", "test": "test"}
+    sizes = ", ".join(f"{labels.get(k, k)} {v['size']}" for k, v in splits.items())
     lines = [f"{summary['name']} from {summary['source']}: {shape} images, {sizes}"]
     width = max(len(n) for n in names + ["class"])
     lines.append("  ".join(["class".ljust(width)] + [k.rjust(7) for k in splits]))

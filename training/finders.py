@@ -194,6 +194,30 @@ class BatchSizeResult:
         return path
 
 
+# The block diagram of batch_size_range_test (mermaid), drawn in docs/batch-size-finder.md and in the
+# results.md of ``cnntrain policies``; tests/training/test_policies.py checks that the two agree.
+BATCH_SIZE_FINDER_DIAGRAM = """\
+flowchart TD
+    A["inputs: model_fn, data (x, y), fixed learning_rate,<br/>b_lo, b_hi (powers of two), max_physical_batch"] --> B["iterations N = given, or epochs_at_lo * (n // b_lo)<br/>(5 epochs at b_lo by default)"]
+    B --> C["batch sizes b = b_lo, 2 b_lo, 4 b_lo, ..., b_hi"]
+    C --> D{"next b?"}
+    D -- yes --> E["set_random_seed(seed); model = model_fn()<br/>(same initial weights for every b)"]
+    E --> F{"b > max_physical_batch?"}
+    F -- no --> G["physical batch p = b, k = 1"]
+    F -- yes --> H["p = max_physical_batch<br/>k = b / p accumulation steps"]
+    G --> I["recompile: copy of the optimizer with<br/>learning_rate fixed, gradient_accumulation_steps = k"]
+    H --> I
+    I --> J["fit N * k physical batches of p<br/>(shuffled, every pass a fresh permutation)<br/>= N optimizer updates of b samples"]
+    J --> K["check optimizer.iterations == N"]
+    K --> L["loss = model.evaluate(eval_data or training data)<br/>record b, loss, mean training loss, p, k, seconds"]
+    L --> D
+    D -- no --> M["BatchSizeResult: curve of loss against b"]
+    M --> N["suggest(): b_min, b_max"]
+    M --> O["plot(path)"]
+    N --> P["CyclicalBatchSize(b_min, b_max, step_size)"]
+"""
+
+
 # -- helpers --------------------------------------------------------------------------------------
 
 

@@ -76,9 +76,13 @@ def test_resume_after_interrupt_continues_to_the_same_history(tmp_path):
 def test_data_summary_and_samples(tmp_path, capsys):
     assert main(["data", "fashion_mnist", "--summary", "--samples", "2", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["splits"]["train"]["size"] == 60000 and summary["splits"]["test"]["size"] == 10000
+    # The split every experiment trains on: 10% of the 60,000 training images held out (seed 0).
+    sizes = {split: summary["splits"][split]["size"] for split in ("train", "val", "test")}
+    assert sizes == {"train": 54000, "val": 6000, "test": 10000}
+    assert sum(summary["splits"]["val"]["per_class"].values()) == 6000
     assert (tmp_path / "samples.png").stat().st_size > 1000
-    assert "Ankle boot" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "training 54000, validation 6000, test 10000" in out and "Ankle boot" in out
 
 
 @pytest.mark.real_fashion_mnist

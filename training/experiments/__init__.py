@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..runs import RunDir, RunError, TrainingPlan, train
+from ..runs import Convergence, RunDir, RunError, TrainingPlan, train
 
 
 # The common options a Keras experiment accepts; None means "take the preset's value". An
@@ -34,6 +34,18 @@ COMMON_OPTIONS = ("dataset", "model", "epochs", "batch_size", "lr", "seed", "dat
 # What a Keras experiment imports, and the extras of pyproject.toml that install it: checked by
 # ``cnntrain`` before any run directory exists, so a missing package is a one-line usage error.
 KERAS_REQUIRES = {"keras": "keras", "matplotlib": "plots"}
+
+
+@dataclass(frozen=True)
+class ReadsRun:
+    """What a chaining option (``--bounds-from RUN``) takes from another run's ``results.json``.
+
+    ``source``: the experiment that must have made the run; ``keys``: its result key -> our config
+    key (``{"lr_min": "lr"}`` for ``batch-range --lr-from``).
+    """
+
+    source: str
+    keys: dict
 
 
 @dataclass
@@ -46,6 +58,7 @@ class Option:
     nargs: str | None = None
     choices: tuple | None = None
     flag_only: bool = False  # a switch (argparse store_true); None when absent, so the preset decides
+    reads: ReadsRun | None = None  # a chaining option: its value is a run directory to read settings from
 
     def argparse_kwargs(self) -> dict:
         """The keyword arguments for ``ArgumentParser.add_argument``."""
@@ -61,6 +74,15 @@ class Option:
     @property
     def dest(self) -> str:
         return self.flag.lstrip("-").replace("-", "_")
+
+
+# Training to convergence (``training.runs.Convergence``): the options of the experiments that offer it.
+CONVERGENCE_OPTIONS = (
+    Option("--until-convergence", "train until the validation loss stops improving (--patience, --min-delta), at most --epochs epochs; the best epoch's weights are tested", flag_only=True),
+    Option("--patience", "with --until-convergence: epochs without improvement before stopping", int),
+    Option("--min-delta", "with --until-convergence: the least fall of the validation loss that counts as an improvement", float),
+)
+CONVERGENCE_DEFAULTS = {"until_convergence": False, "patience": 5, "min_delta": 0.0}
 
 
 @dataclass
@@ -138,6 +160,14 @@ def resolve_config(exp: Experiment, preset: str, overrides: dict) -> dict:
         raise RunError(f"unknown preset '{preset}' for {exp.name} (known: {', '.join(exp.presets)})")
     config = dict(exp.presets[preset])
     config.update({k: v for k, v in overrides.items() if v is not None})
+    for option in exp.options:
+        if option.reads is not None and config.get(option.dest) is not None:
+            taken = read_run(option, config[option.dest])
+            given = ["--" + key.replace("_", "-") for key in taken if overrides.get(key) is not None]
+            if given:
+                raise RunError(f"give {' and '.join(given)} or {option.flag}, not both")
+            config.update(taken)
+            config[option.dest] = {"run": os.path.abspath(config[option.dest]), **taken}
     for key in PATH_OPTIONS:
         if config.get(key) is not None:
             config[key] = os.path.abspath(os.path.expanduser(config[key]))
@@ -155,6 +185,8 @@ def check_config(exp: Experiment, config: dict) -> None:
     The common checks (positive sizes and rates, finite numbers, a seed NumPy accepts, momentum
     in [0, 1), a target accuracy in (0, 1], a zoo model), then the experiment's ``validate``.
     """
+    if config.get("until_convergence"):
+        Convergence(config.get("patience", 5), config.get("min_delta", 0.0))  # a one-line RunError for bad values
     if config.get("dataset") not in exp.datasets:
         raise RunError(f"{exp.name} runs on {' or '.join(exp.datasets)}, not '{config.get('dataset')}'")
     for key, value in config.items():
@@ -206,12 +238,78 @@ def _flag(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
+def read_run(option: Option, path: str) -> dict:
+    """The settings a chaining ``option`` takes from the finished run at ``path`` (our config keys).
+
+    One-line :class:`RunError` when ``path`` is no run, a run of another experiment, an unfinished
+    run, or one that suggested no value (``null`` in its ``results.json``, with its note).
+    """
+    from cnncalc.atomic import read_json
+
+    source = RunDir(path)
+    made_by = source.config().get("experiment")
+    if made_by != option.reads.source:
+        raise RunError(f"{option.flag}: '{path}' is a {made_by} run, not a {option.reads.source} run")
+    if not os.path.exists(source.file("results.json")):
+        state = source.status().get("state", "created")
+        raise RunError(f"{option.flag}: '{path}' has no results yet ({state}); finish it with 'cnntrain resume {path}'")
+    results = read_json(source.file("results.json"))
+    taken = {}
+    for key, dest in option.reads.keys.items():
+        if results.get(key) is None:
+            note = results.get("note")
+            raise RunError(f"{option.flag}: '{path}' suggested no {key} (null{': ' + note if note else ''})")
+        taken[dest] = results[key]
+    return taken
+
+
+def execute(exp: Experiment, ctx: Context) -> dict:
+    """Run ``exp`` in ``ctx``'s run directory; the status always says how it ended.
+
+    ``running``, then ``results.json``, then ``finished`` last: a run stopped anywhere before that
+    (the final evaluation included) is resumed to completion. On a stop the details the loop
+    wrote (``completed_epochs``, ``last_good_epoch``) are kept. ``cnntrain`` runs every
+    experiment this way, and :meth:`Context.stage` every stage of a chain.
+    """
+    ctx.run.set_status("running")
+    try:
+        results = exp.run(ctx) or {}
+    except KeyboardInterrupt:
+        mark_stopped(ctx.run, "interrupted")
+        raise
+    except Exception as exc:
+        mark_stopped(ctx.run, "failed", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+    from cnncalc.atomic import write_json
+
+    write_json(ctx.file("results.json"), results)
+    ctx.run.set_status("finished")
+    return results
+
+
+def mark_stopped(run: RunDir, state: str, **details) -> None:
+    """Mark ``run`` stopped, unless the loop already did (its status has the epoch details).
+
+    Never hides the exception being raised: a status that cannot be written (a full disk with
+    no room even for an in-place rewrite) is named on stderr and left.
+    """
+    try:
+        if run.status().get("state") != state:
+            run.set_status(state, **details)
+    except Exception as exc:  # noqa: BLE001 - the original error is the one to report
+        print(f"warning: could not mark '{run.path}' {state}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+
+
 def default_out(name: str) -> str:
     return os.path.join("runs", name, time.strftime("%Y-%m-%d_%H%M%S"))
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+# The settings that decide what Context.dataset() loads.
+DATA_KEYS = ("dataset", "data_dir", "val_fraction", "normalization", "subset", "test_subset", "seed", "model")
 
 
 @dataclass
@@ -243,14 +341,14 @@ class Context:
     def dataset(self):
         """The configured dataset (loaded once): subset, validation split, normalisation, padding."""
         if self._data is None:
-            from ..data import load
+            from ..data import VAL_FRACTION, load
 
             model = self.get("model", "")
             pad_to = 32 if self["dataset"] == "fashion_mnist" and model in ("lenet5", "minigooglenet") else None
             self._data = load(
                 self["dataset"],
                 self.get("data_dir"),
-                val_fraction=self.get("val_fraction", 0.1),
+                val_fraction=self.get("val_fraction", VAL_FRACTION),
                 normalization=self.get("normalization", "standardize"),
                 pad_to=pad_to,
                 subset=self.get("subset"),
@@ -296,10 +394,41 @@ class Context:
             target_accuracy=target_accuracy if target_accuracy is not None else self.get("target_acc"),
             custom_objects=custom_objects or {},
             distribute=self.get("distribute"),
+            convergence=self.convergence(),
             verbose=self.verbose,
             log=self.log,
         )  # fmt: skip
         return train(run, plan, resume=run.latest_checkpoint() is not None)
+
+    def convergence(self) -> Convergence | None:
+        """The run's stopping rule when it trains ``--until-convergence``, else None."""
+        if not self.get("until_convergence", False):
+            return None
+        return Convergence(int(self.get("patience", 5)), float(self.get("min_delta", 0.0)))
+
+    def stage(self, name: str, experiment: str, overrides: dict) -> tuple[RunDir, dict]:
+        """Run the recipe ``experiment`` once as the stage ``name`` (a sub-run) of a chain; its results.
+
+        The stage's config is resolved like a command line's (``--preset`` this run's preset,
+        ``overrides`` its options, chaining options such as ``bounds_from`` read from the earlier
+        stage's directory) the first time only; afterwards its stored ``config.json`` is the
+        truth, so ``cnntrain resume`` skips a finished stage and continues an interrupted one from
+        its checkpoint. A stage whose data settings equal this run's shares its loaded dataset.
+        """
+        from cnncalc.atomic import read_json
+
+        exp = load_recipes()[experiment]
+        sub = RunDir(os.path.join(self.path, name))
+        if sub.status().get("state") == "finished" and os.path.exists(sub.file("results.json")):
+            return sub, read_json(sub.file("results.json"))
+        if os.path.exists(sub.file("config.json")):
+            config = sub.config()
+        else:
+            config = {**resolve_config(exp, self.config.get("preset", "quick"), overrides), "stage": name}
+            sub.create(config)
+        self.log(f"stage {name}: {experiment}")
+        data = self._data if self._data is not None and all(config.get(k) == self.config.get(k) for k in DATA_KEYS) else None
+        return sub, execute(exp, Context(config, sub, resume=True, verbose=self.verbose, log=self.log, _data=data))
 
     def sweep(self, names: list[str]):
         """Iterate over a sweep's candidates, logging ``run i/n: name``."""

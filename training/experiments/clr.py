@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from .. import plots
 from ..runs import RunError
-from . import COMMON_OPTIONS, Option, check_positive, experiment
+from . import COMMON_OPTIONS, CONVERGENCE_DEFAULTS, CONVERGENCE_OPTIONS, Option, ReadsRun, check_positive, experiment
 
 PRESETS = {
     "quick": {"dataset": "fashion_mnist", "model": "lenet5", "epochs": 3, "batch_size": 64, "subset": 4096, "test_subset": 2000,
-              "lr_min": 1e-4, "lr_max": 1e-1, "step_epochs": 1, "mode": "triangular", "gamma": 0.99994, "momentum": 0.9, "seed": 0},
+              "lr_min": 1e-4, "lr_max": 1e-1, "step_epochs": 1, "mode": "triangular", "gamma": 0.99994, "momentum": 0.9, "seed": 0,
+              **CONVERGENCE_DEFAULTS},
     "paper": {"dataset": "fashion_mnist", "model": "minigooglenet", "epochs": 96, "batch_size": 64,
-              "lr_min": 1e-7, "lr_max": 1e-2, "step_epochs": 8, "mode": "triangular", "gamma": 0.99994, "momentum": 0.9, "seed": 0},
+              "lr_min": 1e-7, "lr_max": 1e-2, "step_epochs": 8, "mode": "triangular", "gamma": 0.99994, "momentum": 0.9, "seed": 0,
+              **CONVERGENCE_DEFAULTS},
 }
 
 
@@ -40,6 +42,8 @@ def _validate(config: dict) -> None:
         Option("--gamma", "exp_range decay per step", float),
         Option("--step-epochs", "half a cycle, in epochs (Smith: 2-10)", float),
         Option("--momentum", "SGD momentum", float),
+        Option("--bounds-from", "take --lr-min and --lr-max from this finished lr-range run (its lr_min, lr_max)", reads=ReadsRun("lr-range", {"lr_min": "lr_min", "lr_max": "lr_max"})),
+        *CONVERGENCE_OPTIONS,
     ),
     validate=_validate,
     common=tuple(c for c in COMMON_OPTIONS if c != "lr"),  # the rates are --lr-min/--lr-max
@@ -61,4 +65,5 @@ def run(ctx):
     history, traces = ctx.run.history(), ctx.run.traces()
     plots.history(history, ctx.file("curves.png"), title=f"{ctx['model']} on {ctx['dataset']}, CLR {ctx['mode']}")
     plots.trace(traces, "learning_rate", ctx.file("lr_trace.png"), title=f"{ctx['mode']}: {ctx['lr_min']:g} .. {ctx['lr_max']:g}, step size {step_size}")
-    return {**metrics, "step_size": step_size, "steps_per_epoch": steps_per_epoch}
+    return {**metrics, "lr_min": float(ctx["lr_min"]), "lr_max": float(ctx["lr_max"]), "mode": ctx["mode"], "gamma": float(ctx["gamma"]),
+            "step_size": step_size, "steps_per_epoch": steps_per_epoch}  # fmt: skip

@@ -27,9 +27,9 @@ import numpy as np
 from cnncalc.atomic import read_json, write_json, write_text
 
 from .. import plots
-from ..batching import is_power_of_two
+from ..batching import CBS_MODES, is_power_of_two
 from ..runs import NonFiniteLoss, RunError
-from . import Option, check_positive, experiment
+from . import CONVERGENCE_DEFAULTS, CONVERGENCE_OPTIONS, Option, ReadsRun, check_positive, experiment
 
 # -- shared helpers -------------------------------------------------------------------------------
 
@@ -229,6 +229,7 @@ def _validate_batch_data(config: dict, dataset) -> None:
         Option("--epochs-at-lo", "with no --iterations: this many epochs at b_lo set the number of updates", int),
         Option("--max-physical-batch", "largest batch put through the model at once; above it, gradient accumulation", int),
         Option("--momentum", "SGD momentum", float),
+        Option("--lr-from", "take --lr from this finished lr-range run (its lr_min)", reads=ReadsRun("lr-range", {"lr_min": "lr"})),
     ),
     validate=_validate_batch,
     validate_data=_validate_batch_data,
@@ -279,30 +280,40 @@ def run_batch_range(ctx):
 
 CBS_PRESETS = {
     "quick": {"dataset": "fashion_mnist", "model": "lenet5", "epochs": 6, "lr": 0.02, "momentum": 0.9, "subset": 8192, "test_subset": 2000,
-              "b_min": 32, "b_max": 512, "step_epochs": 1.0, "mode": "exponential", "seed": 0},
+              "b_min": 32, "b_max": 512, "step_epochs": 1.0, "mode": "exponential", "gamma": 1.0, "seed": 0, **CONVERGENCE_DEFAULTS},
     # The issue's bounds (128 .. 2048); SGD momentum 0.9 at a fixed rate, half a cycle = 4 epochs, 5 cycles.
     "paper": {"dataset": "fashion_mnist", "model": "lenet5", "epochs": 40, "lr": 0.05, "momentum": 0.9,
-              "b_min": 128, "b_max": 2048, "step_epochs": 4.0, "mode": "exponential", "seed": 0},
+              "b_min": 128, "b_max": 2048, "step_epochs": 4.0, "mode": "exponential", "gamma": 1.0, "seed": 0, **CONVERGENCE_DEFAULTS},
 }  # fmt: skip
 
 
 def _validate_cbs(config: dict) -> None:
     _check_bounds(config, "b_min", "b_max", strict=True)
     check_positive(config, "step_epochs")
+    if not 0 < float(config.get("gamma", 1.0)) <= 1:
+        raise RunError(f"--gamma must lie in (0, 1], got {config.get('gamma')}")
 
 
 def cbs_policy(config: dict, n: int):
     """The run's :class:`CyclicalBatchSize`: a pure function of the config and the training-set size.
 
     ``step_size`` (steps in half a cycle) is ``step_epochs`` epochs of steps at the trajectory's mean
-    batch size, so half a cycle sees about ``step_epochs * n`` samples whatever the bounds.
+    batch size, so half a cycle sees about ``step_epochs * n`` samples whatever the bounds (for
+    ``exp_increase``, the mean of its first cycle, where it is the exponential trajectory).
     """
     from ..batching import CyclicalBatchSize
 
-    probe = CyclicalBatchSize(int(config["b_min"]), int(config["b_max"]), 1000, mode=config["mode"])
-    mean_b = float(np.mean([probe.batch_size(t) for t in range(1000)]))  # one half cycle of the trajectory
-    step_size = max(1, int(round(float(config["step_epochs"]) * n / mean_b)))
-    return CyclicalBatchSize(int(config["b_min"]), int(config["b_max"]), step_size, mode=config["mode"])
+    step_size = max(1, int(round(float(config["step_epochs"]) * n / first_cycle_mean(config))))
+    return CyclicalBatchSize(int(config["b_min"]), int(config["b_max"]), step_size, mode=config["mode"], gamma=float(config.get("gamma", 1.0)))
+
+
+def first_cycle_mean(config: dict) -> float:
+    """The mean batch size over half of the first cycle of the configured trajectory."""
+    from ..batching import CyclicalBatchSize
+
+    mode = "exponential" if config["mode"] == "exp_increase" else config["mode"]
+    probe = CyclicalBatchSize(int(config["b_min"]), int(config["b_max"]), 1000, mode=mode)
+    return float(np.mean([probe.batch_size(t) for t in range(1000)]))
 
 
 @experiment(
@@ -313,8 +324,11 @@ def cbs_policy(config: dict, n: int):
         Option("--b-min", "smallest batch size of the cycle (a power of two)", int),
         Option("--b-max", "largest batch size of the cycle (a power of two)", int),
         Option("--step-epochs", "half a cycle, in epochs", float),
-        Option("--mode", "trajectory between the bounds (rounded to powers of two)", str, choices=("exponential", "linear")),
+        Option("--mode", "trajectory between the bounds (rounded to powers of two); exp_increase: the cycles drift toward b_max by --gamma per step", str, choices=CBS_MODES),
+        Option("--gamma", "exp_increase: decay per step of the excursion below b_max (log2 space)", float),
         Option("--momentum", "SGD momentum", float),
+        Option("--bounds-from", "take --b-min and --b-max from this finished batch-range run (its b_min, b_max)", reads=ReadsRun("batch-range", {"b_min": "b_min", "b_max": "b_max"})),
+        *CONVERGENCE_OPTIONS,
     ),
     validate=_validate_cbs,
 )
@@ -327,7 +341,8 @@ def run_cyclical_batch(ctx):
     history, traces = ctx.run.history(), ctx.run.traces()
     title = f"{ctx['model']} on {ctx['dataset']}, cyclical batch size {ctx['b_min']}..{ctx['b_max']} ({ctx['mode']})"
     plots.history(history, ctx.file("curves.png"), title=title)
-    plots.batch_trace(traces, int(ctx["b_min"]), ctx.file("batch_size_trace.png"), title=f"{title}, step size {policy.step_size}")
+    plots.batch_trace(traces, int(ctx["b_min"]), ctx.file("batch_size_trace.png"), title=f"{title}, step size {policy.step_size}",
+                      low_end=policy.low_end if policy.mode == "exp_increase" else None)  # fmt: skip
     used = sorted({int(r["batch_size"]) for r in traces})
     per_epoch = {}
     for r in traces:
@@ -336,6 +351,6 @@ def run_cyclical_batch(ctx):
     summary = _table(["test accuracy", "b_min", "b_max", "step size (steps)", "sizes used"],
                      [[_g(metrics.get("test_accuracy")), ctx["b_min"], ctx["b_max"], policy.step_size, " ".join(map(str, used))]])  # fmt: skip
     write_text(ctx.file("results.md"), f"# {title}\n\n{summary}\n" + _table(["epoch", "steps", "batch sizes", "loss", "val loss", "val accuracy"], rows))
-    return {**metrics, "b_min": int(ctx["b_min"]), "b_max": int(ctx["b_max"]), "mode": ctx["mode"], "step_size": policy.step_size,
+    return {**metrics, "b_min": int(ctx["b_min"]), "b_max": int(ctx["b_max"]), "mode": ctx["mode"], "gamma": policy.gamma, "lr": float(ctx["lr"]), "step_size": policy.step_size,
             "batch_sizes_used": used, "steps_per_epoch": [int(r["steps"]) for r in history],
             "samples_per_epoch": [sum(per_epoch[e]) for e in sorted(per_epoch)]}  # fmt: skip

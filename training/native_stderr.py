@@ -1,0 +1,51 @@
+"""Keep what native code writes to the process's stderr out of the terminal: ``cnntrain`` without ``--verbose``.
+
+TensorFlow's C++ runtime logs through file descriptor 2 directly (start-up notices such as
+``cpu_feature_guard.cc``, absl's ``WARNING: All log messages before absl::InitializeLog()``,
+graph notices like ``node_def_util.cc ... use_unbounded_threadpool``), some of them before
+``TF_CPP_MIN_LOG_LEVEL`` is read, so an environment variable alone cannot silence them.
+:func:`redirected` points descriptor 2 at a log file while Python's ``sys.stderr`` keeps a
+duplicate of the original descriptor: every line the program itself prints (progress, errors,
+warnings, tracebacks) still reaches the terminal, the native notices land in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+
+
+@contextmanager
+def redirected(path):
+    """Within the block, descriptor 2 writes to ``path`` (appended); ``sys.stderr`` still reaches the terminal.
+
+    When ``sys.stderr`` writes to descriptor 2 itself (a console), it is replaced for the block by
+    a stream on a duplicate of the original descriptor; a ``sys.stderr`` that writes elsewhere (a
+    test's capture, an embedding program's stream) is left alone.
+    """
+    sys.stderr.flush()
+    try:
+        on_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        on_fd2 = False
+    saved = os.dup(2)
+    log = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    old = sys.stderr
+    terminal = None
+    if on_fd2:
+        encoding = getattr(old, "encoding", None) or "utf-8"
+        terminal = os.fdopen(os.dup(saved), "w", buffering=1, encoding=encoding, errors="backslashreplace")
+    try:
+        os.dup2(log, 2)
+        if terminal is not None:
+            sys.stderr = terminal
+        yield
+    finally:
+        if terminal is not None:
+            terminal.flush()
+            sys.stderr = old
+            terminal.close()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(log)
