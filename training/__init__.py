@@ -12,12 +12,13 @@ The package has four wings, so that a change has one obvious place (docs/trainin
   its exact resume (``loop``) and ``cnntrain report`` (``report``);
 - ``experiments/``: the recipes ``cnntrain`` runs, one module per exercise, found by
   registration (``clr``, ``cnn_ladder``, ``augmentation``, ``optimizer_comparison``,
-  ``range_tests``, ``two_layer_net``);
+  ``range_tests``, ``two_layer_net``) and the exercise's chain of them (``policies``);
 - ``numpy_net/``: CS231n's two-layer network in NumPy (``network``), its gradient check
   (``gradcheck``), hyper-parameter search (``search``) and one-run driver (``run``): the
   reference, needing neither Keras nor matplotlib.
 
-``cli`` is the ``cnntrain`` entry point over the recipes. Data flows one way: data and models
+``cli`` is the ``cnntrain`` entry point over the recipes; ``native_stderr`` keeps TensorFlow's
+native notices out of its terminal (into the run's ``native.log``). Data flows one way: data and models
 feed the loop, the loop fills a run directory, the report and plots read it back. Importing
 this package, ``training.runs``, ``training.experiments`` or ``training.numpy_net`` loads no
 Keras; the library modules that build Keras objects import it themselves.

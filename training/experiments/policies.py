@@ -32,7 +32,7 @@ from .. import plots
 from ..finders import BATCH_SIZE_FINDER_DIAGRAM
 from ..runs import RunError
 from . import Option, check_positive, experiment
-from .range_tests import first_cycle_mean
+from .range_tests import first_cycle_mean, markdown_table
 
 PRESETS = {
     # lenet5 on 4,096 training images: a few minutes on a 2-core CPU.
@@ -155,8 +155,7 @@ def _g(value, spec=".4g") -> str:
 
 
 def _table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(_g(c) for c in row) + " |" for row in rows]) + "\n"
+    return markdown_table(header, [[_g(c) for c in row] for row in rows])
 
 
 def _stopping(r: dict) -> str:

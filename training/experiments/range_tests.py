@@ -55,7 +55,8 @@ def _finite_or_none(values) -> list:
     return [float(v) if v is not None and math.isfinite(float(v)) else None for v in values]
 
 
-def _table(header: list[str], rows: list[list]) -> str:
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A GitHub markdown table; cells are written with ``str``."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -178,14 +179,14 @@ def run_lr_range(ctx):
         out["stopped_early"] = bool(result.stopped_early)
     out["curve"] = curve
 
-    lines = [f"# {title}\n\n", _table(["lr_min", "lr_max", "best lr"], [[_g(out["lr_min"]), _g(out["lr_max"]), _g(out["best_lr"])]])]
+    lines = [f"# {title}\n\n", markdown_table(["lr_min", "lr_max", "best lr"], [[_g(out["lr_min"]), _g(out["lr_max"]), _g(out["best_lr"])]])]
     if result.method == "grid_search":
         rows = [[f"{lr:.1e}", _g(loss), " ".join(_g(v) for v in h)] for lr, loss, h in zip(result.lrs, result.losses, result.histories)]
-        lines += ["\n", _table(["learning rate", f"training loss after {ctx['epochs']} epochs", "per epoch"], rows)]
+        lines += ["\n", markdown_table(["learning rate", f"training loss after {ctx['epochs']} epochs", "per epoch"], rows)]
     else:  # the curve at (about) each decade
         picks = sorted({int(np.argmin(np.abs(np.log10(result.lrs) - d))) for d in np.arange(math.floor(np.log10(result.lrs[0])), math.ceil(np.log10(result.lrs[-1])) + 1)})
         rows = [[f"{result.lrs[i]:.1e}", _g(result.losses[i]), _g(result.smoothed[i])] for i in picks]
-        lines += ["\n", _table(["learning rate", "batch loss", "smoothed"], rows)]
+        lines += ["\n", markdown_table(["learning rate", "batch loss", "smoothed"], rows)]
     write_text(ctx.file("results.md"), "".join(lines))
     return out
 
@@ -269,9 +270,9 @@ def run_batch_range(ctx):
         out["note"] = str(exc)
         ctx.log(f"no bounds suggested: {exc}")
     out["curve"] = {key: [r[key] for r in rows] for key in ("batch_size", "val_loss", "train_loss", "physical_batch_size", "accumulation_steps", "seconds")}
-    table = _table(["batch size", "validation loss", "mean training loss", "physical x accumulation", "seconds"],
+    table = markdown_table(["batch size", "validation loss", "mean training loss", "physical x accumulation", "seconds"],
                    [[r["batch_size"], _g(r["val_loss"]), _g(r["train_loss"]), f"{r['physical_batch_size']} x {r['accumulation_steps']}", f"{r['seconds']:.1f}"] for r in rows])  # fmt: skip
-    head = _table(["b_min", "b_max", "updates per size"], [[out["b_min"], out["b_max"], iterations]])
+    head = markdown_table(["b_min", "b_max", "updates per size"], [[out["b_min"], out["b_max"], iterations]])
     write_text(ctx.file("results.md"), f"# {title}\n\n{head}\n{table}")
     return out
 
@@ -348,9 +349,9 @@ def run_cyclical_batch(ctx):
     for r in traces:
         per_epoch.setdefault(int(r["epoch"]), []).append(int(r["batch_size"]))
     rows = [[r["epoch"], r["steps"], f"{min(per_epoch[int(r['epoch'])])}..{max(per_epoch[int(r['epoch'])])}", _g(r["loss"]), _g(r["val_loss"]), _g(r["val_accuracy"])] for r in history]
-    summary = _table(["test accuracy", "b_min", "b_max", "step size (steps)", "sizes used"],
+    summary = markdown_table(["test accuracy", "b_min", "b_max", "step size (steps)", "sizes used"],
                      [[_g(metrics.get("test_accuracy")), ctx["b_min"], ctx["b_max"], policy.step_size, " ".join(map(str, used))]])  # fmt: skip
-    write_text(ctx.file("results.md"), f"# {title}\n\n{summary}\n" + _table(["epoch", "steps", "batch sizes", "loss", "val loss", "val accuracy"], rows))
+    write_text(ctx.file("results.md"), f"# {title}\n\n{summary}\n" + markdown_table(["epoch", "steps", "batch sizes", "loss", "val loss", "val accuracy"], rows))
     return {**metrics, "b_min": int(ctx["b_min"]), "b_max": int(ctx["b_max"]), "mode": ctx["mode"], "gamma": policy.gamma, "lr": float(ctx["lr"]), "step_size": policy.step_size,
             "batch_sizes_used": used, "steps_per_epoch": [int(r["steps"]) for r in history],
             "samples_per_epoch": [sum(per_epoch[e]) for e in sorted(per_epoch)]}  # fmt: skip
