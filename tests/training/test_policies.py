@@ -71,6 +71,23 @@ def test_chaining_errors_are_one_line_and_leave_no_run_directory(tmp_path, capsy
         assert not out.exists()
 
 
+@pytest.mark.real_fashion_mnist
+def test_a_stage_without_bounds_stops_the_chain_with_its_note(tmp_path, capsys):
+    # Stages 1-3 finished (as a resume finds them); the batch sweep suggested nothing.
+    out = tmp_path / "p2"
+    config = resolve_config(RECIPES["policies"], "quick", {"subset": 256, "test_subset": 64})
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps(config))
+    note = "the loss never falls below its starting value; widen the range or train longer"
+    _fake_run(out / "1-lr-range", "lr-range", {"lr_min": 1e-3, "lr_max": 0.1})
+    _fake_run(out / "2-clr", "clr", {"test_accuracy": 0.8})
+    _fake_run(out / "3-batch-range", "batch-range", {"b_min": None, "b_max": None, "lr": 1e-3, "note": note})
+    assert main(["resume", str(out), "--quiet"]) == 2
+    message = f"error: stage 3-batch-range suggested no b_min/b_max ({note}); start a new run with more --iterations or a wider --b-lo/--b-hi\n"
+    assert capsys.readouterr().err == message
+    assert json.loads((out / "status.json").read_text())["state"] == "failed" and not (out / "4-cyclical-batch").exists()
+
+
 def test_the_finder_diagram_of_results_md_is_the_documented_one():
     assert f"```mermaid\n{BATCH_SIZE_FINDER_DIAGRAM}```" in (ROOT / "docs" / "batch-size-finder.md").read_text()
 

@@ -97,6 +97,8 @@ def run(ctx):
     br_run, br = ctx.stage(STAGES[2], "batch-range", {**data, "lr_from": lr_run.path, "b_lo": ctx["b_lo"], "b_hi": ctx["b_hi"],
                                                       "iterations": ctx.get("iterations"), "epochs_at_lo": ctx.get("epochs_at_lo"),
                                                       "max_physical_batch": ctx["max_physical_batch"], "momentum": ctx["momentum"]})  # fmt: skip
+    if br.get("b_min") is None or br.get("b_max") is None:
+        raise RunError(f"stage {STAGES[2]} suggested no b_min/b_max ({br.get('note', 'no note')}); start a new run with more --iterations or a wider --b-lo/--b-hi")
     cbs_gamma = batch_gamma(ctx["gamma"], ctx["batch_size"], br)
     cbs_run, cbs = ctx.stage(STAGES[3], "cyclical-batch", {**data, **to_convergence, "bounds_from": br_run.path, "lr": br["lr"],
                                                            "mode": "exp_increase", "gamma": cbs_gamma})  # fmt: skip
