@@ -207,7 +207,7 @@ def _markdown(ctx, summary, lr_run, lr, clr, br, cbs, comparison) -> str:
         "![loss against the learning rate, bounds dashed](1-lr-range/lr_range.png)\n\n",
         "## 3. Cyclical learning rate, exponential decay, to convergence\n\n",
         f"`exp_range` between lr_min and lr_max (`lr = lr_min + (lr_max - lr_min) * h * gamma**t`, gamma {_g(clr['gamma'])} per step, "
-        f"half a cycle {c['step_epochs']:g} epochs = {clr['step_size']} steps), SGD momentum {c['momentum']:g}, until the validation loss "
+        f"half a cycle {c['step_epochs']:g} epoch(s) = {clr['step_size']} steps), SGD momentum {c['momentum']:g}, until the validation loss "
         f"has not improved by {c['min_delta']:g} for {c['patience']} epochs (at most {c['epochs']}): {_stopping(clr)}. "
         f"The best epoch's weights are tested: **test accuracy {_g(clr.get('test_accuracy'))}**.\n\n"
         "![CLR: loss and accuracy per epoch](2-clr/curves.png)\n![CLR: the learning rate of every step](2-clr/lr_trace.png)\n\n",
@@ -222,7 +222,7 @@ def _markdown(ctx, summary, lr_run, lr, clr, br, cbs, comparison) -> str:
         f"The batch size cycles between b_min and b_max at lr_min with `exp_increase`, the batch-size counterpart of `exp_range`: in "
         "noise-scale terms (g ~ lr N / B, Smith et al. 2018) decaying the learning rate's excursion above lr_min is shrinking the batch "
         "size's excursion below b_max, here in log2 steps: `B = 2**round(log2 b_max - (1 - h) (log2 b_max - log2 b_min) gamma**t)`. "
-        f"gamma {_g(cbs['gamma'])} per step decays the excursion as the CLR's decays per sample seen; half a cycle {cbs['step_size']} steps. "
+        f"gamma {_g(cbs['gamma'])} per step decays the excursion as the CLR's decays per sample seen; half a cycle {c['step_epochs']:g} epoch(s) of the first cycle = {cbs['step_size']} steps. "
         f"{_stopping(cbs)}. **Test accuracy {_g(cbs.get('test_accuracy'))}**.\n\n"
         "![cyclical batch size: loss and accuracy per epoch](4-cyclical-batch/curves.png)\n"
         "![cyclical batch size: the batch size of every step](4-cyclical-batch/batch_size_trace.png)\n\n",
