@@ -12,6 +12,11 @@ module. A recipe module is named for what it runs, never like a library module b
 :mod:`training.optimizers`, ``two_layer_net.py`` runs :mod:`training.numpy_net`), so a name says
 which wing it belongs to. An experiment that trains no Keras model (``numpy-net``) declares the
 common options it takes and that it requires no Keras; the CLI knows nothing else about it.
+
+Runs chain: an :class:`Option` with ``reads=ReadsRun(...)`` (``clr --bounds-from RUN``) takes its
+values from another run's ``results.json`` when the config is resolved, and records the run and
+the values in the new run's config; :meth:`Context.stage` runs a recipe as a stage (a sub-run) of
+another one, which is how ``policies`` chains the exercise's four experiments.
 """
 
 from __future__ import annotations
