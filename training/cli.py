@@ -191,14 +191,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _data(args) -> int:
-    from .data import format_summary, load, summarize
+    from .data import VAL_FRACTION, format_summary, load, summarize
 
     if not 0 <= args.samples <= MAX_GRID_SAMPLES:
         raise UsageError(f"--samples must lie in 0..{MAX_GRID_SAMPLES} images per class (one plot axis each), got {args.samples}")
     if args.samples:
         require("cnntrain data --samples", {"matplotlib": "plots"})
-    from .data import VAL_FRACTION
-
     fraction = VAL_FRACTION if args.val_fraction is None else args.val_fraction
     if not 0 <= fraction < 1:
         raise UsageError(f"--val-fraction must lie in [0, 1), got {fraction}")
