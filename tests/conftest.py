@@ -42,3 +42,21 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "keras" in item.keywords:
                 item.add_marker(skip)
+    if os.environ.get("CI"):
+        _ci_runs_every_optional_test()
+
+
+def _ci_runs_every_optional_test():
+    """In CI the tests that skip elsewhere must run: .ci/run installs what they need."""
+    import importlib.util
+
+    from cnncalc.html.chromium import find
+    from training.data import FASHION_MNIST_SYSTEM_DIR
+
+    missing = [name for name in ("torch", "onnx", "h5py", "matplotlib") if importlib.util.find_spec(name) is None]
+    if find() is None:
+        missing.append("chromium")
+    if not FASHION_MNIST_SYSTEM_DIR.is_dir():
+        missing.append("dataset-fashion-mnist")
+    if missing:
+        raise pytest.UsageError(f"CI must run every test, but {', '.join(missing)} is not installed (see .ci/run)")
