@@ -150,53 +150,22 @@ register(
     )
 )
 
-register(
-    Kind(
-        Add,
-        rule=Rule(shape=add_shape),
-        prefix="add",
-        notation=_NO_ARROW,
-        keras=_keras,
-        strings={},
-        ops={
-            **ignored("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo"),
-            # TF flops_registry: Add, one op per output element per extra input
-            "tf-profiler": lambda row: (row.fan_in - 1) * product(row.output),
-        },
-        merge=True,
-    )
-)
+def _per_output_element(ops_per_element):
+    """The TF profiler's ``flops_registry`` rule for element-wise merges (``Add``, ``Mul``, ...):
+    ``ops_per_element(row)`` ops for each output element; no other preset counts them."""
+    return {
+        **ignored("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo"),
+        "tf-profiler": lambda row: ops_per_element(row) * product(row.output),
+    }
 
-register(
-    Kind(
-        Multiply,
-        rule=Rule(shape=broadcast_shape),
-        prefix="multiply",
-        notation=_NO_ARROW,
-        keras=_keras,
-        strings={},
-        ops={
-            **ignored("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo"),
-            # TF flops_registry: Mul, one op per output element per extra input
-            "tf-profiler": lambda row: (row.fan_in - 1) * product(row.output),
-        },
-        merge=True,
-    )
-)
 
-register(
-    Kind(
-        ScaledAdd,
-        rule=Rule(shape=scaled_add_shape),
-        prefix="scaled_add",
-        notation=_NO_ARROW,
-        keras=_keras,
-        strings={},
-        ops={
-            **ignored("macs", "flops", "torchvision", "fvcore", "ptflops", "torchinfo"),
-            # TF flops_registry: a Mul and an AddV2, each one op per output element
-            "tf-profiler": lambda row: 2 * product(row.output),
-        },
-        merge=True,
-    )
-)
+def _one_per_extra_input(row):
+    return row.fan_in - 1
+
+
+for _cls, _prefix, _shape, _ops in (
+    (Add, "add", add_shape, _per_output_element(_one_per_extra_input)),  # Add / AddV2
+    (Multiply, "multiply", broadcast_shape, _per_output_element(_one_per_extra_input)),  # Mul
+    (ScaledAdd, "scaled_add", scaled_add_shape, _per_output_element(lambda row: 2)),  # a Mul and an AddV2
+):
+    register(Kind(_cls, rule=Rule(shape=_shape), prefix=_prefix, notation=_NO_ARROW, keras=_keras, strings={}, ops=_ops, merge=True))
