@@ -19,12 +19,15 @@ Each **round** trains a fresh copy of the model (initial weights restored, untim
 variant back to back, their order rotated from round to round, after one untimed warm-up
 training per variant. Op determinism (``tf.config.experimental.enable_op_determinism``, which
 the loop turns on for its exact resume) is on for every variant, so the ratio measures the loop,
-not the kernels. The figure of a training is its **steady-state epoch**: the time from the end of
-its first epoch to the end of its last, over the epochs between (the first epoch traces the
-train step for every variant alike; everything the loop does between epochs, its files, its
-checkpoint, the next ``fit`` call, falls inside the window), in wall-clock time and in process
-CPU time (``time.process_time``, all threads). Figures are medians over rounds; each ratio is the
-median over rounds of the ratio within the round (paired), with its quartiles in the note.
+not the kernels. The figure of a training is its **steady-state epoch**: the median of its
+epochs after the first, each timed from the previous epoch's end to its own end (the first epoch
+traces the train step for every variant alike; everything the loop does between epochs, its
+files, its checkpoint, the next ``fit`` call, falls inside the epoch that follows; the median
+keeps one stalled epoch, a scheduler hiccup on a shared machine, from deciding the figure), in
+wall-clock time and in process CPU time (``time.process_time``, all threads). Figures are medians
+over rounds; each ratio is the median over rounds of the ratio within the round (paired), with
+its quartiles in the note. The loop's own work between epochs is also timed directly (the
+``between epochs`` rows), which no noise of the epochs themselves can hide.
 """
 
 from __future__ import annotations
@@ -83,16 +86,30 @@ def _model_factory(seed: int = 0):
 
 
 def _epoch_clock():
-    """A Keras callback noting ``(wall, CPU)`` seconds at the end of every epoch."""
+    """A Keras callback noting ``(wall, CPU)`` seconds at the start and the end of every epoch.
+
+    Between the end of one epoch and the start of the next, plain ``fit`` does nothing (the same
+    loop goes on), while cnntrain's loop returns from ``fit``, writes its files (and checkpoint),
+    makes the next epoch's batches and calls ``fit`` again: that gap is the loop's own work,
+    measured directly rather than as a small difference of two noisy epoch times.
+    """
     import keras
 
     class EpochClock(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.ends = []
+            self.begins, self.ends = [], []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.begins.append((time.perf_counter(), time.process_time()))
 
         def on_epoch_end(self, epoch, logs=None):
             self.ends.append((time.perf_counter(), time.process_time()))
+
+        def gaps(self) -> tuple[float, float]:
+            """Median ``(wall, CPU)`` seconds from an epoch's end to the next one's start."""
+            pairs = list(zip(self.ends, self.begins[1:]))
+            return (statistics.median(b[0] - e[0] for e, b in pairs), statistics.median(b[1] - e[1] for e, b in pairs))
 
     return EpochClock()
 
@@ -122,7 +139,10 @@ def _variants(data, size: dict, workdir: str):
 
 
 def measure(size: dict) -> tuple[dict, str]:
-    """Per variant, per round: ``{"wall": s/epoch, "cpu": CPU s/epoch}``, and where the data came from."""
+    """Per variant, per round: ``{"wall": s/epoch, "cpu": CPU s/epoch, "gap_wall": s, "gap_cpu": CPU s}``, and where the data came from.
+
+    ``gap_*`` is the median time between one epoch's end and the next one's start (:func:`_epoch_clock`).
+    """
     from training.runs.loop import _deterministic
 
     x, y, xv, yv, where = _data(size["subset"], random=size.get("random", False))
@@ -134,17 +154,18 @@ def measure(size: dict) -> tuple[dict, str]:
         names = list(variants)
         for name in names if size["rounds"] > 1 else ():  # warm-up: library code paths, allocator, file system
             variants[name](fresh(), _epoch_clock())
-        out = {name: {"wall": [], "cpu": []} for name in names}
-        steady = size["epochs"] - 1
+        out = {name: {"wall": [], "cpu": [], "gap_wall": [], "gap_cpu": []} for name in names}
         for r in range(size["rounds"]):
             order = names[r % len(names):] + names[: r % len(names)]
             for name in order:
                 model, clock = fresh(), _epoch_clock()
                 gc.collect()
                 variants[name](model, clock)
-                (wall0, cpu0), (wall1, cpu1) = clock.ends[0], clock.ends[-1]
-                out[name]["wall"].append((wall1 - wall0) / steady)
-                out[name]["cpu"].append((cpu1 - cpu0) / steady)
+                out[name]["wall"].append(statistics.median(b[0] - a[0] for a, b in zip(clock.ends, clock.ends[1:])))
+                out[name]["cpu"].append(statistics.median(b[1] - a[1] for a, b in zip(clock.ends, clock.ends[1:])))
+                gap_wall, gap_cpu = clock.gaps()
+                out[name]["gap_wall"].append(gap_wall)
+                out[name]["gap_cpu"].append(gap_cpu)
     return out, f"{where}; {len(x):,} training and {len(xv):,} validation images"
 
 
@@ -167,7 +188,7 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
         base = m["plain fit"][key]
         for variant in m:
             values = m[variant][key]
-            note = (f"{label}; steady-state epochs ({size['epochs'] - 1} per training after the first), {size['rounds']} rounds, batch {size['batch']}, LeNet-5; "
+            note = (f"{label}; median of the steady-state epochs ({size['epochs'] - 1} per training after the first), {size['rounds']} rounds, batch {size['batch']}, LeNet-5; "
                     f"{about}; min {min(values):.3f}, max {max(values):.3f}")  # fmt: skip
             if variant == "plain fit":
                 rows.append(Row(name, variant, statistics.median(values), unit, note=note))
@@ -182,4 +203,28 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
                             goal=goal if graded else "", met=(ratio >= 1 - GOAL) if graded else None, note=note,
                             bound=(f"the loop's epochs take {1 / ratio:.3f}x plain fit's ({label}); per-round ratios "
                                    f"{q1:.3f}..{q3:.3f} (quartiles)") if graded else ""))  # fmt: skip
+        rows += _gap_rows(m, key, label)
+    return rows
+
+
+def _gap_rows(m: dict, key: str, label: str) -> list[Row]:
+    """The loop's own work between epochs, with and without checkpoints, and the checkpoint's cost.
+
+    Plain fit has no such gap (its figure, the time from one epoch's end to the next one's start,
+    is a few microseconds); the loop's gap holds its files, the next epoch's batches and the next
+    ``fit`` call; the difference of the two loops' gaps, paired per round, is the checkpoint's own cost.
+    """
+    gap = f"gap_{key}"
+    plain = statistics.median(m["plain fit"][gap]) * 1e3
+    base = m["cnntrain loop"][gap]
+    rows = []
+    for variant in ("cnntrain loop", "cnntrain loop + checkpoints"):
+        values = [v * 1e3 for v in m[variant][gap]]
+        epoch = statistics.median(m[variant][key]) * 1e3
+        note = (f"{label}; median over rounds of the median time from an epoch's end to the next one's start (plain fit: {plain:.2f} ms); "
+                f"min {min(values):.1f}, max {max(values):.1f}; {statistics.median(values) / epoch:.1%} of the loop's epoch")  # fmt: skip
+        if variant == "cnntrain loop + checkpoints":
+            cost = statistics.median([(c - v) * 1e3 for c, v in zip(m[variant][gap], base)])
+            note += f"; the checkpoint's own cost {cost:.0f} ms per epoch (paired difference to the loop without)"
+        rows.append(Row("training-loop", f"{variant}: between epochs", statistics.median(values), "ms" if key == "wall" else "CPU-ms", note=note))
     return rows

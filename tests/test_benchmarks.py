@@ -139,9 +139,11 @@ def test_training_loop_smoke():
 
     rows = training_loop.run(smoke=True)
     check_rows(rows, "training-loop", goals=2)  # the loop without checkpoints, in wall and in CPU time
-    assert [r.case for r in rows] == ["plain fit", "cnntrain loop", "cnntrain loop + checkpoints"] * 2
-    assert [r.unit for r in rows] == ["s/epoch"] * 3 + ["CPU-s/epoch"] * 3
+    epochs, gaps = ["plain fit", "cnntrain loop", "cnntrain loop + checkpoints"], ["cnntrain loop: between epochs", "cnntrain loop + checkpoints: between epochs"]
+    assert [r.case for r in rows] == (epochs + gaps) * 2
+    assert [r.unit for r in rows] == ["s/epoch"] * 3 + ["ms"] * 2 + ["CPU-s/epoch"] * 3 + ["CPU-ms"] * 2
     assert "the checkpoint's own cost" in rows[2].note and "paired speed ratio" in rows[1].note
+    assert "the checkpoint's own cost" in rows[4].note and "plain fit:" in rows[3].note
 
 
 def test_numpy_augment_is_pad_crop_flip_cutout():
