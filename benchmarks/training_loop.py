@@ -106,12 +106,21 @@ def _epoch_clock():
         def on_epoch_end(self, epoch, logs=None):
             self.ends.append((time.perf_counter(), time.process_time()))
 
+        def epoch(self) -> tuple[float, float]:
+            """Median ``(wall, CPU)`` seconds of the epochs after the first, each from the previous epoch's end to its own."""
+            return _median_spans(self.ends, self.ends[1:])
+
         def gaps(self) -> tuple[float, float]:
             """Median ``(wall, CPU)`` seconds from an epoch's end to the next one's start."""
-            pairs = list(zip(self.ends, self.begins[1:]))
-            return (statistics.median(b[0] - e[0] for e, b in pairs), statistics.median(b[1] - e[1] for e, b in pairs))
+            return _median_spans(self.ends, self.begins[1:])
 
     return EpochClock()
+
+
+def _median_spans(starts: list, stops: list) -> tuple[float, float]:
+    """Median ``(wall, CPU)`` of ``stop - start`` over paired ``(wall, CPU)`` clock readings."""
+    spans = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(starts, stops)]
+    return statistics.median(w for w, _ in spans), statistics.median(c for _, c in spans)
 
 
 def _variants(data, size: dict, workdir: str):
@@ -161,11 +170,9 @@ def measure(size: dict) -> tuple[dict, str]:
                 model, clock = fresh(), _epoch_clock()
                 gc.collect()
                 variants[name](model, clock)
-                out[name]["wall"].append(statistics.median(b[0] - a[0] for a, b in zip(clock.ends, clock.ends[1:])))
-                out[name]["cpu"].append(statistics.median(b[1] - a[1] for a, b in zip(clock.ends, clock.ends[1:])))
-                gap_wall, gap_cpu = clock.gaps()
-                out[name]["gap_wall"].append(gap_wall)
-                out[name]["gap_cpu"].append(gap_cpu)
+                for prefix, (wall, cpu) in (("", clock.epoch()), ("gap_", clock.gaps())):
+                    out[name][prefix + "wall"].append(wall)
+                    out[name][prefix + "cpu"].append(cpu)
     return out, f"{where}; {len(x):,} training and {len(xv):,} validation images"
 
 
@@ -203,15 +210,15 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
                             goal=goal if graded else "", met=(ratio >= 1 - GOAL) if graded else None, note=note,
                             bound=(f"the loop's epochs take {1 / ratio:.3f}x plain fit's ({label}); per-round ratios "
                                    f"{q1:.3f}..{q3:.3f} (quartiles)") if graded else ""))  # fmt: skip
-        rows += _gap_rows(m, key, label)
+        rows += _gap_rows(name, m, key, label)
     return rows
 
 
-def _gap_rows(m: dict, key: str, label: str) -> list[Row]:
+def _gap_rows(name: str, m: dict, key: str, label: str) -> list[Row]:
     """The loop's own work between epochs, with and without checkpoints, and the checkpoint's cost.
 
     Plain fit has no such gap (its figure, the time from one epoch's end to the next one's start,
-    is a few microseconds); the loop's gap holds its files, the next epoch's batches and the next
+    is about a millisecond of callbacks); the loop's gap holds its files, the next epoch's batches and the next
     ``fit`` call; the difference of the two loops' gaps, paired per round, is the checkpoint's own cost.
     """
     gap = f"gap_{key}"
@@ -226,5 +233,5 @@ def _gap_rows(m: dict, key: str, label: str) -> list[Row]:
         if variant == "cnntrain loop + checkpoints":
             cost = statistics.median([(c - v) * 1e3 for c, v in zip(m[variant][gap], base)])
             note += f"; the checkpoint's own cost {cost:.0f} ms per epoch (paired difference to the loop without)"
-        rows.append(Row("training-loop", f"{variant}: between epochs", statistics.median(values), "ms" if key == "wall" else "CPU-ms", note=note))
+        rows.append(Row(name, f"{variant}: between epochs", statistics.median(values), "ms" if key == "wall" else "CPU-ms", note=note))
     return rows
