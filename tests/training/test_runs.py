@@ -137,3 +137,64 @@ def test_variable_batch_sizes_must_cover_the_epoch(tmp_path):
     run2.create({})
     train(run2, plan(epochs=1, batch_sizes=lambda epoch: [8, 8, 16, 32, 32]))
     assert [t["batch_size"] for t in run2.traces()] == [8, 8, 16, 32, 32]
+
+
+class FitCounter(keras.callbacks.Callback):
+    """Counts the ``fit`` calls the loop makes (``on_train_begin`` runs once per call)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fits = 0
+
+    def on_train_begin(self, logs=None):
+        self.fits += 1
+
+
+def test_one_fit_runs_every_epoch_when_the_step_count_is_constant(tmp_path):
+    counter = FitCounter()
+    run = RunDir(tmp_path / "run")
+    run.create({})
+    train(run, plan(epochs=3, callbacks=[counter]))
+    assert counter.fits == 1  # the iterators are made once per run
+    assert [r["steps"] for r in run.history()] == [6, 6, 6] and [t["step"] for t in run.traces()] == list(range(1, 19))
+
+    # A batch-size schedule that changes the step count: one fit per epoch, the batches as scheduled.
+    counter = FitCounter()
+    sizes = {0: [16] * 6, 1: [32] * 3, 2: [48] * 2}
+    run = RunDir(tmp_path / "schedule")
+    run.create({})
+    train(run, plan(epochs=3, callbacks=[counter], batch_sizes=lambda epoch: sizes[epoch]))
+    assert counter.fits == 3
+    assert [t["batch_size"] for t in run.traces()] == sizes[0] + sizes[1] + sizes[2]
+    assert [r["steps"] for r in run.history()] == [6, 3, 2]
+
+
+def test_one_fit_trains_exactly_as_a_fit_per_epoch(tmp_path):
+    """The graph-fed single fit and the Python-fed fit per epoch see the same batches in the same order."""
+    one = RunDir(tmp_path / "one")
+    one.create({})
+    train(one, plan(epochs=3))
+    counter = FitCounter()
+    per_epoch = RunDir(tmp_path / "per-epoch")
+    per_epoch.create({})
+    train(per_epoch, plan(epochs=3, callbacks=[counter], expand_batch=lambda x, y: (x, y)))  # served from Python
+    assert counter.fits == 3
+    assert [t["loss"] for t in one.traces()] == pytest.approx([t["loss"] for t in per_epoch.traces()], rel=1e-6)
+    for a, b in zip(one.history(), per_epoch.history()):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6) and a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+
+
+def test_non_finite_loss_inside_the_single_fit_stops_it(tmp_path):
+    class BreakWeightsInEpochTwo(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+    counter = FitCounter()
+    run = RunDir(tmp_path / "run")
+    run.create({})
+    with pytest.raises(NonFiniteLoss, match=r"the loss became nan at epoch 2, step 1; kept the last good checkpoint \(epoch 1\)"):
+        train(run, plan(epochs=3, callbacks=[counter, BreakWeightsInEpochTwo()]))
+    assert counter.fits == 1
+    assert run.latest_checkpoint()["epoch"] == 1 and run.status()["state"] == "failed"
+    assert [r["epoch"] for r in run.history()] == [1] and len(run.traces()) == 6 + 1

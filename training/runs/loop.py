@@ -16,6 +16,10 @@ an epoch's batches are gathered from tensors made once per run by a ``tf.data`` 
 Python per batch), the validation split is one dataset made once, and the per-step trace asks
 nothing of the optimizer per batch: the batch losses are the logs Keras hands every callback
 anyway, and the learning rates are computed for the whole epoch at its end, from the schedule.
+When every epoch has the same number of steps (any constant batch size), one ``fit`` runs every
+epoch and the per-epoch work happens in its ``on_epoch_end`` (:func:`_make_epoch_recorder`), so
+the data iterators are made once per run, as in a plain ``fit``; a batch-size schedule that
+changes the step count gets a ``fit`` per epoch.
 
 Keras (and TensorFlow, for ``--distribute``) is imported inside the functions that train, so
 importing this module stays light.
@@ -191,6 +195,39 @@ class _Feeder:
             return data, sizes
         return _py_dataset(plan, order, sizes), sizes
 
+    def epochs(self, first: int, stop: int):
+        """``(data, steps)`` for one ``fit`` over epochs ``first .. stop - 1``, or ``None``.
+
+        Possible when the batches are gathered in the graph and every epoch has the same number
+        of steps (``fit``'s ``steps_per_epoch`` is one number): the epochs' batches follow one
+        another in one dataset, each epoch's order made from ``(seed, epoch)`` by
+        :func:`epoch_order` when the pipeline reaches it (NumPy, once per epoch), so ``fit``
+        creates its iterators once per run. Why it matters: a ``fit`` per epoch creates and
+        destroys them every epoch, and their teardown sometimes *waits* (tens of milliseconds to
+        seconds on a busy 2-core machine) where plain ``fit`` overlaps it with work.
+        """
+        if not self.graph or stop <= first:
+            return None
+        plan = self.plan
+        sizes = [plan.steps_of(e) for e in range(first, stop)]
+        if len({len(s) for s in sizes}) != 1:
+            return None  # a batch-size schedule that changes the step count: one fit per epoch
+        import tensorflow as tf
+
+        x, y, n, seed = self.x, self.y, len(plan.x_train), int(plan.seed)
+
+        def order_of(epoch):
+            return epoch_order(seed, int(epoch), n).astype(np.int64)
+
+        def rows(epoch, lengths):
+            order = tf.numpy_function(order_of, [epoch], tf.int64, stateful=False)
+            order.set_shape([n])
+            return tf.data.Dataset.from_tensor_slices(tf.RaggedTensor.from_row_lengths(order, lengths))
+
+        epochs = tf.data.Dataset.from_tensor_slices((tf.range(first, stop, dtype=tf.int64), tf.constant(sizes, dtype=tf.int64)))
+        data = epochs.flat_map(rows).map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx))).prefetch(2)
+        return data, sizes
+
 
 def _py_dataset(plan: TrainingPlan, order: np.ndarray, sizes: list):
     import keras
@@ -247,26 +284,47 @@ def learning_rates(optimizer, first_step: int, count: int) -> list[float]:
     return [float(keras.ops.convert_to_numpy(schedule(int(t)))) for t in steps]
 
 
-def _make_step_recorder(state: dict, epoch: int, means: list):
+def _make_epoch_recorder(state: dict, close: Callable):
     import keras
 
-    class StepRecorder(keras.callbacks.Callback):
-        """Keeps the running mean of the loss Keras logs after every batch; stops on a non-finite one.
+    class EpochRecorder(keras.callbacks.Callback):
+        """Per batch, the running mean of the loss Keras logs; per epoch, the loop's work (``close``).
 
         Keras hands every callback the logs of each batch (converted to Python numbers on the
-        TensorFlow backend whether a callback reads them or not), so this costs a list append.
-        The batch loss is recovered from consecutive means after the epoch:
-        ``l_k = k*m_k - (k-1)*m_{k-1}``.
+        TensorFlow backend whether a callback reads them or not), so recording costs a list
+        append; the batch loss is recovered from consecutive means after the epoch:
+        ``l_k = k*m_k - (k-1)*m_{k-1}``. A non-finite mean stops training at once. At the end of
+        each epoch ``close(epoch, first_step, means, seconds, logs)`` does the loop's per-epoch
+        work (history, traces, checkpoint, convergence) inside ``fit``, so one ``fit`` can run
+        every epoch; when it returns true, training stops (``stopped``). ``seconds`` runs from
+        ``began``: set by the loop before it calls ``fit``, and again after each ``close``, so an
+        epoch's time holds everything Keras does for it but not the loop's own work.
         """
+
+        def __init__(self):
+            super().__init__()
+            self.began = time.perf_counter()
+            self.stopped = False
+            self.epoch, self.first_step, self.means = 0, 0, []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.means = epoch, []
+            self.first_step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
         def on_train_batch_end(self, batch, logs=None):
             mean = float((logs or {}).get("loss", float("nan")))
-            means.append(mean)
+            self.means.append(mean)
             if not math.isfinite(mean) and "nonfinite" not in state:
-                state["nonfinite"] = f"the loss became {mean} at epoch {epoch + 1}, step {batch + 1}"
+                state["nonfinite"] = f"the loss became {mean} at epoch {self.epoch + 1}, step {batch + 1}"
                 self.model.stop_training = True
 
-    return StepRecorder()
+        def on_epoch_end(self, epoch, logs=None):
+            seconds = time.perf_counter() - self.began
+            if close(epoch, self.first_step, self.means, seconds, dict(logs or {})):
+                self.stopped = self.model.stop_training = True
+            self.began = time.perf_counter()
+
+    return EpochRecorder()
 
 
 def _epoch_traces(first_step: int, epoch: int, sizes: list, means: list, rates: list) -> list[dict]:
@@ -287,6 +345,7 @@ def _epoch_line(plan: TrainingPlan, row: dict, stop: dict | None) -> str:
         c = plan.convergence
         line += f"; best {c.monitor} {stop['best']:.4g} at epoch {stop['best_epoch']}, {stop['wait']}/{c.patience} without improvement"
     return line
+
 
 # --------------------------------------------------------------------------------------------
 # The training loop
@@ -408,61 +467,79 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
     run.set_status("running", epoch=start_epoch)
     feeder = _Feeder(plan)
     best_weights = None  # the best epoch's weights, when this process trained it
-    try:
-        for epoch in range(start_epoch, plan.epochs if not finished else start_epoch):
-            data, sizes = feeder.epoch(epoch)
-            means: list = []
-            recorder = _make_step_recorder(state, epoch, means)
-            first_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-            began = time.perf_counter()
-            # shuffle=False: the order is ours (epoch_order); Keras would reshuffle batches with
-            # Python's global RNG, which a resumed process does not share. verbose=0: the loop
-            # logs each epoch once, below.
-            result = model.fit(data, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, validation_data=feeder.val, callbacks=[recorder, *plan.callbacks], verbose=0)
-            seconds = time.perf_counter() - began
-            traces += _epoch_traces(state["step"], epoch, sizes, means, learning_rates(model.optimizer, first_step, len(means)))
-            state["step"] += len(means)
-            if "nonfinite" in state:
-                run.write_traces(traces)
-                run.set_status("failed", reason=state["nonfinite"], last_good_epoch=epoch)
-                raise NonFiniteLoss(f"{state['nonfinite']}; kept the last good checkpoint (epoch {epoch})")
-            logs = {k: float(v[-1]) for k, v in result.history.items()}
-            state["wall_seconds"] += seconds
-            row = {
-                "epoch": epoch + 1,
-                "loss": logs.get("loss"),
-                "accuracy": logs.get("accuracy", logs.get("sparse_categorical_accuracy")),
-                "val_loss": logs.get("val_loss"),
-                "val_accuracy": logs.get("val_accuracy", logs.get("val_sparse_categorical_accuracy")),
-                "learning_rate": current_learning_rate(model.optimizer),
-                "batch_size": max(set(sizes), key=sizes.count),  # the epoch's usual batch size
-                "steps": len(sizes),
-                "epoch_seconds": round(seconds, 4),
-                "wall_seconds": round(state["wall_seconds"], 4),
-            }
-            history.append(row)
-            improved = False
-            if stop is not None:
-                stop = plan.convergence.update(stop, epoch + 1, row.get(plan.convergence.monitor))
-                improved = stop["best_epoch"] == epoch + 1
-                if improved and not plan.checkpoints:
-                    best_weights = model.get_weights()
-            if plan.verbose:
-                plan.log(_epoch_line(plan, row, stop))
-            run.write_history(history)
+    epoch_sizes: dict = {}  # epoch -> its batch sizes
+
+    def close(epoch: int, first_step: int, means: list, seconds: float, logs: dict) -> bool:
+        """The loop's work after ``epoch`` (0-based): records, log line, checkpoint; true stops the run."""
+        nonlocal stop, best_weights, traces
+        sizes = epoch_sizes[epoch]
+        traces += _epoch_traces(state["step"], epoch, sizes, means, learning_rates(model.optimizer, first_step, len(means)))
+        state["step"] += len(means)
+        if "nonfinite" in state:
             run.write_traces(traces)
-            if plan.checkpoints:
-                checkpoint_state = {"epoch": epoch + 1, "step": state["step"], "wall_seconds": state["wall_seconds"], "seed_states": seed_states(model)}
-                if stop is None:
-                    run.save_checkpoint(model, checkpoint_state)
-                else:
-                    run.save_checkpoint(model, {**checkpoint_state, "convergence": stop}, best="model" if improved else "keep")
-            if stop is not None and stop["stopped"]:
-                if plan.verbose:
-                    c = plan.convergence
-                    plan.log(f"converged: {c.monitor} has not improved by more than {c.min_delta:g} for {c.patience} epochs; "
-                             f"the best epoch, {stop['best_epoch']}, is evaluated")  # fmt: skip
-                break
+            run.set_status("failed", reason=state["nonfinite"], last_good_epoch=epoch)
+            state["last_good_epoch"] = epoch
+            return True
+        logs = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.number)) or np.ndim(v) == 0}
+        state["wall_seconds"] += seconds
+        row = {
+            "epoch": epoch + 1,
+            "loss": logs.get("loss"),
+            "accuracy": logs.get("accuracy", logs.get("sparse_categorical_accuracy")),
+            "val_loss": logs.get("val_loss"),
+            "val_accuracy": logs.get("val_accuracy", logs.get("val_sparse_categorical_accuracy")),
+            "learning_rate": current_learning_rate(model.optimizer),
+            "batch_size": max(set(sizes), key=sizes.count),  # the epoch's usual batch size
+            "steps": len(sizes),
+            "epoch_seconds": round(seconds, 4),
+            "wall_seconds": round(state["wall_seconds"], 4),
+        }
+        history.append(row)
+        improved = False
+        if stop is not None:
+            stop = plan.convergence.update(stop, epoch + 1, row.get(plan.convergence.monitor))
+            improved = stop["best_epoch"] == epoch + 1
+            if improved and not plan.checkpoints:
+                best_weights = model.get_weights()
+        if plan.verbose:
+            plan.log(_epoch_line(plan, row, stop))
+        run.write_history(history)
+        run.write_traces(traces)
+        if plan.checkpoints:
+            checkpoint_state = {"epoch": epoch + 1, "step": state["step"], "wall_seconds": state["wall_seconds"], "seed_states": seed_states(model)}
+            if stop is None:
+                run.save_checkpoint(model, checkpoint_state)
+            else:
+                run.save_checkpoint(model, {**checkpoint_state, "convergence": stop}, best="model" if improved else "keep")
+        if stop is not None and stop["stopped"]:
+            if plan.verbose:
+                c = plan.convergence
+                plan.log(f"converged: {c.monitor} has not improved by more than {c.min_delta:g} for {c.patience} epochs; "
+                         f"the best epoch, {stop['best_epoch']}, is evaluated")  # fmt: skip
+            return True
+        return False
+
+    recorder = _make_epoch_recorder(state, close)
+    # shuffle=False: the order is ours (epoch_order); Keras would reshuffle batches with Python's
+    # global RNG, which a resumed process does not share. verbose=0: the loop logs each epoch once.
+    fit_options = dict(shuffle=False, validation_data=feeder.val, callbacks=[recorder, *plan.callbacks], verbose=0)
+    end = start_epoch if finished else plan.epochs
+    try:
+        whole = feeder.epochs(start_epoch, end)
+        if whole is not None:  # one fit, its iterators made once (see _Feeder.epochs)
+            data, sizes = whole
+            epoch_sizes.update(zip(range(start_epoch, end), sizes))
+            recorder.began = time.perf_counter()
+            model.fit(data, epochs=end, initial_epoch=start_epoch, steps_per_epoch=len(sizes[0]), **fit_options)
+        else:  # a fit per epoch: a step count that changes, or batches served from Python
+            for epoch in range(start_epoch, end):
+                data, epoch_sizes[epoch] = feeder.epoch(epoch)
+                recorder.began = time.perf_counter()
+                model.fit(data, epochs=epoch + 1, initial_epoch=epoch, **fit_options)
+                if recorder.stopped:
+                    break
+        if "nonfinite" in state:
+            raise NonFiniteLoss(f"{state['nonfinite']}; kept the last good checkpoint (epoch {state['last_good_epoch']})")
     except KeyboardInterrupt:
         done = history[-1]["epoch"] if history else start_epoch
         run.set_status("interrupted", completed_epochs=done)
