@@ -21,8 +21,8 @@ training per variant. Op determinism (``tf.config.experimental.enable_op_determi
 the loop turns on for its exact resume) is on for every variant, so the ratio measures the loop,
 not the kernels. The figure of a training is its **steady-state epoch**: the median of its
 epochs after the first, each timed from the previous epoch's end to its own end (the first epoch
-traces the train step for every variant alike; everything the loop does between epochs, its
-files, its checkpoint, the next ``fit`` call, falls inside the epoch that follows; the median
+traces the train step for every variant alike; everything the loop does per epoch, its files,
+its checkpoint, a next ``fit`` call, falls inside some epoch's span; the median
 keeps one stalled epoch, a scheduler hiccup on a shared machine, from deciding the figure), in
 wall-clock time and in process CPU time (``time.process_time``, all threads). Figures are medians
 over rounds; each ratio is the median over rounds of the ratio within the round (paired), with
@@ -86,22 +86,27 @@ def _model_factory(seed: int = 0):
 
 
 def _epoch_clock():
-    """A Keras callback noting ``(wall, CPU)`` seconds at the start and the end of every epoch.
+    """A Keras callback noting ``(wall, CPU)`` seconds at an epoch's start, its validation's end and its end.
 
-    Between the end of one epoch and the start of the next, plain ``fit`` does nothing (the same
-    loop goes on), while cnntrain's loop returns from ``fit``, writes its files (and checkpoint),
-    makes the next epoch's batches and calls ``fit`` again: that gap is the loop's own work,
-    measured directly rather than as a small difference of two noisy epoch times.
+    Between the end of one epoch's validation and the start of the next epoch, plain ``fit`` only
+    runs its callbacks' ``on_epoch_end`` (``History``, about a millisecond), while cnntrain's loop
+    does its per-epoch work there (its ``on_epoch_end``, which runs before this clock's: the
+    history and trace files, the checkpoint) and, where it makes a ``fit`` per epoch, returns from
+    ``fit`` and calls it again: that gap is the loop's own work, measured directly rather than as
+    a small difference of two noisy epoch times.
     """
     import keras
 
     class EpochClock(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.begins, self.ends = [], []
+            self.begins, self.validated, self.ends = [], [], []
 
         def on_epoch_begin(self, epoch, logs=None):
             self.begins.append((time.perf_counter(), time.process_time()))
+
+        def on_test_end(self, logs=None):  # fit's validation after each epoch
+            self.validated.append((time.perf_counter(), time.process_time()))
 
         def on_epoch_end(self, epoch, logs=None):
             self.ends.append((time.perf_counter(), time.process_time()))
@@ -111,8 +116,8 @@ def _epoch_clock():
             return _median_spans(self.ends, self.ends[1:])
 
         def gaps(self) -> tuple[float, float]:
-            """Median ``(wall, CPU)`` seconds from an epoch's end to the next one's start."""
-            return _median_spans(self.ends, self.begins[1:])
+            """Median ``(wall, CPU)`` seconds from an epoch's validation end to the next epoch's start."""
+            return _median_spans(self.validated, self.begins[1:])
 
     return EpochClock()
 
@@ -150,7 +155,7 @@ def _variants(data, size: dict, workdir: str):
 def measure(size: dict) -> tuple[dict, str]:
     """Per variant, per round: ``{"wall": s/epoch, "cpu": CPU s/epoch, "gap_wall": s, "gap_cpu": CPU s}``, and where the data came from.
 
-    ``gap_*`` is the median time between one epoch's end and the next one's start (:func:`_epoch_clock`).
+    ``gap_*`` is the median time from one epoch's validation end to the next epoch's start (:func:`_epoch_clock`).
     """
     from training.runs.loop import _deterministic
 
@@ -217,9 +222,10 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
 def _gap_rows(name: str, m: dict, key: str, label: str) -> list[Row]:
     """The loop's own work between epochs, with and without checkpoints, and the checkpoint's cost.
 
-    Plain fit has no such gap (its figure, the time from one epoch's end to the next one's start,
-    is about a millisecond of callbacks); the loop's gap holds its files, the next epoch's batches and the next
-    ``fit`` call; the difference of the two loops' gaps, paired per round, is the checkpoint's own cost.
+    Plain fit has no such work (its figure, the time from one epoch's validation end to the next
+    epoch's start, is about a millisecond of callbacks); the loop's gap holds its files (and, for
+    a ``fit`` per epoch, the next ``fit`` call); the difference of the two loops' gaps, paired per
+    round, is the checkpoint's own cost.
     """
     gap = f"gap_{key}"
     plain = statistics.median(m["plain fit"][gap]) * 1e3
@@ -228,7 +234,7 @@ def _gap_rows(name: str, m: dict, key: str, label: str) -> list[Row]:
     for variant in ("cnntrain loop", "cnntrain loop + checkpoints"):
         values = [v * 1e3 for v in m[variant][gap]]
         epoch = statistics.median(m[variant][key]) * 1e3
-        note = (f"{label}; median over rounds of the median time from an epoch's end to the next one's start (plain fit: {plain:.2f} ms); "
+        note = (f"{label}; median over rounds of the median time from an epoch's validation end to the next epoch's start (plain fit: {plain:.2f} ms); "
                 f"min {min(values):.1f}, max {max(values):.1f}; {statistics.median(values) / epoch:.1%} of the loop's epoch")  # fmt: skip
         if variant == "cnntrain loop + checkpoints":
             cost = statistics.median([(c - v) * 1e3 for c, v in zip(m[variant][gap], base)])
