@@ -198,3 +198,18 @@ def test_non_finite_loss_inside_the_single_fit_stops_it(tmp_path):
     assert counter.fits == 1
     assert run.latest_checkpoint()["epoch"] == 1 and run.status()["state"] == "failed"
     assert [r["epoch"] for r in run.history()] == [1] and len(run.traces()) == 6 + 1
+
+
+@pytest.mark.parametrize("feed", ["graph, one fit", "python, a fit per epoch"])
+def test_a_callback_that_stops_training_ends_the_run_after_that_epoch(tmp_path, feed):
+    class StopAfterEpochTwo(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    extra = {} if feed.startswith("graph") else {"expand_batch": lambda x, y: (x, y)}
+    run = RunDir(tmp_path / "run")
+    run.create({})
+    metrics = train(run, plan(epochs=4, callbacks=[StopAfterEpochTwo()], **extra))
+    assert [r["epoch"] for r in run.history()] == [1, 2] and len(run.traces()) == 2 * 6
+    assert metrics["epochs"] == 2 and run.status()["state"] == "finished" and run.latest_checkpoint()["epoch"] == 2

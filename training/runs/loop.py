@@ -90,6 +90,10 @@ class TrainingPlan:
     - ``target_accuracy``: record the first epoch whose validation accuracy reaches it.
     - ``convergence``: a :class:`Convergence` to stop before ``epochs`` once the validation loss
       stops improving (``epochs`` is then the cap); the best epoch's weights are evaluated.
+    - ``callbacks``: extra Keras callbacks. They see every batch and epoch; ``on_train_begin`` /
+      ``on_train_end`` run once per ``fit``: once per run when every epoch has the same number of
+      steps, once per epoch otherwise. One that sets ``model.stop_training`` ends the run after
+      that epoch (evaluated and finished, like a run stopped by ``convergence``).
     """
 
     build_model: Callable
@@ -209,9 +213,11 @@ class _Feeder:
         if not self.graph or stop <= first:
             return None
         plan = self.plan
-        sizes = [plan.steps_of(e) for e in range(first, stop)]
-        if len({len(s) for s in sizes}) != 1:
-            return None  # a batch-size schedule that changes the step count: one fit per epoch
+        sizes = [plan.steps_of(first)]
+        for e in range(first + 1, stop):
+            sizes.append(plan.steps_of(e))
+            if len(sizes[-1]) != len(sizes[0]):
+                return None  # a batch-size schedule that changes the step count: one fit per epoch
         import tensorflow as tf
 
         x, y, n, seed = self.x, self.y, len(plan.x_train), int(plan.seed)
@@ -536,7 +542,7 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
                 data, epoch_sizes[epoch] = feeder.epoch(epoch)
                 recorder.began = time.perf_counter()
                 model.fit(data, epochs=epoch + 1, initial_epoch=epoch, **fit_options)
-                if recorder.stopped:
+                if recorder.stopped or model.stop_training:  # as one fit would: a callback may stop the run
                     break
         if "nonfinite" in state:
             raise NonFiniteLoss(f"{state['nonfinite']}; kept the last good checkpoint (epoch {state['last_good_epoch']})")
