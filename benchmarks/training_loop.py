@@ -89,7 +89,8 @@ def _epoch_clock():
     """A Keras callback noting ``(wall, CPU)`` seconds at an epoch's start, its validation's end and its end.
 
     Between the end of one epoch's validation and the start of the next epoch, plain ``fit`` only
-    runs its callbacks' ``on_epoch_end`` (``History``, about a millisecond), while cnntrain's loop
+    runs its callbacks' ``on_epoch_end`` (``History``: a few CPU-ms; in wall time it can also wait
+    for the validation iterator's teardown), while cnntrain's loop
     does its per-epoch work there (its ``on_epoch_end``, which runs before this clock's: the
     history and trace files, the checkpoint) and, where it makes a ``fit`` per epoch, returns from
     ``fit`` and calls it again: that gap is the loop's own work, measured directly rather than as
@@ -223,7 +224,7 @@ def _gap_rows(name: str, m: dict, key: str, label: str) -> list[Row]:
     """The loop's own work between epochs, with and without checkpoints, and the checkpoint's cost.
 
     Plain fit has no such work (its figure, the time from one epoch's validation end to the next
-    epoch's start, is about a millisecond of callbacks); the loop's gap holds its files (and, for
+    epoch's start, is a few CPU-ms of callbacks); the loop's gap holds its files (and, for
     a ``fit`` per epoch, the next ``fit`` call); the difference of the two loops' gaps, paired per
     round, is the checkpoint's own cost.
     """

@@ -179,9 +179,10 @@ def test_one_fit_trains_exactly_as_a_fit_per_epoch(tmp_path):
     per_epoch.create({})
     train(per_epoch, plan(epochs=3, callbacks=[counter], expand_batch=lambda x, y: (x, y)))  # served from Python
     assert counter.fits == 3
-    assert [t["loss"] for t in one.traces()] == pytest.approx([t["loss"] for t in per_epoch.traces()], rel=1e-6)
+    assert one.traces() == per_epoch.traces()  # every batch loss, bit for bit
     for a, b in zip(one.history(), per_epoch.history()):
-        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6) and a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+        # the validation split is batched differently (by the graph feeder, by Keras): the same mean up to rounding
+        assert a["loss"] == b["loss"] and a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-6)
 
 
 def test_non_finite_loss_inside_the_single_fit_stops_it(tmp_path):
