@@ -193,11 +193,16 @@ class _Feeder:
         if self.graph:
             import tensorflow as tf
 
-            x, y = self.x, self.y
             rows = tf.RaggedTensor.from_row_lengths(order, sizes)
-            data = tf.data.Dataset.from_tensor_slices(rows).map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx))).prefetch(2)
-            return data, sizes
+            return self._gathered(tf.data.Dataset.from_tensor_slices(rows)), sizes
         return _py_dataset(plan, order, sizes), sizes
+
+    def _gathered(self, rows):
+        """The batches whose sample indices ``rows`` (a dataset of index vectors) yields, gathered in the graph."""
+        import tensorflow as tf
+
+        x, y = self.x, self.y
+        return rows.map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx))).prefetch(2)
 
     def epochs(self, first: int, stop: int):
         """``(data, steps)`` for one ``fit`` over epochs ``first .. stop - 1``, or ``None``.
@@ -220,7 +225,7 @@ class _Feeder:
                 return None  # a batch-size schedule that changes the step count: one fit per epoch
         import tensorflow as tf
 
-        x, y, n, seed = self.x, self.y, len(plan.x_train), int(plan.seed)
+        n, seed = len(plan.x_train), int(plan.seed)
 
         def order_of(epoch):
             return epoch_order(seed, int(epoch), n).astype(np.int64)
@@ -231,8 +236,7 @@ class _Feeder:
             return tf.data.Dataset.from_tensor_slices(tf.RaggedTensor.from_row_lengths(order, lengths))
 
         epochs = tf.data.Dataset.from_tensor_slices((tf.range(first, stop, dtype=tf.int64), tf.constant(sizes, dtype=tf.int64)))
-        data = epochs.flat_map(rows).map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx))).prefetch(2)
-        return data, sizes
+        return self._gathered(epochs.flat_map(rows)), sizes
 
 
 def _py_dataset(plan: TrainingPlan, order: np.ndarray, sizes: list):
@@ -302,7 +306,8 @@ def _make_epoch_recorder(state: dict, close: Callable):
         ``l_k = k*m_k - (k-1)*m_{k-1}``. A non-finite mean stops training at once. At the end of
         each epoch ``close(epoch, first_step, means, seconds, logs)`` does the loop's per-epoch
         work (history, traces, checkpoint, convergence) inside ``fit``, so one ``fit`` can run
-        every epoch; when it returns true, training stops (``stopped``). ``seconds`` runs from
+        every epoch; when it returns true, training stops (``model.stop_training``, which
+        stays set after ``fit`` returns). ``seconds`` runs from
         ``began``: set by the loop before it calls ``fit``, and again after each ``close``, so an
         epoch's time holds everything Keras does for it but not the loop's own work.
         """
@@ -310,7 +315,6 @@ def _make_epoch_recorder(state: dict, close: Callable):
         def __init__(self):
             super().__init__()
             self.began = time.perf_counter()
-            self.stopped = False
             self.epoch, self.first_step, self.means = 0, 0, []
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -327,7 +331,7 @@ def _make_epoch_recorder(state: dict, close: Callable):
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.began
             if close(epoch, self.first_step, self.means, seconds, dict(logs or {})):
-                self.stopped = self.model.stop_training = True
+                self.model.stop_training = True
             self.began = time.perf_counter()
 
     return EpochRecorder()
@@ -486,7 +490,7 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
             run.set_status("failed", reason=state["nonfinite"], last_good_epoch=epoch)
             state["last_good_epoch"] = epoch
             return True
-        logs = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.number)) or np.ndim(v) == 0}
+        logs = {k: float(v) for k, v in logs.items()}
         state["wall_seconds"] += seconds
         row = {
             "epoch": epoch + 1,
@@ -542,7 +546,7 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
                 data, epoch_sizes[epoch] = feeder.epoch(epoch)
                 recorder.began = time.perf_counter()
                 model.fit(data, epochs=epoch + 1, initial_epoch=epoch, **fit_options)
-                if recorder.stopped or model.stop_training:  # as one fit would: a callback may stop the run
+                if model.stop_training:  # set by the loop's close, a non-finite loss or any callback, as in one fit
                     break
         if "nonfinite" in state:
             raise NonFiniteLoss(f"{state['nonfinite']}; kept the last good checkpoint (epoch {state['last_good_epoch']})")
