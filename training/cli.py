@@ -129,7 +129,7 @@ def _run_experiment(args) -> int:
     run = RunDir(args.out or default_out(exp.name))
 
     def refuse_a_started_run():
-        if os.path.exists(run.file("config.json")) and not run.stopped_before_first_epoch():
+        if run.exists("config.json") and not run.stopped_before_first_epoch():
             raise RunError(f"run directory '{run.path}' already holds a run: resume it with 'cnntrain resume {run.path}' or choose another --out")
 
     refuse_a_started_run()
@@ -137,7 +137,7 @@ def _run_experiment(args) -> int:
     check_data(exp, config, ctx.dataset())  # a missing or bad dataset: an error before anything is written
     with run.locked():
         refuse_a_started_run()  # again, under the lock: another process may have started meanwhile
-        if os.path.exists(run.file("config.json")):
+        if run.exists("config.json"):
             print(f"starting again in '{run.path}': its earlier run stopped before its first epoch ({run.status().get('state')})", file=sys.stderr)
         run.create(config, overwrite=True)
         print(f"run directory: {run.path}", file=sys.stderr)
@@ -158,7 +158,7 @@ def _resume(args) -> int:
         raise RunError(f"'{run.file('config.json')}' names an unknown experiment '{config.get('experiment')}'")
     with run.locked():
         status = run.status()
-        if status.get("state") == "finished" and os.path.exists(run.file("results.json")):
+        if status.get("state") == "finished" and run.exists("results.json"):
             print(f"run '{run.path}' already finished; nothing to resume", file=sys.stderr)
             return EXIT_OK
         try:
@@ -222,7 +222,10 @@ def _data(args) -> int:
 def _report(args) -> int:
     from .runs.report import report
 
-    text = report(args.run_dirs, out=args.out, note=lambda message: print(message, file=sys.stderr), html=args.html)
+    def wrote(path):
+        print(f"wrote {path} ({os.path.getsize(path):,} bytes)", file=sys.stderr)
+
+    text = report(args.run_dirs, out=args.out, note=lambda message: print(message, file=sys.stderr), html=args.html, wrote=wrote)
     print(text)
     return EXIT_OK
 

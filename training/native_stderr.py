@@ -29,8 +29,10 @@ def redirected(path):
         on_fd2 = sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):
         on_fd2 = False
+    from cnncalc.confined import open_file
+
+    log = open_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)  # a native.log linked elsewhere is refused, never appended to
     saved = os.dup(2)
-    log = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
     old = sys.stderr
     terminal = None
     if on_fd2:

@@ -184,12 +184,59 @@ def resolve_config(exp: Experiment, preset: str, overrides: dict) -> dict:
 PATH_OPTIONS = ("data_dir",)
 
 
+# The type of each common option's value (an experiment's own options declare theirs).
+COMMON_TYPES = {"dataset": str, "model": str, "epochs": int, "batch_size": int, "lr": float, "seed": int, "data_dir": str,
+                "subset": int, "test_subset": int, "distribute": str, "target_acc": float}  # fmt: skip
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def check_types(exp: Experiment, config: dict) -> None:
+    """One-line :class:`RunError` naming the first key whose value has the wrong type or is not
+    one of its choices: an integer setting must be an integer (``epochs: 13.7`` is refused, not
+    truncated), a number a number, a policy one of its names. A value from the command line
+    always passes (argparse converted it); this catches a hand-edited or foreign ``config.json``
+    before ``int()`` or a schedule would coerce or trip over it. None means "not set"."""
+    specs = {key: (kind, None, False) for key, kind in COMMON_TYPES.items() if key in exp.common}
+    specs["distribute"] = (str, ("mirrored",), False)
+    for option in exp.options:
+        if option.reads is None:  # a chaining option stores the run it read and the values taken
+            specs[option.dest] = (bool if option.flag_only else option.type, option.choices, bool(option.nargs))
+    for key, (kind, choices, many) in specs.items():
+        value = config.get(key)
+        if value is None:
+            continue
+        values = value if many and isinstance(value, list) and value else [value]
+        expected = _TYPE_NAMES.get(kind, kind.__name__)
+        if many and values is not value:
+            raise RunError(f"'{key}' is {_shown(value)}, expected a non-empty list of {expected.split(' ', 1)[-1]}s")
+        for item in values:
+            if not _is(item, kind):
+                raise RunError(f"'{key}' is {_shown(item)}, expected {expected}")
+            if choices and item not in choices:
+                raise RunError(f"'{key}' is {_shown(item)}, expected one of {', '.join(map(str, choices))}")
+
+
+def _is(value, kind) -> bool:
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_config(exp: Experiment, config: dict) -> None:
     """One-line :class:`RunError` for the first bad setting of ``config`` (resolved or stored).
 
-    The common checks (positive sizes and rates, finite numbers, a seed NumPy accepts, momentum
-    in [0, 1), a target accuracy in (0, 1], a zoo model), then the experiment's ``validate``.
+    The types first (:func:`check_types`), then the common checks (positive sizes and rates,
+    finite numbers, a seed NumPy accepts, momentum in [0, 1), a target accuracy in (0, 1], a zoo
+    model), then the experiment's ``validate``.
     """
+    check_types(exp, config)
     if config.get("until_convergence"):
         Convergence(config.get("patience", 5), config.get("min_delta", 0.0))  # a one-line RunError for bad values
     if config.get("dataset") not in exp.datasets:
@@ -249,16 +296,14 @@ def read_run(option: Option, path: str) -> dict:
     One-line :class:`RunError` when ``path`` is no run, a run of another experiment, an unfinished
     run, or one that suggested no value (``null`` in its ``results.json``, with its note).
     """
-    from cnncalc.atomic import read_json
-
     source = RunDir(path)
     made_by = source.config().get("experiment")
     if made_by != option.reads.source:
         raise RunError(f"{option.flag}: '{path}' is a {made_by} run, not a {option.reads.source} run")
-    if not os.path.exists(source.file("results.json")):
+    if not source.exists("results.json"):
         state = source.status().get("state", "created")
         raise RunError(f"{option.flag}: '{path}' has no results yet ({state}); finish it with 'cnntrain resume {path}'")
-    results = read_json(source.file("results.json"))
+    results = source.read_json("results.json")
     taken = {}
     for key, dest in option.reads.keys.items():
         if results.get(key) is None:
@@ -374,8 +419,8 @@ class Context:
     # training --------------------------------------------------------------------------------
     def subrun(self, name: str, extra: dict | None = None) -> RunDir:
         """A run directory inside this one (one per candidate of a sweep)."""
-        sub = RunDir(os.path.join(self.path, name))
-        if not os.path.exists(sub.file("config.json")):
+        sub = self.run.child(name)
+        if not sub.exists("config.json"):
             sub.create({**self.config, **(extra or {}), "subrun": name})
         return sub
 
@@ -420,13 +465,11 @@ class Context:
         truth, so ``cnntrain resume`` skips a finished stage and continues an interrupted one from
         its checkpoint. A stage whose data settings equal this run's shares its loaded dataset.
         """
-        from cnncalc.atomic import read_json
-
         exp = load_recipes()[experiment]
-        sub = RunDir(os.path.join(self.path, name))
-        if sub.status().get("state") == "finished" and os.path.exists(sub.file("results.json")):
-            return sub, read_json(sub.file("results.json"))
-        if os.path.exists(sub.file("config.json")):
+        sub = self.run.child(name)
+        if sub.status().get("state") == "finished" and sub.exists("results.json"):
+            return sub, sub.read_json("results.json")
+        if sub.exists("config.json"):
             config = sub.config()
         else:
             config = {**resolve_config(exp, self.config.get("preset", "quick"), overrides), "stage": name}

@@ -29,10 +29,9 @@ downloaded everywhere; ``--dataset cifar10`` with ``--data-dir`` or the Keras ca
 
 from __future__ import annotations
 
-import os
 
 from .. import plots
-from ..runs import RunDir, RunError
+from ..runs import RunError
 from . import Option, experiment
 
 METHODS = ("adagrad", "rmsprop", "rmsprop_nesterov", "adadelta", "adam")
@@ -84,10 +83,11 @@ def _check_subruns(ctx, candidates: dict) -> None:
     what this run trains (a directory made by an older ``cnntrain``, which put L2 only in the
     dropout runs), rather than mixing it into the comparison."""
     for name, (_, variant) in candidates.items():
-        if not os.path.exists(os.path.join(ctx.path, name, "config.json")):
+        sub = ctx.run.child(name)
+        if not sub.exists("config.json"):
             continue
         settings = variant_settings(ctx.config, variant)
-        recorded = RunDir(os.path.join(ctx.path, name)).config()
+        recorded = sub.config()
         got = {k: recorded.get(k) for k in settings}
         if got != settings:
             raise RunError(f"sub-run {name} was trained with {got}, not {settings} (an older layout?); start a new run")

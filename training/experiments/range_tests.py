@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from cnncalc.atomic import read_json, write_json, write_text
+from cnncalc.atomic import write_json, write_text
 
 from .. import plots
 from ..batching import CBS_MODES, is_power_of_two
@@ -104,8 +104,8 @@ def _lr_one_run(ctx):
     from ..finders import LRResult, lr_range_test
 
     saved = ctx.file("lr_range.json")
-    if os.path.exists(saved):
-        d = read_json(saved)
+    if ctx.run.exists("lr_range.json"):
+        d = ctx.run.read_json("lr_range.json")
         nan = lambda v: [math.nan if x is None else x for x in v]  # noqa: E731
         return LRResult(np.array(d["lrs"]), np.array(nan(d["losses"])), np.array(nan(d["smoothed"])), stopped_early=d["stopped_early"])
     import keras
