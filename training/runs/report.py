@@ -5,35 +5,97 @@ report can be made on another machine than the one that trained. ``--html FILE``
 table, every run's curves and per-step traces (drawn in the page), the PNGs the run wrote (the
 finders' plots), their suggested bounds and each run's configuration in one offline page
 (:func:`cnncalc.html.runs_page`).
+
+The paths given may be runs or hold runs at any depth (``runs/``, ``runs/clr``, a sweep): they are
+walked without following a link (:func:`find_runs`), and every file is read through
+:class:`~training.runs.rundir.RunDir` (no link, regular files only, capped sizes). A page embeds
+only regular ``*.png`` files of a run's own directory that start with the PNG signature, each at
+most :data:`MAX_IMAGE_BYTES` and all of them at most :data:`MAX_PAGE_IMAGE_BYTES`.
 """
 
 from __future__ import annotations
 
 import base64
-import glob
 import os
+import re
 
 from tabulate import tabulate
+
+from cnncalc import confined
 
 from .rundir import RunDir, RunError
 
 MAX_TRACE_POINTS = 2000
 """Per-step traces longer than this are thinned (every k-th step) in the HTML page."""
 BOUNDS = ("lr_min", "lr_max", "b_min", "b_max")
+MAX_IMAGE_BYTES = 8 << 20
+"""The largest PNG embedded in a page (a matplotlib plot is 30-300 KB)."""
+MAX_PAGE_IMAGE_BYTES = 64 << 20
+"""All PNGs of one page together; past it the remaining images are left out, each named."""
+MAX_DEPTH = 32
+"""Directories deeper than this below a given path are not searched for runs."""
+MAX_DIRECTORIES = 100_000
+"""The most directories one report searches (``cnntrain report ~`` ends, and says so)."""
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 COLUMNS = ("run", "experiment", "model", "dataset", "epochs", "final loss", "best val acc", "test acc", "epochs to target", "wall s", "state")
 
 
-def _runs_below(path: str) -> list[RunDir]:
-    """The run itself and, for sweeps, every sub-run: a run that trained (it has a history), or
-    one with no sub-runs that stopped before training (a failed run still gets its row)."""
-    found = []
-    children = sorted(glob.glob(os.path.join(path, "*", "config.json")))
-    if os.path.exists(os.path.join(path, "history.csv")) or not children:
-        found.append(RunDir(path))
-    for child in children:
-        found.extend(_runs_below(os.path.dirname(child)))
+def find_runs(path: str, note=None) -> list[RunDir]:
+    """Every run at ``path`` or below it, at any depth, in name order, a run before its sub-runs.
+
+    A directory holding ``config.json`` is a run; it is listed when it trained (it has a history)
+    or when nothing below it is a run (a run that failed before training keeps its row), so a
+    sweep or a chain is listed through its sub-runs. ``path`` is opened as named; below it no
+    link is followed (``a -> .`` is a link, not a second copy of the tree), a run's
+    ``checkpoint/`` is not searched, and the search stops at :data:`MAX_DEPTH` levels and
+    :data:`MAX_DIRECTORIES` directories (``note`` says so). Each run is a :class:`RunDir` in the
+    room of ``path``, so its files are read without following a link either.
+    """
+    found: list[RunDir] = []
+    budget = [MAX_DIRECTORIES]
+
+    def walk(folder: confined.Folder, rel: str, depth: int) -> bool:
+        """Adds the runs at and below ``folder`` to ``found``; true when there is one."""
+        entries = folder.entries()
+        names = {name for name, _ in entries}
+        is_run = "config.json" in names
+        here = len(found)
+        if is_run:
+            found.append(RunDir(os.path.join(path, rel) if rel else path, inside=path))
+        below = False
+        for name, kind in entries:
+            if kind != "directory" or (is_run and name == "checkpoint"):
+                continue
+            shown = folder.shown(name)
+            if depth >= MAX_DEPTH:
+                _say(note, f"not searching '{shown}' for runs: deeper than {MAX_DEPTH} levels")
+                continue
+            if budget[0] <= 0:
+                _say(note, f"stopped searching for runs at '{shown}': {MAX_DIRECTORIES:,} directories searched")
+                break
+            budget[0] -= 1
+            try:
+                with folder.folder(name) as inner:
+                    below |= walk(inner, os.path.join(rel, name), depth + 1)
+            except OSError as exc:  # unreadable, or swapped for a link meanwhile: named, skipped
+                _say(note, f"not searching '{shown}': {_first_line(exc)}")
+        if is_run and below and "history.csv" not in names:
+            del found[here]  # a sweep or chain: its sub-runs are its rows
+        return is_run or below
+
+    with confined.open_folder(path) as root:
+        walk(root, "", 0)
     return found
+
+
+def _say(note, message: str) -> None:
+    if note is not None:
+        note(message)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _fmt(value, digits=4):
@@ -44,12 +106,32 @@ def _fmt(value, digits=4):
     return str(value)
 
 
-def rows_for(paths) -> tuple[list[list], list[RunDir], list[tuple[str, str]]]:
-    """Table rows of every run below ``paths``, the runs, and ``(path, reason)`` of each run
-    whose state files cannot be read (it is listed, never allowed to stop the report)."""
+# What a terminal or a page must not take for an instruction: C0/C1 controls (ESC sequences can
+# rewrite the screen), DEL, and the bidirectional overrides that reorder a line on screen.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What markdown (GitHub's, in a table cell) reads as markup or raw HTML.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|&~$])")
+
+
+def printable(value) -> str:
+    """``value`` as text with control characters and bidi overrides shown as ``\\xNN``/``\\uNNNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", str(value))
+
+
+def markdown_text(value) -> str:
+    """``value`` as literal text in a markdown table cell: every character markdown would read as
+    markup (emphasis, links and images, code, raw HTML, the cell separator) backslash-escaped,
+    controls shown visibly (:func:`printable`)."""
+    return _MARKDOWN.sub(r"\\\1", printable(value))
+
+
+def rows_for(found: dict[str, list[RunDir]]) -> tuple[list[list], list[RunDir], list[tuple[str, str]]]:
+    """Table rows of the runs ``found`` below each given path (:func:`find_runs`), the runs, and
+    ``(path, reason)`` of each run whose state files cannot be read (it is listed, never allowed
+    to stop the report)."""
     rows, runs, unreadable = [], [], []
-    for path in paths:
-        for run in _runs_below(path):
+    for path, below in found.items():
+        for run in below:
             try:
                 config, metrics, history, state = run.config(), run.metrics(), run.history(), run.status().get("state", "")
             except RunError as exc:
@@ -67,73 +149,111 @@ def rows_for(paths) -> tuple[list[list], list[RunDir], list[tuple[str, str]]]:
     return rows, runs, unreadable
 
 
-def _is_run(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "config.json"))
-
-
-def html_data(rows, runs) -> dict:
+def html_data(rows, runs, note=None) -> dict:
     """The runs page's data (:func:`cnncalc.html.runs_page`): the table and, per run, what it wrote."""
     items = []
+    budget = [MAX_PAGE_IMAGE_BYTES]
     for row, run in zip(rows, runs):
         try:
-            traces = run.traces() if os.path.exists(run.file("traces.csv")) else []
+            traces = run.traces()
         except RunError:  # a damaged trace file: the run keeps its row and curves
             traces = []
-        results = _read(run.file("results.json"))
-        images = []
-        for name in sorted(os.listdir(run.path)):
-            if name.endswith(".png"):
-                with open(run.file(name), "rb") as fh:
-                    images.append({"name": name, "data": "data:image/png;base64," + base64.b64encode(fh.read()).decode("ascii")})
+        try:
+            results = run.read_json("results.json") if run.exists("results.json") else {}
+        except RunError:
+            results = {}
         items.append({
             "label": row[0], "state": row[-1], "config": run.config(), "metrics": run.metrics(),
             "history": run.history(), "traces": traces[:: max(1, -(-len(traces) // MAX_TRACE_POINTS))],
-            "bounds": {k: results[k] for k in BOUNDS if isinstance(results, dict) and k in results} or None,
-            "images": images,
+            "bounds": {k: results[k] for k in BOUNDS if k in results} or None,
+            "images": _images(run, budget, note),
         })  # fmt: skip
     return {"columns": list(COLUMNS), "rows": rows, "runs": items}
 
 
-def _read(path):
-    from cnncalc.atomic import read_json
+def _images(run: RunDir, budget: list, note) -> list[dict]:
+    """The run's own plots as ``data:`` URLs: regular ``*.png`` files of its directory (a link,
+    FIFO or device is never opened), each at most :data:`MAX_IMAGE_BYTES`, starting with the PNG
+    signature, while the page's :data:`MAX_PAGE_IMAGE_BYTES` last; every file left out is named."""
+    images = []
+    with run.folder() as folder:
+        for name, kind in folder.entries():
+            if not name.lower().endswith(".png"):
+                continue
+            shown = printable(folder.shown(name))
+            if kind != "regular file":
+                _say(note, f"not embedding '{shown}': a {kind}" + (" (never followed)" if kind == "symbolic link" else ""))
+                continue
+            try:
+                data = folder.read(name, min(MAX_IMAGE_BYTES, budget[0]))
+            except confined.Refused:
+                size = folder.lstat(name)
+                why = f"{size.st_size:,} bytes, over the {MAX_IMAGE_BYTES:,} an image may have" if size and size.st_size > MAX_IMAGE_BYTES else f"the page's {MAX_PAGE_IMAGE_BYTES:,} bytes of images are used up"
+                _say(note, f"not embedding '{shown}': {why}")
+                continue
+            except OSError as exc:
+                _say(note, f"not embedding '{shown}': {_first_line(exc)}")
+                continue
+            if not data.startswith(PNG_SIGNATURE):
+                _say(note, f"not embedding '{shown}': not a PNG file (no PNG signature)")
+                continue
+            budget[0] -= len(data)
+            images.append({"name": name, "data": "data:image/png;base64," + base64.b64encode(data).decode("ascii")})
+    return images
 
-    try:
-        return read_json(path) if os.path.exists(path) else {}
-    except ValueError:
-        return {}
+
+def _found(given: list[str], note) -> dict[str, list[RunDir]]:
+    """The runs below each given path that holds one (at any depth); each path that holds none
+    (a file, an empty folder) is named through ``note`` when other paths were given."""
+    found = {}
+    for path in given:
+        runs = find_runs(path, note) if os.path.isdir(path) else []
+        if runs:
+            found[path] = runs
+        elif len(given) == 1:
+            pass  # the error names it
+        elif not os.path.lexists(path):
+            _say(note, f"skipping '{path}': no such directory")
+        else:
+            _say(note, f"skipping '{path}': not a run directory" + (" and holds none (no config.json at any depth)" if os.path.isdir(path) else ""))
+    return found
 
 
-def report(paths, out: str | None = None, *, note=None, html: str | None = None) -> str:
+def report(paths, out: str | None = None, *, note=None, html: str | None = None, wrote=None) -> str:
     """A markdown table of every run below ``paths``; with ``out``, also report.md and plots;
     with ``html``, one self-contained page of it all.
 
-    ``cnntrain report runs/*`` meets whatever the shell glob finds: files and directories that
-    are not runs are skipped (each named through ``note``) as long as one run remains; a lone
-    non-run path is an error naming it. A run whose state files are corrupt is listed under the
-    table with the reason (the file and what is wrong); the other runs are reported as usual.
+    Each path may be a run, a sweep or chain, or any directory holding runs at any depth
+    (``cnntrain report runs/*`` over the default ``runs/EXPERIMENT/DATE`` layout). What is no
+    run and holds none (a log file, an empty folder) is skipped, each named through ``note``,
+    as long as one run remains; otherwise the error names the paths. A run whose state files are
+    corrupt is listed under the table with the reason (the file and what is wrong); the other
+    runs are reported as usual. ``wrote(path)`` is called for each file written.
     """
-    given = list(paths)
+    given = [os.fspath(p) for p in paths]
     if not given:
         raise RunError("no run directories given")
-    paths = [p for p in given if os.path.isdir(p) and _is_run(p)]
-    if not paths:
-        RunDir(given[0]).config()  # the one-line error naming the first path
-        raise RunError(f"no run directories among {', '.join(given)}")
-    for skipped in (p for p in given if p not in paths):
-        if note is not None:
-            note(f"skipping '{skipped}': not a run directory")
-    rows, runs, unreadable = rows_for(paths)
+    found = _found(given, note)
+    if not found:
+        if len(given) == 1:
+            path = given[0]
+            if not os.path.lexists(path):
+                raise RunError(f"'{path}' is not a run directory (no config.json): no such directory")
+            raise RunError(f"'{path}' is not a run directory (no config.json) and holds none")
+        raise RunError(f"no run directories in {', '.join(given)} (no config.json at any depth)")
+    paths = list(found)
+    rows, runs, unreadable = rows_for(found)
     if not rows:
         reasons = "; ".join(reason for _, reason in unreadable)
         raise RunError(f"no readable runs below {', '.join(paths)}" + (f": {reasons}" if reasons else ""))
-    table = tabulate(rows, headers=COLUMNS, tablefmt="github")
-    if unreadable:
-        table += "\n\nUnreadable runs (not in the table):\n\n" + "\n".join(f"- `{path}`: {reason}" for path, reason in unreadable)
+    _say(note, f"found {_count(len(rows) + len(unreadable), 'run')} in {', '.join(paths)}" + (f" ({len(unreadable)} unreadable)" if unreadable else ""))
+    table = _table(rows, unreadable, printable)
     if html:
         from cnncalc.atomic import write_text
         from cnncalc.html import runs_page
 
-        write_text(html, runs_page(html_data(rows, runs)))
+        write_text(html, runs_page(html_data(rows, runs, note)))
+        _say(wrote, html)
     if out:
         from cnncalc.atomic import write_text
 
@@ -144,5 +264,22 @@ def report(paths, out: str | None = None, *, note=None, html: str | None = None)
         for key, name in (("loss", "train_loss.png"), ("val_loss", "val_loss.png"), ("val_accuracy", "val_accuracy.png")):
             series = {label: ([h["epoch"] for h in run.history()], [h.get(key) for h in run.history()]) for label, run in zip(labels, runs) if run.history()}
             plots.curves(series, os.path.join(out, name), xlabel="epoch", ylabel=key.replace("_", " "))
-        write_text(os.path.join(out, "report.md"), f"# Runs\n\n{table}\n\n![training loss](train_loss.png)\n![validation loss](val_loss.png)\n![validation accuracy](val_accuracy.png)\n")
+            _say(wrote, os.path.join(out, name))
+        markdown = _table(rows, unreadable, markdown_text)
+        write_text(os.path.join(out, "report.md"), f"# Runs\n\n{markdown}\n\n![training loss](train_loss.png)\n![validation loss](val_loss.png)\n![validation accuracy](val_accuracy.png)\n")
+        _say(wrote, os.path.join(out, "report.md"))
+    return table
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _table(rows, unreadable, text) -> str:
+    """The github-format table with every cell passed through ``text`` (:func:`printable` for a
+    terminal, :func:`markdown_text` for report.md), the unreadable runs listed below it."""
+    table = tabulate([[text(cell) for cell in row] for row in rows], headers=COLUMNS, tablefmt="github")
+    if unreadable:
+        quote = (lambda path: f"`{path}`") if text is printable else text  # a code span would keep markdown's backslashes
+        table += "\n\nUnreadable runs (not in the table):\n\n" + "\n".join(f"- {quote(text(path))}: {text(reason)}" for path, reason in unreadable)
     return table
