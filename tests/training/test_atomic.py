@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from cnncalc import atomic
+from cnncalc import atomic, confined
 
 
 @pytest.fixture
@@ -70,8 +70,11 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert os.listdir(tmp_path) == ["r.txt"]
 
 
-def test_imports_only_the_standard_library():
-    tree = ast.parse(open(atomic.__file__, encoding="utf-8").read())
+@pytest.mark.parametrize("module", [atomic, confined], ids=["atomic", "confined"])
+def test_imports_only_the_standard_library(module):
+    tree = ast.parse(open(module.__file__, encoding="utf-8").read())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
+    relative = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 for a in n.names}
     assert imported and imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
+    assert relative <= {"confined"}, relative  # atomic's one relative import, itself standard-library only

@@ -465,3 +465,29 @@ def test_every_preset_passes_the_type_checks():
     for exp in load_recipes().values():
         for preset, settings in exp.presets.items():
             check_types(exp, settings)  # raises naming the key
+
+
+# -- the primitives (cnncalc.confined) -----------------------------------------------------------
+
+
+def test_the_primitives_never_leave_the_tree(tmp_path, outside):
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    os.symlink(outside, root / "out")
+    os.symlink(outside / "secret.txt", root / "sub" / "file")
+    (root / "sub" / "data").write_bytes(b"x" * 100)
+    before = snapshot(outside)
+    for rel, message in (("sub/../..", "leaves its directory"), ("/etc", "absolute path"), ("out", "symbolic link"), ("out/epoch-precious", "symbolic link")):
+        with pytest.raises(confined.Refused, match=message):
+            confined.open_folder(root, rel)
+    with confined.open_folder(root, "sub") as sub:
+        assert sub.entries() == [("data", "regular file"), ("file", "symbolic link")]
+        with pytest.raises(confined.Refused, match="is a symbolic link"):
+            sub.read("file", 1000)
+        with pytest.raises(confined.Refused, match="holds 100 bytes, more than the 99"):
+            sub.read("data", 99)
+        assert sub.read("data", 100) == b"x" * 100
+        assert sub.remove("file") and not sub.remove("file")
+    with confined.open_folder(root) as top:
+        assert top.remove("out")  # the link, not the folder it names
+    assert snapshot(outside) == before and sorted(os.listdir(root)) == ["sub"]

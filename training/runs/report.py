@@ -125,11 +125,12 @@ def markdown_text(value) -> str:
     return _MARKDOWN.sub(r"\\\1", printable(value))
 
 
-def rows_for(found: dict[str, list[RunDir]]) -> tuple[list[list], list[RunDir], list[tuple[str, str]]]:
-    """Table rows of the runs ``found`` below each given path (:func:`find_runs`), the runs, and
+def rows_for(found: dict[str, list[RunDir]]) -> tuple[list[list], list[RunDir], list[dict], list[tuple[str, str]]]:
+    """Table rows of the runs ``found`` below each given path (:func:`find_runs`), the runs, what
+    was read of each (``config``, ``metrics``, ``history``: every file is read once), and
     ``(path, reason)`` of each run whose state files cannot be read (it is listed, never allowed
     to stop the report)."""
-    rows, runs, unreadable = [], [], []
+    rows, runs, records, unreadable = [], [], [], []
     for path, below in found.items():
         for run in below:
             try:
@@ -146,14 +147,16 @@ def rows_for(found: dict[str, list[RunDir]]) -> tuple[list[list], list[RunDir], 
                 _fmt(last.get("wall_seconds"), 5), state,
             ])  # fmt: skip
             runs.append(run)
-    return rows, runs, unreadable
+            records.append({"config": config, "metrics": metrics, "history": history})
+    return rows, runs, records, unreadable
 
 
-def html_data(rows, runs, note=None) -> dict:
-    """The runs page's data (:func:`cnncalc.html.runs_page`): the table and, per run, what it wrote."""
+def html_data(rows, runs, records, note=None) -> dict:
+    """The runs page's data (:func:`cnncalc.html.runs_page`): the table and, per run, what it
+    wrote (``records``: what :func:`rows_for` read)."""
     items = []
     budget = [MAX_PAGE_IMAGE_BYTES]
-    for row, run in zip(rows, runs):
+    for row, run, record in zip(rows, runs, records):
         try:
             traces = run.traces()
         except RunError:  # a damaged trace file: the run keeps its row and curves
@@ -163,8 +166,8 @@ def html_data(rows, runs, note=None) -> dict:
         except RunError:
             results = {}
         items.append({
-            "label": row[0], "state": row[-1], "config": run.config(), "metrics": run.metrics(),
-            "history": run.history(), "traces": traces[:: max(1, -(-len(traces) // MAX_TRACE_POINTS))],
+            "label": row[0], "state": row[-1], "config": record["config"], "metrics": record["metrics"],
+            "history": record["history"], "traces": traces[:: max(1, -(-len(traces) // MAX_TRACE_POINTS))],
             "bounds": {k: results[k] for k in BOUNDS if k in results} or None,
             "images": _images(run, budget, note),
         })  # fmt: skip
@@ -242,7 +245,7 @@ def report(paths, out: str | None = None, *, note=None, html: str | None = None,
             raise RunError(f"'{path}' is not a run directory (no config.json) and holds none")
         raise RunError(f"no run directories in {', '.join(given)} (no config.json at any depth)")
     paths = list(found)
-    rows, runs, unreadable = rows_for(found)
+    rows, runs, records, unreadable = rows_for(found)
     if not rows:
         reasons = "; ".join(reason for _, reason in unreadable)
         raise RunError(f"no readable runs below {', '.join(paths)}" + (f": {reasons}" if reasons else ""))
@@ -252,7 +255,7 @@ def report(paths, out: str | None = None, *, note=None, html: str | None = None,
         from cnncalc.atomic import write_text
         from cnncalc.html import runs_page
 
-        write_text(html, runs_page(html_data(rows, runs, note)))
+        write_text(html, runs_page(html_data(rows, runs, records, note)))
         _say(wrote, html)
     if out:
         from cnncalc.atomic import write_text
@@ -262,7 +265,7 @@ def report(paths, out: str | None = None, *, note=None, html: str | None = None,
         os.makedirs(out, exist_ok=True)
         labels = [r[0] for r in rows]
         for key, name in (("loss", "train_loss.png"), ("val_loss", "val_loss.png"), ("val_accuracy", "val_accuracy.png")):
-            series = {label: ([h["epoch"] for h in run.history()], [h.get(key) for h in run.history()]) for label, run in zip(labels, runs) if run.history()}
+            series = {label: ([h["epoch"] for h in r["history"]], [h.get(key) for h in r["history"]]) for label, r in zip(labels, records) if r["history"]}
             plots.curves(series, os.path.join(out, name), xlabel="epoch", ylabel=key.replace("_", " "))
             _say(wrote, os.path.join(out, name))
         markdown = _table(rows, unreadable, markdown_text)
