@@ -188,7 +188,8 @@ def test_the_page_embeds_only_the_runs_own_png_files(tmp_path, outside):
     ids=["config-link", "config-fifo", "history-dev-zero", "history-fifo", "metrics-link", "status-dev-zero", "history-over-the-cap"],
 )
 def test_a_hostile_state_file_is_listed_unreadable_never_followed(tmp_path, outside, name, make, reason):
-    good, bad = make_run(tmp_path / "runs" / "good"), make_run(tmp_path / "runs" / "bad")
+    make_run(tmp_path / "runs" / "good")
+    bad = make_run(tmp_path / "runs" / "bad")
     os.unlink(os.path.join(bad.path, name))
     make(os.path.join(bad.path, name), outside)
     page = tmp_path / "page.html"

@@ -330,9 +330,7 @@ def execute(exp: Experiment, ctx: Context) -> dict:
     except Exception as exc:
         mark_stopped(ctx.run, "failed", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
-    from cnncalc.atomic import write_json
-
-    write_json(ctx.file("results.json"), results)
+    ctx.run.write_json("results.json", results)
     ctx.run.set_status("finished")
     return results
 
