@@ -191,8 +191,10 @@ def _images(run: RunDir, budget: list, note) -> list[dict]:
                 data = folder.read(name, min(MAX_IMAGE_BYTES, budget[0]))
             except confined.Refused:
                 size = folder.lstat(name)
-                why = f"{size.st_size:,} bytes, over the {MAX_IMAGE_BYTES:,} an image may have" if size and size.st_size > MAX_IMAGE_BYTES else f"the page's {MAX_PAGE_IMAGE_BYTES:,} bytes of images are used up"
-                _say(note, f"not embedding '{shown}': {why}")
+                if size is not None and size.st_size > MAX_IMAGE_BYTES:
+                    _say(note, f"not embedding '{shown}': {size.st_size:,} bytes, over the {MAX_IMAGE_BYTES:,} an image may have")
+                else:
+                    _say(note, f"not embedding '{shown}': the page's {MAX_PAGE_IMAGE_BYTES:,} bytes of images are used up")
                 continue
             except OSError as exc:
                 _say(note, f"not embedding '{shown}': {_first_line(exc)}")
