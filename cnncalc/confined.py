@@ -228,7 +228,7 @@ class Folder:
         src, src_fd = other._at(name)
         dst, dst_fd = self._at(as_name)
         try:
-            os.link(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
+            os.link(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd, **({"follow_symlinks": False} if AT_FDS else {}))  # linkat without AT_SYMLINK_FOLLOW
             return
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
