@@ -17,7 +17,8 @@ What a line needs that the README leaves to the reader is provided, and only tha
 
 The ``cnntrain`` lines train on Debian's Fashion-MNIST with ``--preset quick`` verbatim (about 15 s
 for ``clr`` and 80 s for ``policies`` on two cores), so they form one slow test; the ``cnncalc``
-lines that build Keras models (``--check-keras``, ``keras:NAME``) are slow as well.
+lines that build Keras models (``--check-keras``, ``keras:NAME``) or need ResNet-18 exported by
+torch are slow as well.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ def _needs(line: str) -> list:
         marks += [pytest.mark.keras, pytest.mark.slow]
     if any(w.endswith(".keras") for w in words(line)):
         marks.append(pytest.mark.keras)
+    if any(w.endswith(".onnx") for w in words(line)):
+        marks.append(pytest.mark.slow)  # exporting ResNet-18 with torch takes several seconds
     return marks
 
 
