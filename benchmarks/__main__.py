@@ -17,11 +17,12 @@ from tabulate import tabulate
 
 from cnncalc.atomic import write_text
 
-from . import augmentation_throughput, cli_latency, html_page, keras_import, onnx_tool_peer, scale, schedule_overhead, training_loop
+from . import augmentation_throughput, cli_latency, cli_startup, html_page, keras_import, onnx_tool_peer, scale, schedule_overhead, training_loop
 from .harness import ROOT, Row, machine
 
 BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "cli-latency": cli_latency.run,
+    "cli-startup": cli_startup.run,
     "scale": scale.run,
     "schedule-overhead": schedule_overhead.run,
     "augmentation": augmentation_throughput.run,

@@ -81,9 +81,10 @@ def subprocess_env() -> dict:
     return env
 
 
-def run_process(argv: list[str]) -> subprocess.CompletedProcess:
-    """Run a child process to completion; a non-zero exit is an error of the benchmark."""
-    done = subprocess.run(argv, capture_output=True, text=True, env=subprocess_env(), cwd=ROOT)
+def run_process(argv: list[str], env: dict | None = None, cwd: str = ROOT) -> subprocess.CompletedProcess:
+    """Run a child process to completion (in :func:`subprocess_env` and the repository root unless
+    told otherwise); a non-zero exit is an error of the benchmark."""
+    done = subprocess.run(argv, capture_output=True, text=True, env=env or subprocess_env(), cwd=cwd)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise RuntimeError(f"{' '.join(argv[:4])} ... exited {done.returncode}: {' | '.join(tail)}")

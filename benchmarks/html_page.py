@@ -5,7 +5,7 @@ Cases: ResNet-302 for CIFAR (:func:`benchmarks.specs.resnet_cifar`, 1,061 rows w
 blocks: a DAG with long skip edges) and a plain chain of 1,000 conv -> BN -> ReLU layers
 (:func:`benchmarks.specs.conv_chain`, 1,001 rows, no block to fold). For each:
 
-- the page's generation (``cnncalc.report.render_html`` on the analysis: ``to_dict``, the
+- the page's generation (``cnncalc.html.network_page`` on the analysis: ``to_dict``, the
   ``--explain`` arithmetic, the drawing's structure and the template), side by side with the
   analysis itself (``analyze``) and with ``--format json`` (``render_json``), as ratios;
 - its size against the issue's budget of 2 MB (goal: at most 1x);
@@ -23,7 +23,8 @@ import statistics
 import tempfile
 
 from cnncalc import analyze
-from cnncalc.report import render_html, render_json
+from cnncalc.html import network_page
+from cnncalc.report import render_json
 
 from .harness import Row, measure
 from .specs import conv_chain, resnet_cifar
@@ -59,11 +60,11 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
         for label, build in cases:
             spec = build()
             analysis = analyze(spec)
-            page = render_html(analysis)
+            page = network_page(analysis)
             if "resnet" in label and f'"model":"{analysis.model}"' not in page:
                 raise RuntimeError("the page does not embed the analysis")
             name = f"html/{label}"
-            generate = measure(lambda: render_html(analysis), repeats=repeats, warmup=0 if smoke else 1)
+            generate = measure(lambda: network_page(analysis), repeats=repeats, warmup=0 if smoke else 1)
             analysis_time = measure(lambda: analyze(spec), repeats=repeats, warmup=0 if smoke else 1)
             json_time = measure(lambda: render_json(analysis), repeats=repeats, warmup=0 if smoke else 1)
             size = len(page.encode("utf-8"))

@@ -8,40 +8,50 @@ numerically or symbolically::
     cnncalc.analyze(spec).totals.params          # 45,578... exact ints
     cnncalc.analyze(cnncalc.zoo.get("vgg19")).to_dict()   # the documented JSON schema
 
-Importing this package stays light: no sympy, keras or tensorflow (``to_keras`` loads Keras on
-first use).
+Importing this package stays light: the names below load their modules on first use (PEP 562),
+so ``import cnncalc`` costs next to nothing and no sympy, keras, tensorflow or onnx is imported
+until a feature needs it.
 """
-
-from . import zoo
-from .analysis import Analysis, LayerStats, Totals, analyze
-from .keras_import import from_keras
-from .notation import NotationError, parse, to_notation
-from .onnx_import import from_onnx
-from .sizes import parse_size
-from .spec import SpecError
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Analysis",
-    "LayerStats",
-    "NotationError",
-    "SpecError",
-    "Totals",
-    "analyze",
-    "from_keras",
-    "from_onnx",
-    "parse",
-    "parse_size",
-    "to_keras",
-    "to_notation",
-    "zoo",
-]
+_HOMES = {
+    "Analysis": "analysis",
+    "LayerStats": "analysis",
+    "Totals": "analysis",
+    "analyze": "analysis",
+    "from_keras": "keras_import",
+    "from_onnx": "onnx_import",
+    "NotationError": "notation",
+    "parse": "notation",
+    "to_notation": "notation",
+    "parse_size": "sizes",
+    "SpecError": "spec",
+    "to_keras": "keras_bridge",
+}
+"""Each public name and the module that defines it (``zoo`` is the subpackage itself)."""
+
+__all__ = sorted([*_HOMES, "zoo"])
+
+
+def load_module(name: str):
+    """Import the module ``name`` (dotted, absolute) and return it: the loader of every lazily
+    imported cnncalc module (these names, the kind families, the zoo modules). It goes through the
+    import statement's machinery, not ``importlib.import_module``, so that ``python -X importtime``
+    lists these modules too (the start-up benchmark and the heavy-import check read that list)."""
+    return __import__(name, fromlist=("__name__",))
 
 
 def __getattr__(name):
-    if name == "to_keras":
-        from .keras_bridge import to_keras
+    if name == "zoo":
+        return load_module(f"{__name__}.zoo")
+    module = _HOMES.get(name)
+    if module is None:
+        raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+    value = getattr(load_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
-        return to_keras
-    raise AttributeError(f"module 'cnncalc' has no attribute '{name}'")
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -16,17 +16,9 @@ import sys
 
 from . import zoo
 from .analysis import analyze
-from .atomic import write_text
 from .arith import to_json
-from .compare import compare
 from .conventions import NAMES as CONVENTION_NAMES
 from .conventions import get as get_convention
-from .explain import explain
-from .keras_file import PREFIX, application, is_keras_file, keras_model, read_keras_file
-from .keras_import import from_keras
-from .notation import parse
-from .onnx_import import from_onnx, is_onnx_file
-from .proofs import prove_receptive_field
 from .report import (
     COMPARISON_FORMATS,
     CONVENTIONS_TEXT,
@@ -35,11 +27,8 @@ from .report import (
     UNITS,
     TableOptions,
     number,
-    plot_extension,
     render_comparison,
-    render_comparison_html,
     render_explanations,
-    render_html,
     render_json,
     render_rows,
     render_table,
@@ -48,6 +37,10 @@ from .report import (
 )
 from .sizes import input_size
 from .spec import SpecError
+
+# Loaded where they are needed, not at start-up (``cnncalc vgg19 --table`` reads none of them):
+# the importers (.keras_file, .keras_import, .onnx_import), the notation parser, compare,
+# explain, proofs, the page (.html) and the plot (.plot).
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3  # --check-keras returns keras_check.EXIT_MISMATCH (1)
 TEXTLESS_FORMATS = ("csv", "latex")  # a table alone: --explain's worked text has no place there
@@ -115,6 +108,9 @@ def load_spec(model: str, *, input=None, classes=None, via_keras=False):
     key = model.strip().lower().replace("_", "-")
     if key in zoo.names():
         return zoo.get(key, input=input, classes=classes)
+    from .keras_file import PREFIX, application, is_keras_file, read_keras_file
+    from .onnx_import import from_onnx, is_onnx_file
+
     if model.startswith(PREFIX) or is_keras_file(model) or is_onnx_file(model):
         if is_onnx_file(model):
             spec = from_onnx(model)  # imports the onnx package only here
@@ -123,6 +119,8 @@ def load_spec(model: str, *, input=None, classes=None, via_keras=False):
         else:
             spec = read_keras_file(model, via_keras=via_keras)
         return spec.with_input(input_size(input)) if input is not None else spec
+    from .notation import parse
+
     if os.path.isfile(model):
         spec = _parse_notation_file(model, classes or 10)
     else:
@@ -143,6 +141,8 @@ def _parse_notation_file(path: str, classes: int):
             lines = [line.split("#", 1)[0].rstrip("\r\n") for line in fh]
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read notation file '{path}': {exc}") from None
+    from .notation import parse
+
     try:
         return parse(" ".join(lines), classes=classes, model=os.path.splitext(os.path.basename(path))[0])
     except SpecError as exc:
@@ -159,7 +159,7 @@ def _parse_notation_file(path: str, classes: int):
 def _declares_input(model: str) -> bool:
     """True when notation (given or in a file) starts with its own ``INPUT-...`` layer."""
     text = model
-    if os.path.isfile(model) and not is_keras_file(model):
+    if os.path.isfile(model) and not _keras_file(model):
         try:
             with open(model, encoding="utf-8-sig") as fh:
                 text = fh.read()
@@ -175,7 +175,7 @@ def _list(out) -> int:
 
 
 def _analyse(args, out, err) -> int:
-    if args.via_keras and not is_keras_file(args.model):
+    if args.via_keras and not _keras_file(args.model):
         raise SpecError("--via-keras applies to a saved model (FILE.keras)")
     if args.explain and args.format in TEXTLESS_FORMATS:
         raise SpecError(f"--explain writes worked text, which --format {args.format} cannot hold: use --format json (its 'explain' key) or text/markdown")
@@ -185,6 +185,9 @@ def _analyse(args, out, err) -> int:
     if args.check_keras and (args.html or args.plot):
         raise SpecError("--html and --plot draw the analysis: run them without --check-keras")
     if args.check_keras:
+        from .keras_file import PREFIX, is_keras_file, keras_model
+        from .keras_import import from_keras
+
         imported = args.model.startswith(PREFIX) or is_keras_file(args.model)
         if imported and args.input is not None:
             raise SpecError("--check-keras checks an imported model at its own input size: drop --input")
@@ -207,7 +210,9 @@ def _analyse(args, out, err) -> int:
     for warning in analysis.warnings:
         print(f"warning: {warning}", file=err)
     if args.html:
-        _write(args.html, render_html(analysis, units=args.units, dtype_bytes=args.bytes), err)
+        from .html import network_page  # the page's template only here
+
+        _write(args.html, network_page(analysis, units=args.units, dtype_bytes=args.bytes), err)
     if args.plot:
         from .plot import plot_layers  # matplotlib only here
 
@@ -219,6 +224,8 @@ def _analyse(args, out, err) -> int:
             convention = get_convention(args.convention)
             data = {"convention": {"name": convention.name, "unit": convention.unit, "total": _json(convention.total(analysis)), "per_layer": {s.name: _json(convention.count(s)) for s in analysis.layers}}}
         if args.explain:
+            from .explain import explain
+
             data = {**(data or {}), "explain": {e.name: e.to_dict() for e in explain(analysis)}}
         print(render_json(analysis, data), file=out)
         return EXIT_OK
@@ -232,6 +239,8 @@ def _analyse(args, out, err) -> int:
             print(file=out)
             print("\n".join(summary_lines(analysis, args.units, args.bytes, args.flops)[2:] + extra), file=out)
         if args.explain:
+            from .explain import explain
+
             print(file=out)
             print(render_explanations(explain(analysis), units=args.units, bias=not args.no_bias), file=out)
         return EXIT_OK
@@ -239,7 +248,15 @@ def _analyse(args, out, err) -> int:
     return EXIT_OK
 
 
+def _keras_file(model: str) -> bool:
+    from .keras_file import is_keras_file
+
+    return is_keras_file(model)
+
+
 def _plot_extension(path):
+    from .plot import plot_extension  # matplotlib is imported only when drawing
+
     try:
         return plot_extension(path)
     except ValueError as exc:
@@ -250,6 +267,8 @@ def _write(path, text, err):
     parent = os.path.dirname(path)
     if parent and os.path.exists(parent) and not os.path.isdir(parent):
         raise SpecError(f"cannot write '{path}': '{parent}' is not a directory")
+    from .atomic import write_text
+
     try:
         write_text(path, text)
     except OSError as exc:
@@ -286,6 +305,8 @@ def _prove(argv, out) -> int:
     for flag, value in (("--n", args.n), ("--f", args.f)):
         if value is not None and value <= 0:
             raise SpecError(f"{flag} must be positive, got {value}")
+    from .proofs import prove_receptive_field  # sympy
+
     proof = prove_receptive_field(n=args.n, f=args.f)
     print(proof.latex() if args.format == "latex" else proof.text(), file=out)
     return EXIT_OK
@@ -307,12 +328,16 @@ def _compare(argv, out, err) -> int:
     if len(args.models) < 2:
         raise SpecError("compare needs at least two models")
     specs = [load_spec(m, input=input_size(args.input) if args.input else None) for m in args.models]
+    from .compare import compare
+
     comparison = compare(specs, convention=args.convention)
     for warning in comparison.warnings:
         print(f"warning: {warning}", file=err)
     print(render_comparison(comparison, fmt=args.format, units=args.units), file=out)
     if args.html:
-        _write(args.html, render_comparison_html(comparison, units=args.units), err)
+        from .html import compare_page
+
+        _write(args.html, compare_page(comparison, units=args.units), err)
     return EXIT_OK
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .kinds import KINDS, Flatten, Input, Notation, SpecError, kind_of
+from .kinds import Flatten, Input, Notation, SpecError, kind_of, load_all
 from .sizes import check_numbers, parse_size  # noqa: F401  (parse_size: public here since 0.1)
 from .spec import Sequential, Spec
 
@@ -180,10 +180,11 @@ _OPTION_NAMES = {"s": "stride", "p": "padding", "d": "dilation", "g": "groups", 
 
 
 def words() -> dict:
-    """Every notation word and the kind that reads it, from the kinds' registrations."""
+    """Every notation word and the kind that reads it, from the kinds' registrations (every
+    family loaded: a word may belong to any)."""
     return {
         word: kind
-        for kind in KINDS.values()
+        for kind in load_all().values()
         if isinstance(kind.notation, Notation)
         for word in kind.notation.words
     }

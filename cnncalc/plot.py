@@ -17,11 +17,20 @@ from __future__ import annotations
 from .arith import is_number
 from .atomic import replacing
 from .kinds import SpecError
-from .report import plot_extension
 
+FORMATS = ("png", "svg", "pdf")
+"""``--plot FILE``: the formats matplotlib writes here, named by the file's extension."""
 MAX_BARS = 120
 """More rows than this are grouped by block (a bar per block)."""
 QUANTITIES = (("params", "parameters"), ("activations", "activations (output elements)"), ("macs", "MACs"))
+
+
+def plot_extension(path: str) -> str:
+    """The format a ``--plot`` file name asks for (one of :data:`FORMATS`), or a one-line error."""
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    if ext not in FORMATS:
+        raise ValueError(f"--plot writes {', '.join('.' + e for e in FORMATS)} files, got '{path}'")
+    return ext
 
 
 def bars(analysis) -> tuple[str, list[tuple[str, dict]]]:

@@ -5,14 +5,15 @@ analyses, which return data (:mod:`cnncalc.compare`, :mod:`cnncalc.keras_check`,
 :mod:`cnncalc.explain`), so data flows one way, analysis -> report (docs/design.md). The formats
 are defined once (:data:`TABLE_FORMATS`, :data:`FORMATS`, :data:`UNITS`, as torchinfo defines its
 settings once) and the CLI takes every ``--format`` and ``--units`` choice list from here, so a
-new format is one entry. Every table goes through one renderer (:func:`render_rows`): tabulate for
-text, markdown and LaTeX, the csv module for CSV (:func:`csv_text`), with the rule above a totals
-row in text. JSON comes from the data's ``to_dict()`` (schema in docs/cli.md); the HTML page
-(:func:`render_html`, docs/html.md) is drawn from that same JSON, and ``--plot`` figures come from
-:mod:`cnncalc.plot` (matplotlib, loaded only then).
+new format is one entry. Every table goes through one renderer (:func:`render_rows`): tabulate's
+layouts for text, markdown and LaTeX (written by :mod:`cnncalc.tables`, without importing
+tabulate), the csv module for CSV (:func:`csv_text`), with the rule above a totals row in text. JSON comes from the data's ``to_dict()`` (schema in docs/cli.md). The two drawn
+outputs sit *above* this module and use it: the HTML page (:mod:`cnncalc.html`, docs/html.md,
+drawn from that same JSON and these summary lines) and the ``--plot`` figure
+(:mod:`cnncalc.plot`); the CLI dispatches to them, so nothing here reaches up (docs/design.md).
 
 Imports stay light: no keras (the Keras check is rendered from its duck-typed data), no sympy,
-and tabulate only inside :func:`render_rows`.
+no tabulate (and so no ``importlib.metadata``).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from dataclasses import dataclass
 from .arith import is_number, to_json
 from .conventions import get as get_convention
 from .naming import keras_name
+from .tables import render
 
 TABLE_FORMATS = {"text": "simple", "markdown": "github", "latex": "latex_booktabs", "csv": None}
-"""Every table format and tabulate's name for it (``None``: the csv module). A new table format
+"""Every table format and its layout, named as tabulate names it (``None``: the csv module). A new table format
 is one entry here; :data:`FORMATS` and every ``--format`` choice list follow."""
 FORMATS = (*TABLE_FORMATS, "json")
 """Every output format (``--format``); a command that offers fewer names a subset below."""
@@ -35,11 +37,6 @@ COMPARISON_FORMATS = ("text", "markdown", "json")
 """``cnncalc compare``: one column per model has no CSV or LaTeX form."""
 PROOF_FORMATS = ("text", "latex")
 """``cnncalc prove``: readable text or a LaTeX document."""
-PAGE_FORMAT = "html"
-"""``--html FILE``: one self-contained page (the network drawn, charts, table; :mod:`cnncalc.html`)."""
-PLOT_FORMATS = ("png", "svg", "pdf")
-"""``--plot FILE``: per-layer bars drawn by matplotlib (:mod:`cnncalc.plot`), in the format the
-file's extension names."""
 UNITS = ("exact", "human")
 """``exact``: 3,211,264; ``human``: 3.2M."""
 
@@ -102,9 +99,7 @@ def render_rows(headers, rows, fmt: str, colalign=None, totals_rule: bool = Fals
     tablefmt = TABLE_FORMATS[fmt]
     if tablefmt is None:
         return csv_text(headers, rows)
-    from tabulate import tabulate  # lazy: `cnncalc MODEL` without a table never loads it
-
-    table = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=colalign)
+    table = render(headers, rows, tablefmt, colalign)
     if fmt != "text" or not totals_rule:
         return table
     lines = table.split("\n")
@@ -303,28 +298,6 @@ def _bytes(elements, dtype_bytes: int) -> str:
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
     return f"{size} B"
-
-
-def render_html(analysis, units: str = "exact", dtype_bytes: int = 4) -> str:
-    """The self-contained page of one analysis (:mod:`cnncalc.html`, imported only here)."""
-    from .html import network_page
-
-    return network_page(analysis, units=units, dtype_bytes=dtype_bytes)
-
-
-def render_comparison_html(comparison, units: str = "exact") -> str:
-    """The compared networks side by side in one page (:mod:`cnncalc.html`)."""
-    from .html import compare_page
-
-    return compare_page(comparison, units=units)
-
-
-def plot_extension(path: str) -> str:
-    """The format a ``--plot`` file name asks for (one of :data:`PLOT_FORMATS`), or a one-line error."""
-    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    if ext not in PLOT_FORMATS:
-        raise ValueError(f"--plot writes {', '.join('.' + e for e in PLOT_FORMATS)} files, got '{path}'")
-    return ext
 
 
 def render_json(analysis, extra: dict | None = None) -> str:

@@ -9,7 +9,7 @@ Every class is a frozen dataclass, hashable and comparable. Sizes are ``int`` on
 and may be sympy expressions on the symbolic path; nothing here imports sympy.
 
 The layer kinds (``Conv2D``, ``Dense``, ...) are each declared once in :mod:`cnncalc.kinds` and
-re-exported here. The graph is a small DAG made of three containers:
+re-exported here (each family loads on first use). The graph is a small DAG made of three containers:
 
 - :class:`Sequential`: layers applied one after another (an empty one is the identity).
 - :class:`~cnncalc.kinds.Concat`: branches applied to the same input, outputs joined along
@@ -27,42 +27,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .kinds import (  # noqa: F401  (the spec vocabulary, re-exported)
-    ACTIVATION_FUNCTIONS,
-    LRN,
-    Activation,
-    Add,
-    AvgPool2D,
-    BatchNorm,
-    Concat,
-    Conv2D,
-    Conv2DTranspose,
-    Cropping2D,
-    Dense,
-    DepthwiseConv2D,
-    Dropout,
-    Flatten,
-    GlobalAvgPool2D,
-    GlobalMaxPool2D,
-    Input,
-    Layer,
-    LayerNorm,
-    LayerScale,
-    MaxPool2D,
-    Multiply,
-    Normalization,
-    Opaque,
-    PadShortcut,
-    Padding,
-    Rescaling,
-    Reshape,
-    ScaledAdd,
-    SeparableConv2D,
-    Size,
-    SpecError,
-    ZeroPadding2D,
-    pair,
-)
+from . import kinds
+from .kinds import Layer, Padding, Size, SpecError, pair  # noqa: F401  (the spec vocabulary)
+from .kinds.input import Input
+
+
+def __getattr__(name):
+    """Every kind's dataclass (``Conv2D``, ``BatchNorm``, ...), re-exported from :mod:`cnncalc.kinds`
+    and loaded with its family on first use."""
+    if name in kinds.__all__:
+        return getattr(kinds, name)
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
 
 
 @dataclass(frozen=True)

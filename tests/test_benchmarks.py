@@ -33,7 +33,7 @@ def check_rows(rows, benchmark_prefix, *, goals):
 
 
 def test_registry_names_every_benchmark():
-    assert list(BENCHMARKS) == ["cli-latency", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "html", "training-loop"]
+    assert list(BENCHMARKS) == ["cli-latency", "cli-startup", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "html", "training-loop"]
 
 
 def test_html_page_smoke():
@@ -66,6 +66,15 @@ def test_unknown_benchmark_is_a_usage_error(capsys):
     assert "invalid choice: 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--quick", "--smoke"])
+
+
+def test_cli_startup_smoke():
+    from benchmarks import cli_startup
+
+    rows = cli_startup.run(smoke=True)
+    check_rows(rows, "cli-startup", goals=2)
+    assert [r.unit for r in rows[:4]] == ["s CPU"] * 4 and all(r.unit == "ms" for r in rows[4:])
+    assert [r.case.split(",")[1].split("(")[0].strip() for r in rows[:4]] == ["installed", "installed", "from source", "from source"]
 
 
 @pytest.mark.keras

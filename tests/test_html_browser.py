@@ -160,11 +160,11 @@ def test_thousand_layer_page_opens_folded_and_fast(browser, tmp_path, record_pro
     """ResNet-302 (CIFAR, 1,061 rows): under 2 MB, folded at first sight, blocks unfold. The time
     from navigation to the first frame with the graph drawn is reported, not asserted."""
     from benchmarks.specs import resnet_cifar
-    from cnncalc.report import render_html
+    from cnncalc.html import network_page
 
     analysis = analyze(resnet_cifar(302))
     path = tmp_path / "resnet302.html"
-    path.write_text(render_html(analysis), encoding="utf-8")
+    path.write_text(network_page(analysis), encoding="utf-8")
     assert len(analysis.layers) == 1061 and path.stat().st_size < 2_000_000
     page = _open(browser, str(path))
     _clean(page, str(path))
@@ -183,12 +183,12 @@ def test_imported_nasnet_mobile_folds_into_its_cells(browser, tmp_path, record_p
     folded and the costliest block is two clicks away."""
     pytest.importorskip("keras")
     from cnncalc.keras_file import application
-    from cnncalc.report import render_html
+    from cnncalc.html import network_page
 
     analysis = analyze(application("NASNetMobile"))
     assert len(analysis.layers) == 771  # len(keras.applications.NASNetMobile().layers)
     path = tmp_path / "nasnet.html"
-    path.write_text(render_html(analysis), encoding="utf-8")
+    path.write_text(network_page(analysis), encoding="utf-8")
     page = _open(browser, str(path))
     _clean(page, str(path))
     record_property("nasnet_first_render_ms", float(page.evaluate("document.body.dataset.rendered")))

@@ -7,7 +7,11 @@ the piece it lacks; a convention meeting a kind it neither counts nor ignores ra
 from __future__ import annotations
 
 import ast
+import importlib
 import pathlib
+import re
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 
 import pytest
@@ -15,6 +19,7 @@ import pytest
 import cnncalc
 from cnncalc import analyze, parse
 from cnncalc.conventions import CONVENTIONS, get
+from cnncalc import kinds
 from cnncalc.kinds import IGNORED, KINDS, Absent, Layer, Notation, kind_of
 from cnncalc.kinds.registry import MISSING
 from cnncalc.notation import words
@@ -34,6 +39,7 @@ def _package_kinds():
 
 
 def test_every_layer_subclass_is_registered_with_every_piece():
+    kinds.load_all()  # the families load on first use: walk them all
     problems = []
     for cls in _package_kinds():
         kind = KINDS.get(cls)
@@ -57,6 +63,33 @@ def test_every_layer_subclass_is_registered_with_every_piece():
     # ZeroPadding2D, Cropping2D, PadShortcut, Concat, Add, Multiply, ScaledAdd, Opaque; for
     # imported graphs: Resize, Elementwise, Binary
     assert len(KINDS) == 31
+
+
+def test_every_kind_module_is_declared_once_in_families():
+    # A module that registers a kind is a family, listed with its names in kinds.FAMILIES (the one
+    # place): a module left out would never load by name, and its kinds would be missing from the
+    # notation and the imports.
+    registering = sorted(p.stem for p in (PACKAGE / "kinds").glob("*.py") if re.search(r"^\s*register\(", p.read_text(encoding="utf-8"), re.M))
+    assert registering == sorted(kinds.FAMILIES)
+    for module, names in kinds.FAMILIES.items():
+        loaded = importlib.import_module(f"cnncalc.kinds.{module}")
+        for name in names:
+            value = getattr(loaded, name)
+            assert getattr(value, "__module__", loaded.__name__) == loaded.__name__, f"{name} is not defined in {module}"
+            assert getattr(kinds, name) is value and getattr(cnncalc.spec, name) is value
+    assert {cls.__module__.rsplit(".", 1)[1] for cls in kinds.load_all()} == set(kinds.FAMILIES)
+
+
+def test_families_load_on_first_use():
+    # a fresh interpreter: the zoo's VGG loads the five families it uses, not the others
+    code = (
+        "import sys, cnncalc; cnncalc.analyze(cnncalc.zoo.get('vgg19')); "
+        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('cnncalc.kinds.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(sorted(["base", "registry", "geometry", "handles", "notation_args", "input", "conv", "pool", "dense", "pointwise"]))
+    with pytest.raises(AttributeError, match="has no attribute 'Conv3D'"):
+        kinds.Conv3D  # noqa: B018
 
 
 def test_the_walk_names_a_forgotten_piece():

@@ -1,35 +1,69 @@
 """Layer kinds: one module per family, each kind declared once by one :class:`~.registry.Kind`.
 
-Importing this package registers every kind (:data:`~.registry.KINDS`). To add a kind, write its
-dataclass, formulas, notation, Keras builder and convention counts in one module here, import it
-below, and add its tests; ``tests/test_kinds.py`` names any piece left out. See docs/design.md.
+A family module is loaded when one of its names is first asked for (``cnncalc.kinds.Conv2D``,
+``from cnncalc.spec import BatchNorm``), so ``cnncalc vgg19 --table`` loads the five families
+VGG uses and not the thirty-odd kinds of imported graphs. Whatever looks a kind up by its *word*
+or walks every kind (the arrow notation, the completeness test) calls :func:`load_all` first; a
+lookup by class (:func:`kind_of`) needs nothing, since a layer's class is loaded with its module,
+which registers it.
+
+**To add a kind**: write its dataclass, formulas, notation, Keras builder and convention counts in
+one module here, add the module and the names it exports to :data:`FAMILIES` (the one place a
+family is made known), and add its tests; ``tests/test_kinds.py`` names any piece left out and
+any module missing from :data:`FAMILIES`. See docs/design.md, "A layer kind is declared once".
 """
 
-from . import conv, dense, depthwise, elementwise, input, merge, norm, opaque, padding, pointwise, pool, reshape, resize, scale, shortcut, transpose  # noqa: F401  (registration)
-from .base import Layer, Padding, Size, SpecError, pair
-from .conv import Conv2D
-from .dense import Dense, Flatten
-from .depthwise import DepthwiseConv2D, SeparableConv2D
-from .elementwise import Binary, Elementwise
-from .input import Input
-from .merge import Add, Concat, Multiply, ScaledAdd
-from .norm import LRN, BatchNorm, LayerNorm, Normalization
-from .opaque import NOT_COUNTED, Opaque
-from .padding import Cropping2D, ZeroPadding2D
-from .pointwise import ACTIVATION_FUNCTIONS, Activation, Dropout
-from .pool import AvgPool2D, GlobalAvgPool2D, GlobalMaxPool2D, MaxPool2D
-from .registry import IGNORED, KINDS, Absent, Counts, Kind, Notation, Rule, kind_of, register, rule_for
-from .reshape import Reshape
-from .resize import Resize
-from .scale import LayerScale, Rescaling
-from .shortcut import PadShortcut
-from .transpose import Conv2DTranspose
+from __future__ import annotations
 
-__all__ = [
-    "ACTIVATION_FUNCTIONS", "IGNORED", "KINDS", "LRN", "NOT_COUNTED", "Absent", "Activation", "Add",
-    "AvgPool2D", "BatchNorm", "Binary", "Concat", "Conv2D", "Conv2DTranspose", "Counts", "Cropping2D", "Dense",
-    "DepthwiseConv2D", "Dropout", "Elementwise", "Flatten", "GlobalAvgPool2D", "GlobalMaxPool2D", "Input", "Kind",
-    "Layer", "LayerNorm", "LayerScale", "MaxPool2D", "Multiply", "Normalization", "Notation", "Opaque",
-    "PadShortcut", "Padding", "Rescaling", "Reshape", "Resize", "Rule", "ScaledAdd", "SeparableConv2D", "Size",
-    "SpecError", "ZeroPadding2D", "kind_of", "pair", "register", "rule_for",
-]
+
+from .. import load_module
+from .base import Layer, Padding, Size, SpecError, pair  # noqa: F401  (re-exported: __all__)
+from .registry import IGNORED, KINDS, Absent, Counts, Kind, Notation, Rule, kind_of, register, rule_for  # noqa: F401
+
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "input": ("Input",),
+    "conv": ("Conv2D",),
+    "depthwise": ("DepthwiseConv2D", "SeparableConv2D"),
+    "transpose": ("Conv2DTranspose",),
+    "pool": ("MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"),
+    "dense": ("Dense", "Flatten"),
+    "reshape": ("Reshape",),
+    "norm": ("BatchNorm", "LayerNorm", "Normalization", "LRN"),
+    "pointwise": ("Activation", "Dropout", "ACTIVATION_FUNCTIONS"),
+    "scale": ("Rescaling", "LayerScale"),
+    "padding": ("ZeroPadding2D", "Cropping2D"),
+    "shortcut": ("PadShortcut",),
+    "merge": ("Concat", "Add", "Multiply", "ScaledAdd"),
+    "resize": ("Resize",),
+    "elementwise": ("Elementwise", "Binary"),
+    "opaque": ("Opaque", "NOT_COUNTED"),
+}
+"""Every kind module (a family) and the public names it defines: the one registration of a
+family. Importing a module registers its kinds (:func:`~.registry.register`)."""
+
+_HOME = {name: module for module, names in FAMILIES.items() for name in names}
+
+
+def load_all() -> dict:
+    """Import every family, so :data:`KINDS` holds every kind; returns :data:`KINDS`."""
+    for module in FAMILIES:
+        load_module(f"{__name__}.{module}")
+    return KINDS
+
+
+def __getattr__(name):
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+    value = getattr(load_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOME))
+
+
+__all__ = sorted(
+    ["IGNORED", "KINDS", "Absent", "Counts", "Kind", "Layer", "Notation", "Padding", "Rule", "Size", "SpecError", "kind_of", "load_all", "pair", "register", "rule_for", *_HOME]
+)

@@ -15,6 +15,7 @@ from ..spec import (
     LRN,
     Activation,
     AvgPool2D,
+    BatchNorm,
     Concat,
     Conv2D,
     Dense,
@@ -26,8 +27,20 @@ from ..spec import (
     sequential,
 )
 from . import register
-from ._common import conv_bn_relu, input_layer
+from ._common import input_layer
 from .inception import inception
+
+
+def conv_bn_relu(filters, kernel, stride=1, padding="same", *, name, bias=False, relu=True):
+    """The ``conv -> BN -> ReLU`` unit of MiniGoogLeNet, named ``name_conv``, ``name_bn``, ``name_relu``."""
+    layers = [
+        Conv2D(filters, kernel, stride, padding, bias=bias, name=f"{name}_conv"),
+        BatchNorm(name=f"{name}_bn"),
+    ]
+    if relu:
+        layers.append(Activation("relu", name=f"{name}_relu"))
+    return layers
+
 
 # Table 1 of Szegedy et al. 2015: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
 INCEPTION_TABLE1 = {
