@@ -138,6 +138,20 @@ def test_numeric_path_imports_no_heavy_library():
     assert proc.stdout.strip() == "0 []"
 
 
+def test_the_table_path_loads_only_what_vgg19_needs():
+    # issue 28: start-up. No importer, no analysis beyond the table, no other zoo module, no kind
+    # family VGG does not use, and no importlib.metadata (tabulate reads its version through it).
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "cnncalc.cli", "vgg19", "--table"], capture_output=True, text=True, check=True)
+    loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    unwanted = {
+        "importlib.metadata", "tabulate", "wcwidth", "email", "cnncalc.keras_import", "cnncalc.keras_file",
+        "cnncalc.onnx_import", "cnncalc.notation", "cnncalc.compare", "cnncalc.explain", "cnncalc.proofs", "cnncalc.atomic",
+        "cnncalc.zoo.resnet", "cnncalc.zoo.googlenet", "cnncalc.kinds.norm", "cnncalc.kinds.merge", "cnncalc.kinds.depthwise",
+    }
+    assert "cnncalc.zoo.vgg" in loaded and "cnncalc.kinds.conv" in loaded  # -X importtime sees the lazy loads
+    assert not loaded & unwanted, sorted(loaded & unwanted)
+
+
 def test_symbolic_path_loads_sympy_only_then():
     code = (
         "import sys, io; from cnncalc.cli import main; "

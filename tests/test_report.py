@@ -14,9 +14,12 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnncalc import analyze, compare, explain, parse, zoo
 from cnncalc.cli import _build_parser, _compare_parser, _prove_parser, main
+from cnncalc.tables import render
 from cnncalc.report import (
     COMPARISON_FORMATS,
     FORMATS,
@@ -110,6 +113,34 @@ def test_the_totals_rule_is_drawn_in_text_only_when_asked():
     assert len(plain) == 5 and ruled == plain[:-1] + [plain[1], plain[-1]]
     for fmt in ("markdown", "latex", "csv"):  # a rule inside those would break the format
         assert render_rows(HEADERS, ROWS, fmt, ALIGN, totals_rule=True) == render_rows(HEADERS, ROWS, fmt, ALIGN)
+
+
+_CELL = st.text(st.sampled_from(list("abc xyz_&%$#{}~\\<>^019-.,")), max_size=8)
+try:  # tabulate measures wide characters with wcwidth when it is installed, as cnncalc.tables does
+    import wcwidth  # noqa: F401
+
+    _CELL = st.text(st.sampled_from(list("abc xyz_&%$#{}~\\<>^019-.,") + ["\u754c", "\u00e9", "\u0301", "\uff21"]), max_size=8)
+except ImportError:
+    pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda n: st.tuples(
+            st.lists(_CELL, min_size=n, max_size=n),
+            st.lists(st.lists(_CELL, min_size=n, max_size=n), min_size=1, max_size=4),
+            st.lists(st.sampled_from(["left", "right"]), min_size=n, max_size=n) | st.none(),
+            st.sampled_from(["simple", "github", "latex_booktabs"]),
+        )
+    )
+)
+def test_tables_are_written_as_tabulate_writes_them(table):
+    # cnncalc.tables replaces tabulate on the CLI's path (issue 28): the same characters
+    from tabulate import tabulate
+
+    headers, rows, align, layout = table
+    assert render(headers, rows, layout, align) == tabulate(rows, headers=headers, tablefmt=layout, disable_numparse=True, colalign=align)
 
 
 def test_json_is_not_a_table_format():
