@@ -8,6 +8,7 @@ for symbolic sizes, keras only for ``--check-keras``). Every format list comes f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import itertools
 import os
@@ -36,6 +37,7 @@ from .report import (
     summary_lines,
 )
 from .sizes import input_size
+from .kinds.base import closest
 from .spec import SpecError
 
 # Loaded where they are needed, not at start-up (``cnncalc vgg19 --table`` reads none of them):
@@ -65,11 +67,23 @@ examples:
 """
 
 
+def with_choices(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's "the following arguments are required: X" with X's choices, as its "invalid
+    choice" message gives them: the next step, not only the mistake (``cnncalc prove``,
+    ``cnntrain``, ``cnntrain data``)."""
+    prefix = "the following arguments are required: "
+    if not message.startswith(prefix):
+        return message
+    choices = {name: action.choices for action in parser._actions if action.choices for name in (action.dest, action.metavar) if name}
+    named = [f"{name} (choose from {', '.join(repr(c) for c in choices[name])})" if name in choices else name for name in message[len(prefix):].split(", ")]
+    return prefix + ", ".join(named)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one ``error:`` line and exit code 2."""
 
     def error(self, message):  # noqa: D401 - argparse API
-        raise SpecError(message)
+        raise SpecError(with_choices(self, message))
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -99,6 +113,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--assume-divisible", action="store_true", help="symbolic sizes: write (n + 2p - k)/s + 1 instead of floor(...)")
     parser.add_argument("--html", metavar="FILE", help="also write one self-contained page: the network drawn, per-layer charts, the table (docs/html.md)")
     parser.add_argument("--plot", metavar="FILE", help="also write per-layer parameters, activations and MACs as bars (.png, .svg or .pdf; needs matplotlib)")
+    parser.add_argument("--verbose", action="store_true", help="let native log lines through to stderr (TensorFlow's, for keras:NAME, --via-keras and --check-keras; silenced by default)")
     return parser
 
 
@@ -119,18 +134,30 @@ def load_spec(model: str, *, input=None, classes=None, via_keras=False):
         else:
             spec = read_keras_file(model, via_keras=via_keras)
         return spec.with_input(input_size(input)) if input is not None else spec
-    from .notation import parse
+    from .notation import NotationError, parse
 
     if os.path.isfile(model):
         spec = _parse_notation_file(model, classes or 10)
     else:
         looks_like_notation = any(ch in model for ch in "->[(") or any(ch.isdigit() for ch in model)
         if not looks_like_notation:
-            raise SpecError(f"unknown model '{model}' (see 'cnncalc list', or give arrow notation such as 'INPUT-32x32x3 -> CONV3-32 -> FCS')")
-        spec = parse(model, classes=classes or 10)
+            raise SpecError(_unknown_model(model, key))
+        try:
+            spec = parse(model, classes=classes or 10)
+        except NotationError as exc:
+            # one word that is no layer but near a zoo name ('vgg20', 'resnet-50') meant a model
+            if "->" not in model and str(exc).startswith("unknown layer") and closest(key, zoo.names()):
+                raise SpecError(_unknown_model(model, key)) from None
+            raise
     if input is not None:
         spec = spec.with_input(input_size(input))
     return spec
+
+
+def _unknown_model(model: str, key: str) -> str:
+    near = closest(key, zoo.names())
+    hint = f"did you mean {' or '.join(near)}? " if near else ""
+    return f"unknown model '{model}' ({hint}see 'cnncalc list', or give arrow notation such as 'INPUT-32x32x3 -> CONV3-32 -> FCS')"
 
 
 def _parse_notation_file(path: str, classes: int):
@@ -320,6 +347,7 @@ def _compare_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=COMPARISON_FORMATS, default="text")
     parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does")
     parser.add_argument("--html", metavar="FILE", help="also write the networks side by side with the saving in one self-contained page")
+    parser.add_argument("--verbose", action="store_true", help="let native log lines through to stderr (TensorFlow's, for keras:NAME models; silenced by default)")
     return parser
 
 
@@ -327,7 +355,8 @@ def _compare(argv, out, err) -> int:
     args = _compare_parser().parse_args(argv)
     if len(args.models) < 2:
         raise SpecError("compare needs at least two models")
-    specs = [load_spec(m, input=input_size(args.input) if args.input else None) for m in args.models]
+    with _quiet_tensorflow(args.models, args.verbose):
+        specs = [load_spec(m, input=input_size(args.input) if args.input else None) for m in args.models]
     from .compare import compare
 
     comparison = compare(specs, convention=args.convention)
@@ -341,6 +370,30 @@ def _compare(argv, out, err) -> int:
     return EXIT_OK
 
 
+def _quiet_tensorflow(models, verbose: bool, keras: bool = False):
+    """Where TensorFlow loads (``keras:NAME``, ``--via-keras``, ``--check-keras``: ``keras``), the
+    command's block with TensorFlow's native log (absl, oneDNN, cpu_feature_guard: written to
+    descriptor 2 by C++, some lines before any setting is read) sent to ``os.devnull`` unless
+    ``--verbose``, while cnncalc's own lines still reach stderr (:mod:`cnncalc.native_stderr`,
+    shared with ``cnntrain``). Other commands keep descriptor 2 as it is (``python -X importtime``
+    writes there)."""
+    if verbose or not (keras or _names_keras_application(models)):
+        return contextlib.nullcontext()
+    from .native_stderr import redirected
+
+    return redirected()  # nowhere: cnncalc has no run directory
+
+
+def _names_keras_application(models) -> bool:
+    names = set(zoo.names())
+    others = [m for m in models if m.strip().lower().replace("_", "-") not in names]
+    if not others:  # zoo models: no importer is loaded to tell
+        return False
+    from .keras_file import PREFIX
+
+    return any(m.startswith(PREFIX) for m in others)
+
+
 def _one_line(message) -> str:
     """The message with its line breaks (quoted user input may hold some) written as ``\\n``."""
     return "\\n".join(str(message).splitlines())
@@ -352,7 +405,7 @@ def main(argv=None, out=None, err=None) -> int:
     # A closed stream is None in sys: print(file=None) would write to stdout (corrupting
     # --format json) or nowhere at all. So a closed stderr loses the message, a closed stdout is
     # an error said on stderr.
-    err = _Unfailing(err or sys.stderr)
+    err = _Unfailing(err)  # None: sys.stderr as it is when written to (--verbose aside, it changes)
     out = out or sys.stdout
     if out is None:
         print("error: cannot write the output: standard output is closed", file=err)
@@ -377,19 +430,24 @@ class _Unfailing:
     """The error stream, whose writes never fail: a closed or unwritable stderr loses the
     message instead of raising (a failed write must not look like a failure of stdout)."""
 
-    def __init__(self, stream):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = stream  # None: whatever sys.stderr is at each write
+
+    def _target(self):
+        return self.stream if self.stream is not None else sys.stderr
 
     def write(self, text):
         try:
-            return self.stream.write(text) if self.stream is not None else len(text)
+            target = self._target()
+            return target.write(text) if target is not None else len(text)
         except (OSError, ValueError):
             return len(text)
 
     def flush(self):
         try:
-            if self.stream is not None:
-                self.stream.flush()
+            target = self._target()
+            if target is not None:
+                target.flush()
         except (OSError, ValueError):
             pass
 
@@ -410,7 +468,8 @@ def _run(argv, out, err) -> int:
             raise SpecError(f"--classes must be positive, got {args.classes}")
         if args.bytes <= 0:
             raise SpecError(f"--bytes must be positive, got {args.bytes}")
-        return _analyse(args, out, err)
+        with _quiet_tensorflow([args.model], args.verbose, args.check_keras or args.via_keras):
+            return _analyse(args, out, err)
     except SpecError as exc:
         print(f"error: {_one_line(exc)}", file=err)
         return EXIT_USAGE

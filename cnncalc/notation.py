@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from .kinds import Flatten, Input, Notation, SpecError, kind_of, load_all
+from .kinds.base import closest
 from .sizes import check_numbers, parse_size  # noqa: F401  (parse_size: public here since 0.1)
 from .spec import Sequential, Spec
 
@@ -190,12 +191,20 @@ def words() -> dict:
     }
 
 
+def _layer_hint(letters: str, known: dict) -> str:
+    """``did you mean CONV?`` for a near word, else the words there are."""
+    near = closest(letters, known)
+    if near:
+        return f"did you mean {' or '.join(w.upper() for w in near)}?"
+    return "layer words: " + ", ".join(sorted(w.upper() for w in known))
+
+
 def _split_word(token: Token, known: dict) -> tuple[str, str | None, str | None, str | None]:
     text = token.text
     letters = re.match(r"(?P<letters>[A-Za-z]+)", text).group("letters").lower()
     if letters not in known:
         bad = re.match(r"[A-Za-z0-9]+", text).group(0)
-        raise NotationError(f"unknown layer '{bad}' at column {token.column}")
+        raise NotationError(f"unknown layer '{bad}' at column {token.column} ({_layer_hint(letters, known)})")
     m = _LAYER.match(text)
     if not m or m.group("word").lower() != letters:
         raise NotationError(f"cannot read layer '{text}' at column {token.column}")

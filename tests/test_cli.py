@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -98,8 +99,13 @@ def test_floor_warning_goes_to_stderr():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["nosuchnet"], "error: unknown model 'nosuchnet'"),
-        (["INPUT-32x32x3 -> BLAH"], "error: unknown layer 'BLAH' at column 18"),
+        (["nosuchnet"], "error: unknown model 'nosuchnet' (see 'cnncalc list'"),
+        (["vgg20"], "error: unknown model 'vgg20' (did you mean vgg19 or "),
+        (["resnet-50"], "error: unknown model 'resnet-50' (did you mean resnet50 or "),
+        (["alexnt"], "error: unknown model 'alexnt' (did you mean alexnet"),
+        (["INPUT-32x32x3 -> BLAH"], "error: unknown layer 'BLAH' at column 18 (layer words: AVGPOOL, BN, CONV, DROPOUT, "),
+        (["INPUT-32x32x3 -> CONVV3-8"], "error: unknown layer 'CONVV3' at column 18 (did you mean CONV?)"),
+        (["prove"], "error: the following arguments are required: theorem (choose from 'receptive-field')"),
         (["INPUT-8x8x3 -> CONV11-4(p=valid)"], "error: layer 'conv1': kernel 11 is larger than its input of 8 pixels"),
         (["INPUT-8x8x3 -> CONV3-4(s=0)"], "error: layer 'conv1': stride must be positive, got 0"),
         (["INPUT-8x8x3 -> CONV3-4(g=2)"], "error: layer 'conv1': groups=2 does not divide its 3 input channels"),
@@ -122,7 +128,7 @@ def test_bad_input_is_one_error_line_and_exit_2(argv, message):
 
 def test_console_script_exit_code_and_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "cnncalc.cli", "INPUT-32x32x3 -> BLAH"], capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr == "error: unknown layer 'BLAH' at column 18\n"
+    assert proc.returncode == 2 and proc.stderr.startswith("error: unknown layer 'BLAH' at column 18 (layer words: ") and proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr
 
 
@@ -160,3 +166,18 @@ def test_symbolic_path_loads_sympy_only_then():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "True False"
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_tensorflow_native_log_stays_out_of_stderr_unless_verbose():
+    # issue 28: TensorFlow's C++ runtime writes absl/oneDNN/cpu_feature_guard lines to descriptor
+    # 2 (some before TF_CPP_MIN_LOG_LEVEL is read); cnncalc's stderr holds only its own lines
+    pytest.importorskip("keras")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
+    quiet = subprocess.run([sys.executable, "-m", "cnncalc.cli", "vgg19", "--check-keras"], capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0 and quiet.stdout.rstrip().splitlines()[-1].startswith("OK: all 45 layers")
+    assert quiet.stderr == ""
+    loud = subprocess.run([sys.executable, "-m", "cnncalc.cli", "INPUT-8x8x3 -> CONV3-4 -> FCS", "--check-keras", "--verbose"], capture_output=True, text=True, env=env)
+    assert loud.returncode == 0
+    assert any(word in loud.stderr for word in ("absl", "oneDNN", "cpu_feature_guard")), loud.stderr

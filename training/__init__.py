@@ -17,8 +17,8 @@ The package has four wings, so that a change has one obvious place (docs/trainin
   (``gradcheck``), hyper-parameter search (``search``) and one-run driver (``run``): the
   reference, needing neither Keras nor matplotlib.
 
-``cli`` is the ``cnntrain`` entry point over the recipes; ``native_stderr`` keeps TensorFlow's
-native notices out of its terminal (into the run's ``native.log``). Data flows one way: data and models
+``cli`` is the ``cnntrain`` entry point over the recipes; it keeps TensorFlow's native notices
+out of its terminal (into the run's ``native.log``, with ``cnncalc.native_stderr``). Data flows one way: data and models
 feed the loop, the loop fills a run directory, the report and plots read it back. Importing
 this package, ``training.runs``, ``training.experiments`` or ``training.numpy_net`` loads no
 Keras; the library modules that build Keras objects import it themselves.

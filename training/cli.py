@@ -44,7 +44,9 @@ def _on_sigterm(signum, frame):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise UsageError(message)
+        from cnncalc.cli import with_choices  # a missing argument's message names its choices
+
+        raise UsageError(with_choices(self, message))
 
 
 # The common options (training.experiments.COMMON_OPTIONS): flag and argparse settings by dest.
@@ -176,7 +178,7 @@ def _execute(exp, ctx, verbose: bool = False) -> int:
     from contextlib import nullcontext
 
     from .experiments import execute
-    from .native_stderr import redirected
+    from cnncalc.native_stderr import redirected
 
     # TensorFlow is first imported inside: its native notices go to native.log unless --verbose.
     with nullcontext() if verbose else redirected(ctx.file(NATIVE_LOG)):

@@ -1,7 +1,8 @@
 """The base of every spec node and the one error type of bad input.
 
 Kept apart from the registry and the kinds so that every module of the project can import
-``Layer``, ``SpecError`` and ``pair`` without importing any layer kind.
+``Layer``, ``SpecError`` (with :func:`closest`, its messages' "did you mean") and ``pair``
+without importing any layer kind.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ Padding = Union[str, int, tuple]  # "same" | "valid" | p | (p_h, p_w)
 
 class SpecError(ValueError):
     """A malformed spec or an impossible layer. The message is one line and names the cause."""
+
+
+def closest(word: str, choices, n: int = 3) -> list[str]:
+    """The ``choices`` nearest to ``word`` (difflib's ratio, case ignored), best first: the "did
+    you mean" of an error message. Empty when none is close."""
+    import difflib  # the error path only
+
+    by_lower = {c.lower(): c for c in choices}
+    return [by_lower[c] for c in difflib.get_close_matches(word.lower(), list(by_lower), n=n, cutoff=0.6)]
 
 
 def pair(value) -> tuple:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import load_module
+from ..kinds.base import closest
 from ..spec import Spec, SpecError
 
 MODULES: dict[str, tuple[str, ...]] = {
@@ -80,7 +81,9 @@ def get(name: str, **options) -> Spec:
     """
     key = name.lower().replace("_", "-")
     if key not in _MODULE_OF:
-        raise SpecError(f"unknown model '{name}' (known: {', '.join(_MODULE_OF)})")
+        near = closest(key, _MODULE_OF)
+        hint = f"did you mean {' or '.join(near)}? " if near else ""
+        raise SpecError(f"unknown model '{name}' ({hint}known: {', '.join(_MODULE_OF)})")
     _load(_MODULE_OF[key])
     entry = _REGISTRY[key]
     options = {k: v for k, v in options.items() if v is not None}

@@ -101,6 +101,8 @@ def test_numpy_net_on_real_data(tmp_path):
         (["clr", "--lr-min", "x"], "error: argument --lr-min: invalid float value: 'x'"),
         (["clr", "--dataset", "mnist"], "error: argument --dataset: invalid choice: 'mnist'"),
         (["nosuch"], "error: argument COMMAND: invalid choice: 'nosuch'"),
+        (["data"], "error: the following arguments are required: dataset (choose from 'fashion_mnist', 'cifar10')"),
+        ([], "error: the following arguments are required: COMMAND (choose from 'data', 'resume', 'report', "),
         (["resume", "/nonexistent/run"], "error: '/nonexistent/run' is not a run directory (no config.json)"),
         (["report", "/nonexistent/run"], "error: '/nonexistent/run' is not a run directory (no config.json)"),
         (["data", "cifar10", "--data-dir", "/nonexistent/dir"], "error: "),
