@@ -38,6 +38,7 @@ from .report import (
 )
 from .sizes import input_size
 from .kinds.base import closest
+from .printable import visible
 from .spec import SpecError
 
 # Loaded where they are needed, not at start-up (``cnncalc vgg19 --table`` reads none of them):
@@ -235,7 +236,7 @@ def _analyse(args, out, err) -> int:
         _plot_extension(args.plot)
     analysis = analyze(spec, assume_divisible=args.assume_divisible)
     for warning in analysis.warnings:
-        print(f"warning: {warning}", file=err)
+        print(f"warning: {visible(warning)}", file=err)
     if args.html:
         from .html import network_page  # the page's template only here
 
@@ -361,7 +362,7 @@ def _compare(argv, out, err) -> int:
 
     comparison = compare(specs, convention=args.convention)
     for warning in comparison.warnings:
-        print(f"warning: {warning}", file=err)
+        print(f"warning: {visible(warning)}", file=err)
     print(render_comparison(comparison, fmt=args.format, units=args.units), file=out)
     if args.html:
         from .html import compare_page
@@ -395,8 +396,9 @@ def _names_keras_application(models) -> bool:
 
 
 def _one_line(message) -> str:
-    """The message with its line breaks (quoted user input may hold some) written as ``\\n``."""
-    return "\\n".join(str(message).splitlines())
+    """The message on one line, its control characters (quoted names and input may hold line
+    breaks or ESC sequences) written as escapes: ``\\n``, ``\\x1b`` (:mod:`cnncalc.printable`)."""
+    return visible(message)
 
 
 def main(argv=None, out=None, err=None) -> int:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from .arith import is_number, to_json
 from .conventions import get as get_convention
 from .naming import keras_name
+from .printable import visible
 from .tables import render
 
 TABLE_FORMATS = {"text": "simple", "markdown": "github", "latex": "latex_booktabs", "csv": None}
@@ -80,11 +81,13 @@ FIELD_COLUMNS = ("rf", "jump", "start", "effective_padding")
 
 
 def csv_text(headers, rows) -> str:
-    """Headers and rows as CSV (no trailing newline); cells are written as given."""
+    """Headers and rows as CSV (no trailing newline); numbers are written as given, text with its
+    control characters escaped (:func:`~cnncalc.printable.visible`: a name is one line, and no
+    ESC sequence of a model file reaches the terminal)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerow([visible(h) for h in headers])
+    writer.writerows([visible(c) if isinstance(c, str) else c for c in row] for row in rows)
     return out.getvalue().rstrip("\n")
 
 
@@ -93,13 +96,15 @@ def render_rows(headers, rows, fmt: str, colalign=None, totals_rule: bool = Fals
 
     ``colalign`` is one of ``"left"``/``"right"`` per column (tabulate's; CSV has none).
     ``totals_rule`` draws, in text, a rule above the last row, as hand-written tables have.
+    Control characters in cells and headers (a hostile model's names) are written as escapes
+    (:func:`~cnncalc.printable.visible`).
     """
     if fmt not in TABLE_FORMATS:
         raise ValueError(f"not a table format: {fmt!r} (one of {', '.join(TABLE_FORMATS)})")
     tablefmt = TABLE_FORMATS[fmt]
     if tablefmt is None:
         return csv_text(headers, rows)
-    table = render(headers, rows, tablefmt, colalign)
+    table = render([visible(h) for h in headers], [[None if c is None else visible(c) for c in row] for row in rows], tablefmt, colalign)
     if fmt != "text" or not totals_rule:
         return table
     lines = table.split("\n")
@@ -227,7 +232,7 @@ def uncounted_note(analysis) -> str | None:
     rows = analysis.uncounted
     if not rows:
         return None
-    names = ", ".join(f"{r.name} ({r.layer.class_name})" if hasattr(r.layer, "class_name") else r.name for r in rows[:5])
+    names = visible(", ".join(f"{r.name} ({r.layer.class_name})" if hasattr(r.layer, "class_name") else r.name for r in rows[:5]))
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
     return f"the operation totals exclude {len(rows)} layer{'s' if len(rows) > 1 else ''} whose MACs are not counted: {names}{more}"
 
@@ -275,7 +280,7 @@ def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: b
     """The totals in a few readable lines (what ``cnncalc MODEL`` prints without ``--table``)."""
     t = analysis.totals
     lines = [
-        f"model        {analysis.model}",
+        f"model        {visible(analysis.model)}",
         f"input        {shape_text(analysis.input)}  ->  output {shape_text(analysis.output)}",
         f"params       {number(t.params, units)}  (weights {number(t.weights, units)}, biases {number(t.biases, units)}"
         + (f", non-trainable {number(t.non_trainable, units)}" if not (is_number(t.non_trainable) and t.non_trainable == 0) else "")
@@ -463,5 +468,6 @@ def render_explanations(explanations, units: str = "exact", bias: bool = True) -
                 continue
             label = _LABELS.get(quantity, quantity)
             shown = number(value, units)
-            lines.append(f"{e.name} {label}: {text} = {shown}" if text != str(value) else f"{e.name} {label}: {shown}")
+            name = visible(e.name)
+            lines.append(f"{name} {label}: {text} = {shown}" if text != str(value) else f"{name} {label}: {shown}")
     return "\n".join(lines)

@@ -122,3 +122,33 @@ def test_closed_or_full_stdout_is_an_error():
     with open("/dev/full", "w") as full:
         proc = cnncalc(["vgg19", "--table"], stdout=full, stderr=subprocess.PIPE, text=True)
     assert (proc.returncode, proc.stderr) == (2, "error: cannot write the output: [Errno 28] No space left on device\n")
+
+
+ERASE = "\x1b[2K\x1b[1A"  # erase the line, cursor up: it would wipe the warning printed before
+OVERRIDE = "\u202e"  # right-to-left override: what follows reads backwards
+
+
+def test_control_characters_in_names_reach_the_terminal_escaped(tmp_path):
+    # issue 27: a model file's names are data; ESC sequences and bidi overrides in them are
+    # printed as escapes in every format, the summary, the warnings and the errors
+    import gzip
+    import zipfile
+
+    with gzip.open(os.path.join(ROOT, "tests", "data", "keras_catalogue", "VGG16.json.gz"), "rt", encoding="utf-8") as fh:
+        config = json.load(fh)["config"]
+    text = json.dumps(config)
+    for name in ("block1_conv1", "block1_pool"):
+        text = text.replace(json.dumps(name), json.dumps(name + ERASE + OVERRIDE + "x"))
+    path = tmp_path / "evil.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", text)
+    seen = []
+    for argv in ([], ["--table"], ["--format", "markdown"], ["--format", "latex"], ["--format", "csv"], ["--table", "--explain"], ["--input", "225x225x3"]):
+        code, out, err = run([str(path), *argv])
+        assert code == 0, err
+        assert not any(ch in out + err for ch in ("\x1b", OVERRIDE)), argv
+        seen.append(out + err)
+    assert "block1_conv1\\x1b[2K\\x1b[1A\\u202ex" in seen[1]  # the table row
+    assert "warning: " in seen[-1] and "block1_pool\\x1b[2K" in seen[-1]  # 225 drops a pixel at the first pool
+    code, _, err = run(["vgg" + ERASE + "19"])
+    assert code == 2 and err == "error: unexpected '\\x1b' at column 4\n"

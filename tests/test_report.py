@@ -149,8 +149,9 @@ def test_json_is_not_a_table_format():
 
 
 def test_csv_quotes_what_needs_quoting():
+    # a line break in a name is written as \n, as in every other format: a row is one line
     assert csv_text(["a", "b"], [["x, y", 3], ['say "hi"', "z"], ["two\nlines", ""]]) == (
-        'a,b\n"x, y",3\n"say ""hi""",z\n"two\nlines",'
+        'a,b\n"x, y",3\n"say ""hi""",z\ntwo\\nlines,'
     )
 
 

@@ -11,11 +11,19 @@
   const NODE_H = 38, RANK_GAP = 30, NODE_GAP = 18, DUMMY_W = 6, MARGIN = 24, MAX_LABEL = 34;
 
   // ---------------------------------------------------------------------------------- helpers
+  /* Text from a model file is data: a bidi override (U+202E) or isolate in a layer name would
+   * reorder the text around it, and control characters are invisible; every text this page shows
+   * goes through visible(), which writes them as escapes ("\u202e"), as the CLI prints them. */
+  const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+  const visible = (text) => String(text).replace(HIDDEN, (ch) => {
+    const code = ch.charCodeAt(0);
+    return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
+  });
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
       if (k === "on") for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
-      else if (k === "text") e.textContent = v;
+      else if (k === "text") e.textContent = visible(v);
       else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v);
     }
     for (const kid of kids) if (kid !== null && kid !== undefined) e.append(kid);
@@ -24,7 +32,7 @@
   function sv(tag, attrs, ...kids) {
     const e = document.createElementNS(SVGNS, tag);
     for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "text") e.textContent = v;
+      if (k === "text") e.textContent = visible(v);
       else if (v !== null && v !== undefined) e.setAttribute(k, v);
     }
     for (const kid of kids) if (kid) e.append(kid);
@@ -178,8 +186,8 @@
   // ----------------------------------------------------------------------------- the panel
   function Panel(box) {
     this.box = box;
-    this.show = (title, ...content) => {
-      box.replaceChildren(el("h3", { text: title }), ...content);
+    this.show = (title, ...content) => { // null: a part this view lacks (replaceChildren would write "null")
+      box.replaceChildren(el("h3", { text: title }), ...content.filter((c) => c !== null && c !== undefined));
     };
   }
   function kv(rows) {
@@ -203,7 +211,7 @@
     for (const [u, v] of graph.edges) { producers[v].push(u); readers[u].push(v); }
     const hosted = rows.map(() => []);
     hosts.forEach((h, i) => { if (h !== null) hosted[h].push(i); });
-    const byName = new Map(rows.map((r, i) => [r.name, i]));
+    const byName = new Map([...rows.map((r, i) => [visible(r.name), i]), ...rows.map((r, i) => [r.name, i])]);
     const folded = new Set();
     let fuse = true, metric = "macs", selected = null;
 
@@ -222,7 +230,7 @@
     // the toolbar
     const graphBox = el("div", { class: "graph", id: `graph-${slot}` });
     const search = el("input", { type: "search", placeholder: "find a layer\u2026", list: `names-${slot}`, size: 18 });
-    const names = el("datalist", { id: `names-${slot}` }, ...rows.slice(0, 5000).map((r) => el("option", { value: r.name })));
+    const names = el("datalist", { id: `names-${slot}` }, ...rows.slice(0, 5000).map((r) => el("option", { value: visible(r.name) })));
     const metricSel = el("select", { title: "node colour" }, ...Object.entries(METRICS).map(([k, v]) => el("option", { value: k, text: v })), el("option", { value: "none", text: "no colour" }));
     const fuseBox = el("input", { type: "checkbox", checked: "checked" });
     const legend = el("span", { class: "legend" });
