@@ -93,6 +93,61 @@ def test_tree_blocks_nest_by_qualified_name():
     assert totals["macs"] == 2 * 32 * 32 * 16 * 3 * 3 * 16 and totals["params"] == 2 * (3 * 3 * 16 * 16) + 2 * (4 * 16)  # two BatchNorms of 4C
 
 
+def _blocks_by_name(analysis):
+    """{block key: (row names, totals)} as the page's JSON holds them."""
+    layers = analysis.layers
+    return {g["key"]: ([layers[i].name for i in g["rows"]], g["totals"]) for g in structure(analysis)["groups"]}
+
+
+def _table_sums(analysis, names):
+    """The --format json rows of ``names`` summed: what a block's totals must be."""
+    rows = [r for r in analysis.to_dict()["layers"] if r["name"] in set(names)]
+    return {k: sum(r[k] for r in rows) for k in ("activations", "weights", "biases", "non_trainable", "macs", "params")}
+
+
+def test_vgg19_blocks_are_its_five_stages_with_their_own_rows():
+    # issue 28: the page showed a "conv3" block holding conv1_1..conv3_4 and both pools (11G MACs)
+    a = analyze(zoo.get("vgg19"))
+    blocks = _blocks_by_name(a)
+    assert list(blocks) == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+    for key, (names, totals) in blocks.items():
+        stage = key[len("conv"):]
+        assert names == [r.name for r in a.layers if re.fullmatch(rf"(conv|relu){stage}_\d", r.name)], key
+        assert totals == _table_sums(a, names), key
+    # conv3: 56x56x256 outputs of 3x3 kernels over 128 channels, then three over 256
+    assert blocks["conv3"][1]["macs"] == 56 * 56 * 256 * 9 * (128 + 3 * 256) == 6_473_908_224
+
+
+def test_resnet50_blocks_total_their_rows():
+    a = analyze(zoo.get("resnet50"))
+    blocks = _blocks_by_name(a)
+    assert len(blocks) == 16 and list(blocks)[0] == "stage1_block1"
+    for key, (names, totals) in blocks.items():
+        assert names == [r.name for r in a.layers if r.name.startswith(key + "/") or r.name == key], key
+        assert totals == _table_sums(a, names), key
+
+
+def test_keras_resnet50_blocks_leave_the_stem_out():
+    # keras:ResNet50 as Keras names it (its stored config: the import is the one the page draws);
+    # conv2_block1 held conv1_pad..pool1_pool before, 349M MACs of which 118M were the stem's
+    import importlib.util
+    import os
+
+    from cnncalc.keras_import import from_config
+
+    spec = importlib.util.spec_from_file_location("keras_truth", os.path.join(os.path.dirname(__file__), "keras_truth.py"))
+    keras_truth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(keras_truth)
+    a = analyze(from_config(keras_truth.load("ResNet50")["config"]))
+    blocks = _blocks_by_name(a)
+    assert list(blocks)[:3] == ["conv1", "conv2_block1", "conv2_block2"] and len(blocks) == 17
+    for key, (names, totals) in blocks.items():
+        assert names == [r.name for r in a.layers if r.name.startswith(key + "_")], key
+        assert totals == _table_sums(a, names), key
+    assert blocks["conv1"][0] == ["conv1_pad", "conv1_conv", "conv1_bn", "conv1_relu"]
+    assert blocks["conv1"][1]["macs"] == 112 * 112 * 64 * 7 * 7 * 3 == 118_013_952
+
+
 def _flat_graph(names):
     """A chain of 1x1 convolutions named as a Keras functional model names them."""
     nodes = [Node(Input(8, 8, 4, name="input"))]

@@ -13,10 +13,14 @@ they nest, and never counts anything twice:
   rule reads only the row's numbers.
 - **groups**: blocks that fold into one node. Qualified names (``stage1_block1/conv1``, the
   tree specs' containers and Keras' nested models) give the nesting; flat names (Keras
-  functional models) are grouped by the block key their layers share, a leading one
-  (``conv2_block1_1_conv`` -> ``conv2_block1``) or a trailing one (NASNet's
-  ``separable_conv_1_normal_left1_5`` -> cell ``5``), whichever covers more rows in blocks that
-  lie mostly together; a large network with neither is cut into runs that end at each merge.
+  functional models, the zoo's VGG) are grouped by the block key their layers share, a leading
+  one (``conv2_block1_1_conv`` -> ``conv2_block1``, ``conv3_2`` -> ``conv3``) or a trailing one
+  (NASNet's ``separable_conv_1_normal_left1_5`` -> cell ``5``), whichever covers more rows in
+  blocks that lie mostly together; an in-place row goes with the row it is drawn in (``relu3_2``
+  with ``conv3_2``), and a row named for another stage never joins a block (the stem
+  ``conv1_*``/``pool1_*`` before ``conv2_block1``, VGG's ``pool2`` before ``conv3``). A block's
+  totals are the sums of its rows. A large network with neither key is cut into runs that end at
+  each merge.
 """
 
 from __future__ import annotations
@@ -150,10 +154,11 @@ def _densest(rows: list[int]) -> list[int]:
     return max(clusters, key=len)
 
 
-def _adopt(blocks: dict, links, n: int) -> dict:
-    """Rows outside every block whose readers all lie in one block join it: a cell's input
-    adjustments (NASNet's ``adjust_conv_projection_5``, auto-named ``activation_7``,
-    ``zero_padding2d_1``) belong to the cell that reads them. The input and the outputs stay out."""
+def _adopt(blocks: dict, links, n: int, adoptable) -> dict:
+    """Rows outside every block whose readers all lie in one block join it, if ``adoptable`` says
+    they may: a cell's input adjustments (NASNet's ``adjust_conv_projection_5``, auto-named
+    ``activation_7``, ``zero_padding2d_1``) belong to the cell that reads them. The input and the
+    outputs stay out."""
     block_of = {i: k for k, rows in blocks.items() for i in rows}
     readers: list[list[int]] = [[] for _ in range(n)]
     has_input = [False] * n
@@ -162,7 +167,7 @@ def _adopt(blocks: dict, links, n: int) -> dict:
         has_input[v] = True
     for _ in range(3):  # chains of such rows (zero_padding2d -> cropping2d -> the cell)
         for i in reversed(range(n)):
-            if i in block_of or not (has_input[i] and readers[i]):
+            if i in block_of or not (has_input[i] and readers[i] and adoptable[i]):
                 continue
             around = {block_of.get(j) for j in readers[i]}
             if len(around) == 1 and None not in around:
@@ -173,27 +178,49 @@ def _adopt(blocks: dict, links, n: int) -> dict:
     return grouped
 
 
-def _flat_groups(names, links) -> list[Group]:
-    """The key scheme that covers the most rows (within a tenth of the best, the one with the
-    most blocks: ResNet's ``conv2_block1`` rather than the stage ``conv2``)."""
-    # Keras' automatic names count instances of a class: ``zero_padding2d``, ``zero_padding2d_1``,
-    # ... (the first has no number); their number is no block's.
+def _auto_named(names) -> list[bool]:
+    """Keras' automatic names count instances of a class: ``max_pooling2d``, ``max_pooling2d_1``,
+    ... (the first has no number). Such a name carries no block of its own: its number is a
+    counter, not a stage."""
+    counted = [_COUNTED.fullmatch(n) for n in names]
     listed = set(names)
-    auto = [m is not None and m.group(1) in listed for m in (_COUNTED.fullmatch(n) for n in names)]
+    bases = {m.group(1) for m in counted if m is not None and m.group(1) in listed}
+    return [n in bases or (m is not None and m.group(1) in bases) for n, m in zip(names, counted)]
+
+
+def _flat_groups(names, links, host) -> list[Group]:
+    """The key scheme that covers the most rows (within a tenth of the best, the one with the
+    most blocks: ResNet's ``conv2_block1`` rather than the stage ``conv2``). An in-place row
+    (``host``) belongs to the block of the row it is drawn in (VGG's ``relu3_1`` to ``conv3``).
+
+    A leading scheme takes only rows named by it, plus auto-named rows read by one block alone
+    (ResNetV2's ``max_pooling2d`` shortcut): the stem (``conv1_*``, ``pool1_*``) and DenseNet's
+    transitions stay out of the block after them, and rows of two key tokens left out form
+    blocks of their own first key where they can (``conv1``, ``pool2``). Cells named at the end
+    (NASNet) also take the unnamed rows that feed them alone (the cell's adjustments)."""
+    auto = _auto_named(names)
+
+    def scheme(key):
+        keys = [None if a else key(n) for n, a in zip(names, auto)]
+        return [keys[h] if h is not None else k for k, h in zip(keys, host)]
+
     candidates = []
-    for trailing, key in ((False, lambda n: _leading_key(n, 1)), (False, lambda n: _leading_key(n, 2)), (True, _trailing_key)):
-        scheme = [None if a else key(n) for n, a in zip(names, auto)]
-        blocks = _blocks(scheme)
+    for trailing, depth, key in ((False, 1, lambda n: _leading_key(n, 1)), (False, 2, lambda n: _leading_key(n, 2)), (True, 0, _trailing_key)):
+        blocks = _blocks(scheme(key))
         covered = sum(len(r) for r in blocks.values())
         if len(blocks) >= 2 and covered * 10 >= 4 * len(names):
-            candidates.append((trailing, covered, blocks))
+            candidates.append((trailing, depth, covered, blocks))
     if not candidates:
         return []
-    best = max(c for _, c, _ in candidates)
-    trailing, blocks = max(((t, b) for t, c, b in candidates if c * 10 >= 9 * best), key=lambda tb: len(tb[1]))
-    grouped = _adopt(blocks, links, len(names))
+    best = max(c for _, _, c, _ in candidates)
+    trailing, depth, blocks = max(((t, d, b) for t, d, c, b in candidates if c * 10 >= 9 * best), key=lambda tdb: len(tdb[2]))
+    grouped = _adopt(blocks, links, len(names), [True] * len(names) if trailing else auto)
     if trailing:  # a name's end: '…_5' reads as the cell of the layers named '*_5'
         grouped = {f"\u2026_{k}": rows for k, rows in grouped.items()}
+    elif depth == 2:
+        inside = {i for rows in grouped.values() for i in rows}
+        stages = scheme(lambda n: _leading_key(n, 1))
+        grouped.update({k: rows for k, rows in _blocks([None if i in inside else k for i, k in enumerate(stages)]).items() if k not in grouped})
     return _nest(grouped, lambda key: None)
 
 
@@ -214,7 +241,7 @@ def groups(analysis, links) -> list[Group]:
     names = [r.name for r in analysis.layers]
     if any(SEPARATOR in n for n in names):
         return _tree_groups(names)
-    found = _flat_groups(names, links)
+    found = _flat_groups(names, links, hosts(analysis, links))
     if not found and len(names) > CHUNK_ROWS:
         found = _merge_chunks(analysis, links)
     return found
