@@ -153,7 +153,50 @@ def test_compare_page_draws_both_networks_with_the_saving(browser, pages):
     assert "1,115,684,864" in table and "397,410,304" in table and "2.81x" in table
     page.click(".network[data-model='inception-reduced'] g.node[data-name='inception/5x5']")
     assert "78,643,200" in page.evaluate("document.querySelector('#panel').innerText")  # 32x32x96 x 5x5x32 after the 1x1 reduction
+    # issue 28: one colour scale for both (the naive 5x5's 629M MACs is the reddest of either),
+    # each drawn at a readable zoom (stacked: side by side they would be drawn at half size),
+    # the counting convention said once
+    assert page.evaluate("[...document.querySelectorAll('.network .legend')].map(e => e.textContent)") == ["0629M (log)"] * 2
+    zooms = page.evaluate("[...document.querySelectorAll('.network .toolbar span.muted')].map(e => parseInt(e.textContent))")
+    assert len(zooms) == 2 and min(zooms) >= 80, zooms
+    tops = page.evaluate("[...document.querySelectorAll('.network')].map(e => e.getBoundingClientRect().top)")
+    assert tops[1] > tops[0]  # stacked on this 1400-pixel-wide window
+    assert page.evaluate("document.body.innerText.split('counting conventions (docs/conventions.md)').length") == 2
+    page.evaluate("document.querySelector('.network select').value = 'params'; document.querySelector('.network select').dispatchEvent(new Event('change'))")
+    assert page.evaluate("[...document.querySelectorAll('.network select')].map(e => e.value)") == ["params", "params"]  # one metric for both
+    legends = page.evaluate("[...document.querySelectorAll('.network .legend')].map(e => e.textContent)")
+    assert legends[0] == legends[1] == "0614K (log)"  # the naive 5x5: 5x5x256x96 + 96 = 614,496 parameters
     _not_blank(page.screenshot())
+
+
+def test_the_header_shows_the_whole_first_sentence(browser, pages):
+    page = _open(browser, pages("vgg19", name="vgg19"))
+    sub = page.evaluate("document.querySelector('header .sub').textContent")
+    assert sub.endswith('"Very Deep Convolutional Networks for Large-Scale Image Recognition", ICLR 2015, Table 1 (configurations A, B, D, E).')
+
+
+def test_a_network_without_blocks_has_a_clean_overview(browser, pages):
+    # issue 27: the overview of a network without blocks wrote "nullnull" under its title
+    page = _open(browser, pages("alexnet", name="alexnet"))
+    panel = page.evaluate("document.querySelector('#panel').innerText")
+    assert panel.startswith("alexnet\n") and "null" not in panel and "costliest layers (MACs)" in panel
+
+
+def test_bidi_and_control_characters_in_names_show_as_escapes(browser, tmp_path):
+    # issue 27: a right-to-left override in a layer name reordered the page's text around it
+    from cnncalc.html import network_page
+    from cnncalc.spec import Conv2D, Input, Spec, sequential
+
+    evil = "conv\u202eevil\x1b[2K"
+    analysis = analyze(Spec(sequential(Input(8, 8, 3, name="input"), Conv2D(4, 3, name=evil)), model="m\u202edom"))
+    path = tmp_path / "bidi.html"
+    path.write_text(network_page(analysis), encoding="utf-8")
+    page = _open(browser, str(path))
+    _clean(page, str(path))
+    page.click(".network g.node[data-id='r1'] rect.box")
+    shown = page.evaluate("document.body.innerText + document.querySelector('.network svg').textContent")
+    assert "\u202e" not in shown and "\x1b" not in shown
+    assert "conv\\u202eevil\\x1b[2K" in shown and "m\\u202edom" in shown
 
 
 def test_thousand_layer_page_opens_folded_and_fast(browser, tmp_path, record_property):

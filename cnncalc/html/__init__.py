@@ -20,6 +20,7 @@ import re
 from importlib import resources
 
 from ..kinds import SpecError
+from ..printable import visible
 from ..report import CONVENTIONS_TEXT, comparison_dict, summary_lines
 from .structure import structure
 
@@ -64,7 +65,7 @@ def fill(title: str, data: dict) -> str:
         raise ValueError(f"page kind must be one of {', '.join(PAGE_KINDS)}, got {data.get('kind')!r}")
     from .. import __version__
 
-    values = {"TITLE": _escape(title), "VERSION": _escape(__version__), "CSS": _asset("page.css"), "JS": _asset("page.js"), "DATA": _script_json(data)}
+    values = {"TITLE": _escape(visible(title)), "VERSION": _escape(__version__), "CSS": _asset("page.css"), "JS": _asset("page.js"), "DATA": _script_json(data)}
     return _MARKER.sub(lambda m: values[m.group(1)], _asset("page.html"))
 
 

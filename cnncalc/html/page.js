@@ -81,8 +81,7 @@
     const c = STOPS[i].map((a, k) => Math.round(a + (STOPS[i + 1][k] - a) * f));
     return `rgb(${c[0]},${c[1]},${c[2]})`;
   }
-  function scaleOf(values) {
-    const max = Math.max(0, ...values.filter(isNum));
+  function scaleOf(max) {
     return (v) => (!isNum(v) ? null : max <= 0 ? 0 : Math.log1p(v) / Math.log1p(max));
   }
 
@@ -195,7 +194,10 @@
   }
 
   // ------------------------------------------------------------------------- network view
-  function NetworkView(net, panel, slot) {
+  /* shared: null on a page of one network; on the compare page {views, minZoom}: one metric and
+   * one colour scale for every network (the largest value any of them shows), each network at a
+   * zoom no smaller than minZoom (the page stacks them when they do not fit side by side). */
+  function NetworkView(net, panel, slot, shared) {
     const a = net.analysis, rows = a.layers, graph = net.graph, groups = graph.groups;
     const n = rows.length, hosts = graph.hosts;
     const view = this;
@@ -246,7 +248,11 @@
       el("button", { type: "button", on: { click: () => { zoom = Math.min(3, zoom * 1.25); this.applyZoom(); } } }, "+"),
       search, names,
     );
-    metricSel.addEventListener("change", () => { metric = metricSel.value; this.render(); });
+    this.setMetric = (m) => { metric = m; metricSel.value = m; };
+    metricSel.addEventListener("change", () => {
+      for (const v of shared ? shared.views : [this]) v.setMetric(metricSel.value);
+      for (const v of shared ? shared.views : [this]) v.render();
+    });
     fuseBox.addEventListener("change", () => { fuse = fuseBox.checked; this.render(); });
     search.addEventListener("change", () => { const i = byName.get(search.value.trim()); if (i !== undefined) this.reveal(i); });
     this.element = el("div", { class: "network", "data-model": a.model },
@@ -302,7 +308,10 @@
       const L = layout(nodes, edges);
       const t1 = performance.now();
       this.lastLayout = L;
-      const scale = scaleOf(nodes.map((d) => (metric === "none" ? null : valueOf(d.id, metric))));
+      this.shownMax = Math.max(0, ...nodes.map((d) => (metric === "none" ? null : valueOf(d.id, metric))).filter(isNum));
+      const max = shared ? Math.max(...shared.views.map((v) => v.shownMax || 0)) : this.shownMax;
+      this.scaleMax = max;
+      const scale = scaleOf(max);
       const svg = sv("svg", { xmlns: SVGNS, viewBox: `0 0 ${L.width.toFixed(0)} ${L.height.toFixed(0)}`, "data-w": L.width.toFixed(0), "data-h": L.height.toFixed(0), role: "img", "aria-label": `${a.model}: ${nodes.length} nodes` });
       svg.dataset.w = L.width.toFixed(0); svg.dataset.h = L.height.toFixed(0);
       svg.append(sv("defs", {}, sv("marker", { id: `arrow-${slot}`, viewBox: "0 0 8 8", refX: 8, refY: 4, markerWidth: 7, markerHeight: 7, orient: "auto" }, sv("path", { d: "M0,0 L8,4 L0,8 z", fill: "#8c959f" }))));
@@ -364,19 +373,27 @@
       const t2 = performance.now();
       if (!this.fitted) { // first sight: the whole width, unless unreadably small (read before the svg is in)
         graphBox.replaceChildren();
-        const room = graphBox.clientWidth;
-        if (room) zoom = Math.max(0.4, Math.min(1, (room - 20) / L.width));
+        this.fit();
         this.fitted = true;
       }
       graphBox.replaceChildren(svg);
       this.timings = { layout: +(t1 - t0).toFixed(1), svg: +(t2 - t1).toFixed(1) };
       this.applyZoom();
-      const max = Math.max(0, ...nodes.map((d) => valueOf(d.id, metric)).filter(isNum));
       legend.replaceChildren(...(metric === "none" ? [] : [el("span", { text: "0" }), el("span", { class: "swatch", style: `background: linear-gradient(90deg, ${colour(0)}, ${colour(0.5)}, ${colour(1)})` }), el("span", { text: human(max) + " (log)" })]));
       this.element.dataset.nodes = String(nodes.length);
       this.element.dataset.edges = String(edges.length);
       if (selected && !nodes.some((d) => d.id === selected)) selected = null;
+      // a larger value shown here changes the scale of the others (one scale for all)
+      if (shared) for (const v of shared.views) if (v !== this && v.scaleMax !== undefined && v.scaleMax !== max) v.render();
     };
+
+    // the zoom that fits the drawing's width in its box, no smaller than the readable minimum
+    this.fit = () => {
+      const room = graphBox.clientWidth, L = this.lastLayout;
+      if (room && L) zoom = Math.max(shared ? shared.minZoom : 0.4, Math.min(1, (room - 20) / L.width));
+      this.applyZoom();
+    };
+    this.naturalWidth = () => (this.lastLayout ? this.lastLayout.width + 22 : 0);
 
     this.scrollTo = (id) => {
       const p = this.lastLayout && this.lastLayout.pos.get(id);
@@ -562,11 +579,14 @@
       el("div", { class: "charts" }, ...charts, rfChart));
   }
 
-  function totalsSection(net, id) {
-    const conv = DATA.conventions || [];
-    return el("section", { id: id || "totals" }, el("h2", { text: "Totals and the counting convention" }),
+  function totalsSection(net, id, title, conventions) {
+    const conv = conventions ? DATA.conventions || [] : [];
+    return el("section", { id: id || "totals" }, el("h2", { text: title || "Totals and the counting convention" }),
       el("pre", { class: "summary", text: (net.summary || []).join("\n") }),
       conv.length ? el("pre", { class: "summary", text: conv.join("\n") }) : null);
+  }
+  function conventionsSection() {
+    return el("section", { id: "conventions" }, el("h2", { text: "The counting convention" }), el("pre", { class: "summary", text: (DATA.conventions || []).join("\n") }));
   }
 
   const TABLE = [["name", "layer"], ["kind", "kind"], ["output", "output"], ["activations", "activations"], ["weights", "weights"], ["biases", "biases"], ["non_trainable", "non-trainable"], ["params", "params"], ["macs", "MACs"], ["rf", "RF"], ["jump", "jump"], ["start", "start"]];
@@ -628,7 +648,7 @@
     const charts = el("section", { id: "charts" }), table = el("section", { id: "table" });
     const main = el("main", {},
       el("section", { id: "network" }, el("h2", { text: "The network" }), el("div", { class: "workspace" }, el("div", { class: "graphs" }, view.element), panelBox)),
-      charts, totalsSection(net), table);
+      charts, totalsSection(net, "totals", null, true), table);
     app.append(main);
     timed("graph", () => view.render());
     view.overview();
@@ -644,7 +664,9 @@
     const c = DATA.comparison, nets = DATA.networks;
     const panelBox = el("aside", { class: "panel", id: "panel" });
     const panel = new Panel(panelBox);
-    const views = nets.map((net, k) => new NetworkView(net, panel, k));
+    const shared = { views: [], minZoom: 0.8 };
+    const views = nets.map((net, k) => new NetworkView(net, panel, k, shared));
+    shared.views.push(...views);
     const app = document.getElementById("app");
     const head = ["", ...c.models.map((m) => m.model)];
     const line = (label, f) => el("tr", {}, el("td", { text: label }), ...c.models.map((m) => el("td", { class: "num", text: f(m) })));
@@ -654,12 +676,18 @@
     const table = el("table", { class: "data comparison" }, el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { text: h })))), el("tbody", {},
       line("output", (m) => shapeText(m.output)), ...branchRows, line(`${c.unit}, total`, (m) => exact(m.ops)), line("params", (m) => exact(m.params)), line("activations", (m) => exact(m.activations)),
       line(`${c.unit} saving vs ${c.models[0].model}`, (m) => (isNum(m.saving) ? m.saving.toFixed(2) + "x" : String(m.saving) + "x"))));
-    app.append(header(c.models.map((m) => m.model).join(" vs "), `compared by ${c.unit}`, [nav([["comparison", "comparison"], ["networks", "networks"], ["totals-0", "totals"]]), ...warnings(DATA.warnings)]));
+    app.append(header(c.models.map((m) => m.model).join(" vs "), `compared by ${c.unit}`, [nav([["comparison", "comparison"], ["networks", "networks"], ["totals-0", "totals"], ["conventions", "counting convention"]]), ...warnings(DATA.warnings)]));
+    const graphs = el("div", { class: "graphs compared" }, ...views.map((v) => v.element));
     app.append(el("main", {},
       el("section", { id: "comparison" }, el("h2", { text: "Side by side" }), table),
-      el("section", { id: "networks" }, el("h2", { text: "The networks" }), el("div", { class: "workspace" }, el("div", { class: "graphs" }, ...views.map((v) => v.element)), panelBox)),
-      ...nets.map((net, k) => totalsSection(net, `totals-${k}`))));
+      el("section", { id: "networks" }, el("h2", { text: "The networks" }), el("div", { class: "workspace" }, graphs, panelBox)),
+      ...nets.map((net, k) => totalsSection(net, `totals-${k}`, `Totals: ${net.analysis.model}`, false)),
+      conventionsSection()));
     views.forEach((v) => v.render());
+    // each network asks for its width at 100%: side by side when both fit, else stacked (the
+    // flex row wraps), then each is zoomed to its box
+    views.forEach((v) => { v.element.style.flexBasis = Math.ceil(v.naturalWidth()) + "px"; });
+    views.forEach((v) => v.fit());
     views[0].overview();
     return views;
   }

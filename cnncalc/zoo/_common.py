@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..sizes import input_size
 from ..spec import Input
 
@@ -10,3 +12,13 @@ def input_layer(input) -> Input:
     """``Input`` from ``(H, W, C)`` or a string such as ``"32x32x3"`` / ``"H x W x 3"``."""
     h, w, c = input_size(input)
     return Input(h, w, c, name="input")
+
+
+_SENTENCE_END = re.compile(r"(?<!\bal\.)(?<!\bFig\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s+(?=[A-Z0-9(])")
+
+
+def first_sentence(doc: str) -> str:
+    """A module docstring's first sentence on one line: a spec's description (the page's header,
+    ``cnncalc list``), whole even where the docstring wraps it (``et al.`` ends none)."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    return _SENTENCE_END.split(paragraph, maxsplit=1)[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..spec import LRN, Activation, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Spec, sequential
 from . import register
-from ._common import input_layer
+from ._common import first_sentence, input_layer
 
 
 def alexnet(input=(227, 227, 3), classes: int = 1000, grouped: bool = True) -> Spec:
@@ -45,7 +45,7 @@ def alexnet(input=(227, 227, 3), classes: int = 1000, grouped: bool = True) -> S
         Activation("softmax", name="softmax"),
     ]
     model = "alexnet" if grouped else "alexnet-ungrouped"
-    return Spec(sequential(*layers), model=model, description=__doc__.split("\n")[0])
+    return Spec(sequential(*layers), model=model, description=first_sentence(__doc__))
 
 
 @register("alexnet", "AlexNet, Krizhevsky et al. 2012, two-GPU grouping (groups=2), 227x227x3")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..spec import Activation, Concat, Conv2D, MaxPool2D, Sequential, Spec, sequential
 from . import register
-from ._common import input_layer
+from ._common import first_sentence, input_layer
 
 
 def _conv(filters, kernel, name):
@@ -30,11 +30,11 @@ def inception(name, c1x1, c3x3, c5x5, *, c3x3_reduce=None, c5x5_reduce=None, poo
 def inception_naive(input=(32, 32, 256)) -> Spec:
     """The exercise's naive module (Szegedy et al. 2015, Figure 2a): output 32x32x672, 1,115,684,864 MACs."""
     module = inception("inception", 128, 192, 96)
-    return Spec(sequential(input_layer(input), module), model="inception-naive", description=__doc__.split("\n")[0])
+    return Spec(sequential(input_layer(input), module), model="inception-naive", description=first_sentence(__doc__))
 
 
 @register("inception-reduced", "Inception module with 1x1 reductions (Fig. 2b): 1x1:128; 128->3x3:192; 32->5x5:96; pool->1x1:64")
 def inception_reduced(input=(32, 32, 256)) -> Spec:
     """The exercise's module with dimension reductions (Figure 2b): output 32x32x480, 397,410,304 MACs."""
     module = inception("inception", 128, 192, 96, c3x3_reduce=128, c5x5_reduce=32, pool_proj=64)
-    return Spec(sequential(input_layer(input), module), model="inception-reduced", description=__doc__.split("\n")[0])
+    return Spec(sequential(input_layer(input), module), model="inception-reduced", description=first_sentence(__doc__))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..spec import Activation, Conv2D, Dense, Flatten, MaxPool2D, Spec, sequential
 from . import register
-from ._common import input_layer
+from ._common import first_sentence, input_layer
 
 # Convolutions per block for configurations A (11), B (13), D (16), E (19).
 BLOCKS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
@@ -33,7 +33,7 @@ def vgg(depth: int, input=(224, 224, 3), classes: int = 1000) -> Spec:
         Dense(classes, name="fc8"),
         Activation("softmax", name="softmax"),
     ]
-    return Spec(sequential(*layers), model=f"vgg{depth}", description=__doc__.split("\n")[0])
+    return Spec(sequential(*layers), model=f"vgg{depth}", description=first_sentence(__doc__))
 
 
 for _depth in BLOCKS:
