@@ -7,10 +7,11 @@ are defined once (:data:`TABLE_FORMATS`, :data:`FORMATS`, :data:`UNITS`, as torc
 settings once) and the CLI takes every ``--format`` and ``--units`` choice list from here, so a
 new format is one entry. Every table goes through one renderer (:func:`render_rows`): tabulate's
 layouts for text, markdown and LaTeX (written by :mod:`cnncalc.tables`, without importing
-tabulate), the csv module for CSV (:func:`csv_text`), with the rule above a totals row in text. JSON comes from the data's ``to_dict()`` (schema in docs/cli.md). The two drawn
-outputs sit *above* this module and use it: the HTML page (:mod:`cnncalc.html`, docs/html.md,
-drawn from that same JSON and these summary lines) and the ``--plot`` figure
-(:mod:`cnncalc.plot`); the CLI dispatches to them, so nothing here reaches up (docs/design.md).
+tabulate), the csv module for CSV (:func:`csv_text`), with the rule above a totals row in text.
+JSON comes from the data's ``to_dict()`` (schema in docs/cli.md). The two drawn outputs sit
+*above* this module and use it: the HTML page (:mod:`cnncalc.html`, docs/html.md, drawn from that
+same JSON and these summary lines) and the ``--plot`` figure (:mod:`cnncalc.plot`); the CLI
+dispatches to them, so nothing here reaches up (docs/design.md).
 
 Imports stay light: no keras (the Keras check is rendered from its duck-typed data), no sympy,
 no tabulate (and so no ``importlib.metadata``).
