@@ -28,10 +28,11 @@ _HOMES = {
     "parse_size": "sizes",
     "SpecError": "spec",
     "to_keras": "keras_bridge",
+    "zoo": "zoo",
 }
 """Each public name and the module that defines it (``zoo`` is the subpackage itself)."""
 
-__all__ = sorted([*_HOMES, "zoo"])
+__all__ = sorted(_HOMES)
 
 
 def load_module(name: str):
@@ -42,16 +43,24 @@ def load_module(name: str):
     return __import__(name, fromlist=("__name__",))
 
 
-def __getattr__(name):
-    if name == "zoo":
-        return load_module(f"{__name__}.zoo")
-    module = _HOMES.get(name)
-    if module is None:
-        raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
-    value = getattr(load_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+def lazy_names(package: str, homes: dict, namespace: dict):
+    """The ``__getattr__`` and ``__dir__`` (PEP 562) of a package whose public names load with
+    their module on first use: ``homes`` maps each name to its module in ``package`` (a name that
+    is its own module's name is the module itself); a loaded name is kept in ``namespace``."""
+
+    def __getattr__(name):
+        module = homes.get(name)
+        if module is None:
+            raise AttributeError(f"module '{package}' has no attribute '{name}'")
+        loaded = load_module(f"{package}.{module}")
+        value = loaded if module == name else getattr(loaded, name)
+        namespace[name] = value
+        return value
+
+    def __dir__():
+        return sorted(set(namespace) | set(homes))
+
+    return __getattr__, __dir__
 
 
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, globals())

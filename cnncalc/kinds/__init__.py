@@ -16,7 +16,7 @@ any module missing from :data:`FAMILIES`. See docs/design.md, "A layer kind is d
 from __future__ import annotations
 
 
-from .. import load_module
+from .. import lazy_names, load_module
 from .base import Layer, Padding, Size, SpecError, pair  # noqa: F401  (re-exported: __all__)
 from .registry import IGNORED, KINDS, Absent, Counts, Kind, Notation, Rule, kind_of, register, rule_for  # noqa: F401
 
@@ -51,18 +51,7 @@ def load_all() -> dict:
     return KINDS
 
 
-def __getattr__(name):
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
-    value = getattr(load_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_HOME))
-
+__getattr__, __dir__ = lazy_names(__name__, _HOME, globals())
 
 __all__ = sorted(
     ["IGNORED", "KINDS", "Absent", "Counts", "Kind", "Layer", "Notation", "Padding", "Rule", "Size", "SpecError", "kind_of", "load_all", "pair", "register", "rule_for", *_HOME]
