@@ -20,6 +20,8 @@ from .analysis import analyze
 from .arith import to_json
 from .conventions import NAMES as CONVENTION_NAMES
 from .conventions import get as get_convention
+from .kinds.base import closest
+from .printable import visible
 from .report import (
     COMPARISON_FORMATS,
     CONVENTIONS_TEXT,
@@ -37,8 +39,6 @@ from .report import (
     summary_lines,
 )
 from .sizes import input_size
-from .kinds.base import closest
-from .printable import visible
 from .spec import SpecError
 
 # Loaded where they are needed, not at start-up (``cnncalc vgg19 --table`` reads none of them):
