@@ -117,7 +117,7 @@ def where_the_time_goes(runs: int, copy: Copy) -> list[tuple[str, float]]:
 def run(quick: bool = False, smoke: bool = False) -> list[Row]:
     rounds, import_runs, shown = (1, 1, 3) if smoke else (7, 3, 8) if quick else (21, 5, 10)
     name = "cli-startup"
-    rows = []
+    rows, imports = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for variant, meaning in VARIANTS.items():
             copy = package_copy(os.path.join(tmp, variant.replace(" ", "-")), variant)
@@ -135,8 +135,8 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
                     note=f"median of {rounds} per-round ratios" + (f" (quartiles {quartiles[0]:.2f}x-{quartiles[2]:.2f}x)" if quartiles else ""),
                     bound="the interpreter start and the modules the table path needs (the import rows)"),
             ]
-            if variant == "installed":
+            if variant == "installed":  # listed after both variants
                 for package, seconds in where_the_time_goes(import_runs, copy)[:shown]:
-                    rows.append(Row(name, f"import {package} (self time under -X importtime)", max(seconds * 1000, 1e-6), "ms",
+                    imports.append(Row(name, f"import {package} (self time under -X importtime)", max(seconds * 1000, 1e-6), "ms",
                                     note=f"median of {import_runs} runs, bytecode cached; -X importtime inflates every figure: read them against each other"))
-    return rows
+    return rows + imports
