@@ -22,6 +22,7 @@ import re
 from tabulate import tabulate
 
 from cnncalc import confined
+from cnncalc.printable import visible as printable  # controls and bidi overrides shown as \xNN / \uNNNN (one rule for every front end)
 
 from .rundir import RunDir, RunError
 
@@ -106,16 +107,8 @@ def _fmt(value, digits=4):
     return str(value)
 
 
-# What a terminal or a page must not take for an instruction: C0/C1 controls (ESC sequences can
-# rewrite the screen), DEL, and the bidirectional overrides that reorder a line on screen.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # What markdown (GitHub's, in a table cell) reads as markup or raw HTML.
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>|&~$])")
-
-
-def printable(value) -> str:
-    """``value`` as text with control characters and bidi overrides shown as ``\\xNN``/``\\uNNNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", str(value))
 
 
 def markdown_text(value) -> str:
