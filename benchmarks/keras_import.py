@@ -48,7 +48,7 @@ def _save(names, folder):
 def run(quick: bool = False, smoke: bool = False) -> list[Row]:
     """``smoke``: one file, one run of cnncalc and no Keras timing (a check that it runs)."""
     from cnncalc import analyze
-    from cnncalc.keras_import import from_config
+    from cnncalc.importers.keras import from_config
 
     names = FILES[:1] if smoke else FILES
     repeats, slow_repeats = (1, 1) if smoke else (3, 1) if quick else (7, 3)

@@ -42,7 +42,7 @@ from .sizes import input_size
 from .spec import SpecError
 
 # Loaded where they are needed, not at start-up (``cnncalc vgg19 --table`` reads none of them):
-# the importers (.keras_file, .keras_import, .onnx_import), the notation parser, compare,
+# the importers (.importers.keras, .importers.onnx), the notation parser, compare,
 # explain, proofs, the page (.html) and the plot (.plot).
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3  # --check-keras returns keras_check.EXIT_MISMATCH (1)
@@ -124,8 +124,8 @@ def load_spec(model: str, *, input=None, classes=None, via_keras=False):
     key = model.strip().lower().replace("_", "-")
     if key in zoo.names():
         return zoo.get(key, input=input, classes=classes)
-    from .keras_file import PREFIX, application, is_keras_file, read_keras_file
-    from .onnx_import import from_onnx, is_onnx_file
+    from .importers.keras import PREFIX, application, is_keras_file, read_keras_file
+    from .importers.onnx import from_onnx, is_onnx_file
 
     if model.startswith(PREFIX) or is_keras_file(model) or is_onnx_file(model):
         if is_onnx_file(model):
@@ -213,8 +213,7 @@ def _analyse(args, out, err) -> int:
     if args.check_keras and (args.html or args.plot):
         raise SpecError("--html and --plot draw the analysis: run them without --check-keras")
     if args.check_keras:
-        from .keras_file import PREFIX, is_keras_file, keras_model
-        from .keras_import import from_keras
+        from .importers.keras import PREFIX, from_keras, is_keras_file, keras_model
 
         imported = args.model.startswith(PREFIX) or is_keras_file(args.model)
         if imported and args.input is not None:
@@ -277,7 +276,7 @@ def _analyse(args, out, err) -> int:
 
 
 def _keras_file(model: str) -> bool:
-    from .keras_file import is_keras_file
+    from .importers.keras import is_keras_file
 
     return is_keras_file(model)
 
@@ -390,7 +389,7 @@ def _names_keras_application(models) -> bool:
     others = [m for m in models if m.strip().lower().replace("_", "-") not in names]
     if not others:  # zoo models: no importer is loaded to tell
         return False
-    from .keras_file import PREFIX
+    from .importers.keras import PREFIX
 
     return any(m.startswith(PREFIX) for m in others)
 

@@ -196,7 +196,7 @@ def check_import(model, spec=None) -> CheckResult:
     and non-trainable weights (on its first call only, as the analysis counts them; a frozen
     layer's all non-trainable). Nested models and their own InputLayers have no row of their own.
     """
-    from .keras_import import CALL_MARK, _live_layers, from_keras
+    from .importers.keras import CALL_MARK, from_keras, live_layers
 
     spec = spec if spec is not None else from_keras(model)
     analysis = analyze(spec)
@@ -205,7 +205,7 @@ def check_import(model, spec=None) -> CheckResult:
             f"model '{analysis.model}' is built on input {shape_text(analysis.input)}: the Keras check compares numeric shapes; "
             "save or build it at a fixed size"
         )
-    table = _live_layers(model, "")
+    table = live_layers(model, "")
     rows = []
     for stats in analysis.layers:
         ours = Side(tuple(int(v) for v in stats.output), int(stats.trainable), int(stats.non_trainable))

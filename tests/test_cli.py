@@ -150,8 +150,8 @@ def test_the_table_path_loads_only_what_vgg19_needs():
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "cnncalc.cli", "vgg19", "--table"], capture_output=True, text=True, check=True)
     loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     unwanted = {
-        "importlib.metadata", "tabulate", "wcwidth", "email", "cnncalc.keras_import", "cnncalc.keras_file",
-        "cnncalc.onnx_import", "cnncalc.notation", "cnncalc.compare", "cnncalc.explain", "cnncalc.proofs", "cnncalc.atomic",
+        "importlib.metadata", "tabulate", "wcwidth", "email", "cnncalc.importers", "cnncalc.importers.keras",
+        "cnncalc.importers.onnx", "cnncalc.notation", "cnncalc.compare", "cnncalc.explain", "cnncalc.proofs", "cnncalc.atomic",
         "cnncalc.zoo.resnet", "cnncalc.zoo.googlenet", "cnncalc.kinds.norm", "cnncalc.kinds.merge", "cnncalc.kinds.depthwise",
     }
     assert "cnncalc.zoo.vgg" in loaded and "cnncalc.kinds.conv" in loaded  # -X importtime sees the lazy loads

@@ -133,7 +133,7 @@ def test_keras_resnet50_blocks_leave_the_stem_out():
     import importlib.util
     import os
 
-    from cnncalc.keras_import import from_config
+    from cnncalc.importers.keras import from_config
 
     spec = importlib.util.spec_from_file_location("keras_truth", os.path.join(os.path.dirname(__file__), "keras_truth.py"))
     keras_truth = importlib.util.module_from_spec(spec)

@@ -225,7 +225,7 @@ def test_imported_nasnet_mobile_folds_into_its_cells(browser, tmp_path, record_p
     """keras:NASNetMobile: 771 Keras layers, one row each; the page opens with its 16 cells
     folded and the costliest block is two clicks away."""
     pytest.importorskip("keras")
-    from cnncalc.keras_file import application
+    from cnncalc.importers.keras import application
     from cnncalc.html import network_page
 
     analysis = analyze(application("NASNetMobile"))

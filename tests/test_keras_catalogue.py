@@ -18,7 +18,7 @@ import os
 import pytest
 
 from cnncalc import analyze
-from cnncalc.keras_import import from_config
+from cnncalc.importers.keras import from_config
 
 _spec = importlib.util.spec_from_file_location("keras_truth", os.path.join(os.path.dirname(__file__), "keras_truth.py"))
 keras_truth = importlib.util.module_from_spec(_spec)

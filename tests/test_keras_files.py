@@ -12,8 +12,7 @@ import pytest
 
 from cnncalc import analyze, from_keras
 from cnncalc.cli import main
-from cnncalc.keras_file import read_keras_file
-from cnncalc.keras_import import KerasImportError, from_config
+from cnncalc.importers.keras import KerasImportError, from_config, read_keras_file
 from cnncalc.spec import SpecError
 
 keras = pytest.importorskip("keras")

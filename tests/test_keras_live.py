@@ -57,7 +57,7 @@ def test_live_models_match_keras_and_their_stored_records(name):
         assert {k: record[k] for k in ("count_params", "non_trainable", "output", "macs")} == {k: stored[k] for k in ("count_params", "non_trainable", "output", "macs")}
         assert record["layers"] == stored["layers"]
         # what model.to_json() writes is what a .keras file's config.json holds: the same rows
-        from_json = analyze(cnncalc.keras_import.from_config(json.loads(model.to_json())))
+        from_json = analyze(cnncalc.importers.keras.from_config(json.loads(model.to_json())))
         assert [r.to_dict() for r in from_json.layers] == [r.to_dict() for r in analyze(from_keras(model)).layers]
     finally:
         del model
@@ -89,7 +89,7 @@ def test_xception_at_150_without_the_top_gives_the_figure_docs_compare_with_the_
 def test_an_imported_net_takes_symbolic_sizes_that_agree_with_the_numbers():
     import sympy
 
-    spec = cnncalc.keras_import.from_config(keras_truth.load("ResNet50")["config"])
+    spec = cnncalc.importers.keras.from_config(keras_truth.load("ResNet50")["config"])
     numeric = analyze(spec)
     symbolic = analyze(spec, input="H x W x 3")
     H, W = sympy.symbols("H W", integer=True, positive=True)

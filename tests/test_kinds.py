@@ -233,3 +233,23 @@ def test_no_import_cycle_in_the_engine(lazy):
         if module not in state:
             visit(module, [module])
     assert not cycles, "\n".join(cycles)
+
+
+def test_importers_build_on_the_graph_layer_and_only_front_ends_read_them():
+    """docs/design.md: importers -> graph -> engine -> front ends. An importer builds a spec from
+    the graph layer's modules (spec, kinds, traverse and below) and loads its optional packages
+    (onnx, numpy, h5py, keras) only inside functions, so ``import cnncalc`` loads none of them; only
+    the public API (``cnncalc.from_keras``, ``cnncalc.from_onnx``) and the front ends read importers."""
+    graph_layer = ("cnncalc.spec", "cnncalc.kinds", "cnncalc.traverse", "cnncalc.symbolic", "cnncalc.sizes", "cnncalc.arith")
+    optional = ("onnx", "google", "numpy", "h5py", "keras")
+    readers = ("cnncalc", "cnncalc.cli", "cnncalc.keras_check")
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name, top, nested = _imports(path)
+        ours = {m for m in top | nested if m.startswith("cnncalc")}
+        if name.startswith("cnncalc.importers"):
+            offenders += [f"{name} imports {m}" for m in ours if not m.startswith(("cnncalc.importers", *graph_layer))]
+            offenders += [f"{name} imports {m} at module level" for m in top if m.split(".")[0] in optional]
+        elif name not in readers:
+            offenders += [f"{name} reads the importers ({m})" for m in ours if m.startswith("cnncalc.importers")]
+    assert not offenders, "\n".join(offenders)

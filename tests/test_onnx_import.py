@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from cnncalc import analyze, from_onnx  # noqa: E402
 from cnncalc.cli import main  # noqa: E402
 from cnncalc.conventions import NAMES, get  # noqa: E402
-from cnncalc.onnx_import import OnnxImportError  # noqa: E402
+from cnncalc.importers.onnx import OnnxImportError  # noqa: E402
 from cnncalc.spec import SpecError  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

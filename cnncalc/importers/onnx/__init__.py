@@ -1,0 +1,45 @@
+"""ONNX -> spec: a ``.onnx`` file (what ``torch.onnx.export`` writes) as a :class:`Graph`.
+
+PyTorch users export with ``torch.onnx.export`` and look at the file in Netron, which draws the
+graph but counts nothing. cnncalc reads the file with the ``onnx`` package alone (protobuf: no
+onnxruntime, torch or TensorFlow is imported) and maps each operator onto a registered layer kind,
+so the one engine gives parameters, output shapes, MACs, activations, receptive fields and
+symbolic sizes, exactly as for the zoo or a Keras model.
+
+The graph. Every ONNX node that computes on the image becomes one :class:`~cnncalc.spec.Node`,
+named after the node (``/layer1/layer1.0/conv1/Conv`` is ``layer1.0.conv1.Conv``); the tensors it
+reads name their producers. Tensors that only carry shapes, axes or scales (initializers,
+``Constant``, ``Shape`` -> ``Gather`` -> ``Concat`` chains that the exporters write around a
+dynamic ``flatten``) are evaluated here and never become rows. A node reusing another node's
+weight initializer shares its parameters (counted once).
+
+Layout. ONNX image tensors are ``N x C x H x W``; the spec is per sample, channels last, so a
+tensor ``N x C x H x W`` is shown as ``H x W x C`` and an ``N x F`` one as ``F``; axes are
+converted (``Concat(axis=1)`` joins channels).
+
+Counts. Parameters are the elements of the initializers a node consumes as weights (a Conv's
+``W`` and ``B``, a Gemm's ``B`` and ``C``, BatchNormalization's scale, bias, mean and variance),
+through each kind's formula; shape, axes and scale constants are not parameters. ONNX has no
+trainable flag: BatchNormalization's running mean and variance count as non-trainable, as Keras
+counts them, everything else as trainable. An eval-mode export folds BatchNorm into the
+convolutions (the file holds the folded weights and biases): the count is what the file holds.
+
+Dynamic axes. An input axis named in the file (``dim_param``: ``height``, ``width``) becomes a
+positive-integer sympy symbol of that name, so a file exported with dynamic sizes is analysed
+symbolically with no flag; an unnamed unknown axis becomes ``H`` or ``W``.
+
+What each operator becomes is :data:`OPS`; docs/import.md lists it. An operator outside it (or a
+form of one that no kind expresses) becomes an :class:`~cnncalc.kinds.Opaque` row: output shape
+from ``onnx.shape_inference``, parameters the elements of its initializer inputs, named in the
+analysis' warnings with "MACs not counted". A file that is not ONNX, is truncated or has no image
+input raises :class:`OnnxImportError` with a one-line message.
+
+Modules: :mod:`.model` (entry points: load, opset, :func:`from_onnx`), :mod:`.reader` (the graph
+walk), :mod:`.ops` (the operator table), :mod:`.node` (one node as the builders see it),
+:mod:`.folding` (constant folding), :mod:`.tensors` (computed and constant tensors, layout).
+"""
+
+from ..errors import OnnxImportError
+from .model import MIN_OPSET, from_onnx, is_onnx_file, load_model, opset
+
+__all__ = ["MIN_OPSET", "OnnxImportError", "from_onnx", "is_onnx_file", "load_model", "opset"]
