@@ -1,19 +1,263 @@
-"""Constant folding: the shape arithmetic exporters write around a network, evaluated with numpy.
+"""Constants of an ONNX graph, evaluated lazily: only when a builder needs a number.
 
 ``Shape -> Gather -> Concat`` chains (a dynamic ``flatten``), ``Constant`` and initializer
-arithmetic compute reshape targets, axes and scales; cnncalc evaluates them (symbolically when a
-size is a symbol, as numpy object arrays) and they never become rows.
+arithmetic compute reshape targets, axes and scales; cnncalc evaluates them with numpy
+(symbolically when a size is a symbol, as numpy object arrays) and they never become rows.
+
+Nothing is evaluated when it is recorded. :class:`Constants` keeps, per tensor name, how to make
+the value (an initializer, a ``Constant`` node, a node on constants, a ``Shape``) and makes it on
+the first :meth:`~Constants.value` or :meth:`~Constants.dims` that asks, walking what it depends on
+with an explicit stack (a chain of 100,000 nodes needs no recursion). So an unused
+``ConstantOfShape([4e8])`` costs nothing, and a used one that would exceed
+:data:`~cnncalc.importers.limits.MAX_CONSTANT_ELEMENTS` is a one-line error naming the node and
+the cap, decided before anything is allocated. A node depends only on the tensors defined before
+it in the file, so the walk has no cycle whatever the file says.
 """
 
 from __future__ import annotations
 
-from ...arith import is_number
+import math
+
+from ...arith import is_number, product
+from ..errors import OnnxImportError
+from ..limits import MAX_CONSTANT_ELEMENTS, limit_text
+from .external import tensor_values
+from .tensors import Unknown
+
+_NOT_YET = object()
 
 
-def evaluate(op_type, values, attrs):
-    """The outputs of a node on constants, or ``None`` when cnncalc does not evaluate ``op_type``.
-    Values may hold sympy sizes (a symbolic batch or image size), as numpy object arrays."""
+class _Slot:
+    """One constant tensor: how to make it (``plan``) and, once made, its value and dimensions."""
+
+    __slots__ = ("plan", "value", "dims")
+
+    def __init__(self, plan, value=_NOT_YET):
+        self.plan = plan
+        self.value = value
+        self.dims = _NOT_YET if value is _NOT_YET else _dims_of(value)
+
+    def has(self, want) -> bool:
+        return (self.value if want == "value" else self.dims) is not _NOT_YET
+
+
+class _Fold:
+    """A node on constants: its name (for errors), inputs (slots, ``None`` for a missing one) and
+    output slots; evaluated once for all its outputs."""
+
+    __slots__ = ("node", "name", "inputs", "outputs", "attrs")
+
+    def __init__(self, node, name, inputs):
+        self.node, self.name, self.inputs, self.outputs, self.attrs = node, name, inputs, [], None
+
+
+class Constants:
+    """The constant tensors of one graph, made on demand (see the module docstring).
+
+    ``base_dir`` is the model's directory (external data is read below it; ``None`` for a model
+    given as bytes); ``inferred`` returns ``onnx.shape_inference``'s dimensions, computed on first
+    use (the dimensions of a value cnncalc cannot compute)."""
+
+    def __init__(self, initializers: dict, base_dir, inferred):
+        self.initializers = initializers
+        self.base_dir = base_dir
+        self.inferred = inferred
+        self.slots: dict[str, _Slot] = {}
+
+    # -- recording (nothing is evaluated) --------------------------------------------------------
+    def __contains__(self, name) -> bool:
+        return name in self.slots or name in self.initializers
+
+    def known(self, name, value):
+        """A value known now (the ``Shape`` of a computed tensor)."""
+        self.slots[name] = _Slot(("known",), value)
+
+    def constant(self, node, name):
+        """A ``Constant`` node: its value attribute, read when asked for."""
+        if node.output:
+            self.slots[node.output[0]] = _Slot(("constant", node, name))
+
+    def fold(self, node, name):
+        """A node whose inputs are all constants: evaluated when one of its outputs is asked for."""
+        # An empty name is an absent optional input; a name nothing defined is an unknown value.
+        fold = _Fold(node, name, [(self._slot(t) or _Slot(("known",), Unknown())) if t else None for t in node.input])
+        for k, out in enumerate(node.output):
+            slot = _Slot(("fold", fold, k)) if out else None
+            fold.outputs.append(slot)
+            if out:
+                self.slots[out] = slot
+
+    def shape(self, node, name):
+        """``Shape`` of a constant: its dimensions, never its values."""
+        source = self._slot(node.input[0]) if node.input else None
+        self.slots[node.output[0]] = _Slot(("shape", node, source))
+
+    def _slot(self, name):
+        slot = self.slots.get(name)
+        if slot is None and name in self.initializers:
+            tensor = self.initializers[name]
+            slot = self.slots[name] = _Slot(("initializer", tensor))
+            slot.dims = tuple(int(d) for d in tensor.dims)  # known without reading the data
+        return slot
+
+    # -- asking ------------------------------------------------------------------------------------
+    def value(self, name):
+        """The numpy array of constant ``name``, or :class:`Unknown`."""
+        slot = self._slot(name)
+        return Unknown() if slot is None else self._make(slot, "value")
+
+    def dims(self, name):
+        """The dimensions of constant ``name`` (an initializer's without reading its data), or ``None``."""
+        slot = self._slot(name)
+        dims = None if slot is None else self._make(slot, "dims")
+        if dims is not None:
+            return dims
+        inferred = self.inferred().get(name)
+        return tuple(inferred) if inferred and all(isinstance(d, int) for d in inferred) else None
+
+    def _make(self, slot, want):
+        stack = [(slot, want)]
+        while stack:
+            s, w = stack[-1]
+            if s.has(w):
+                stack.pop()
+                continue
+            missing = [(d, dw) for d, dw in self._needs(s, w) if not d.has(dw)]
+            if missing:
+                stack.extend(missing)
+                continue
+            self._compute(s, w)
+            stack.pop()
+        return slot.value if want == "value" else slot.dims
+
+    def _needs(self, slot, want):
+        """What making ``want`` ("value" or "dims") of ``slot`` asks of other slots first."""
+        kind = slot.plan[0]
+        if kind == "fold":
+            fold = slot.plan[1]
+            if want == "dims" and fold.node.op_type in ("Identity", "Cast") and fold.inputs and fold.inputs[0] is not None:
+                return [(fold.inputs[0], "dims")]
+            if want == "dims" and fold.node.op_type == "ConstantOfShape" and fold.inputs and fold.inputs[0] is not None:
+                return [(fold.inputs[0], "value")]
+            if want == "dims":
+                return [(slot, "value")]
+            return [(i, "value") for i in fold.inputs if i is not None]
+        if kind == "shape":
+            source = slot.plan[2]
+            return [(source, "dims")] if source is not None else []
+        if want == "dims":
+            return [(slot, "value")]
+        return []
+
+    def _compute(self, slot, want):
+        kind = slot.plan[0]
+        if kind == "shape":
+            dims = _shape_value(slot.plan[1], slot.plan[2])
+            slot.value, slot.dims = dims, (_dims_of(dims) if not isinstance(dims, Unknown) else None)
+            return
+        if kind == "fold" and want == "dims":
+            fold = slot.plan[1]
+            if fold.node.op_type in ("Identity", "Cast"):
+                slot.dims = fold.inputs[0].dims
+                return
+            if fold.node.op_type == "ConstantOfShape":
+                shape = fold.inputs[0].value
+                slot.dims = None if isinstance(shape, Unknown) else _int_dims(shape)
+                return
+        if want == "dims":  # the value is made: its dimensions, or the inferred ones
+            slot.dims = _dims_of(slot.value)
+            return
+        if kind == "initializer":
+            tensor = slot.plan[1]
+            slot.value = tensor_values(tensor, self.base_dir, f"initializer '{tensor.name}'")
+        elif kind == "constant":
+            slot.value = self._constant(slot.plan[1], slot.plan[2])
+        elif kind == "fold":
+            self._fold(slot.plan[1])
+        if slot.dims is _NOT_YET:
+            slot.dims = _dims_of(slot.value)
+
+    def _constant(self, node, name):
+        import numpy as np
+        from onnx import helper
+
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if "value" in attrs:
+            return tensor_values(attrs["value"], self.base_dir, f"node '{name}' (Constant)")
+        if "value_float" in attrs or "value_int" in attrs:
+            return np.array(attrs.get("value_float", attrs.get("value_int")))
+        if "value_floats" in attrs or "value_ints" in attrs:
+            return np.array(attrs.get("value_floats", attrs.get("value_ints")))
+        return Unknown()
+
+    def _fold(self, fold):
+        from onnx import helper
+
+        values = [None if i is None else i.value for i in fold.inputs]
+        out = None
+        if values and all(not isinstance(v, Unknown) for v in values if v is not None):
+            attrs = {a.name: helper.get_attribute_value(a) for a in fold.node.attribute}
+            try:
+                out = evaluate(fold.node.op_type, values, attrs, name=fold.name, read_tensor=lambda t, what: tensor_values(t, self.base_dir, what))
+                out = None if out is None else [v if isinstance(v, Unknown) else as_array(v) for v in out]
+            except OnnxImportError:
+                raise  # a cap, a refused file: the user hears of it
+            except Exception:  # an evaluation this reader cannot do: the value stays unknown
+                out = None
+        # An input unknown for a reason (its data file is not there) makes the outputs unknown for it.
+        reason = next((v.reason for v in values if isinstance(v, Unknown) and v.reason), None)
+        for k, slot in enumerate(fold.outputs):
+            if slot is None:
+                continue
+            if out is not None and k < len(out):
+                slot.value = out[k]
+            else:
+                inferred = self.inferred().get(fold.node.output[k])
+                slot.value = Unknown(inferred if inferred and all(isinstance(d, int) for d in inferred) else None, reason)
+            slot.dims = _dims_of(slot.value)
+
+
+def _dims_of(value):
+    if isinstance(value, Unknown):
+        return value.dims
+    return tuple(value.shape)
+
+
+def _int_dims(shape):
+    try:
+        dims = tuple(int(v) for v in shape.reshape(-1))
+    except (TypeError, ValueError):
+        return None
+    return dims if all(d >= 0 for d in dims) else None
+
+
+def _shape_value(node, source):
+    """``Shape`` (``start``, ``end``) of a constant: an int64 vector of its dimensions."""
     import numpy as np
+    from onnx import helper
+
+    dims = None if source is None else source.dims
+    if dims is None:
+        return Unknown()
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    dims = list(dims)[attrs.get("start", 0): attrs.get("end", len(dims))]
+    symbolic = not all(is_number(v) for v in dims)
+    return np.array(dims, dtype=object if symbolic else np.int64)
+
+
+def evaluate(op_type, values, attrs, *, name="", read_tensor=None):
+    """The outputs of a node on constants, or ``None`` when cnncalc does not evaluate ``op_type``.
+    Values may hold sympy sizes (a symbolic batch or image size), as numpy object arrays.
+
+    ``name`` names the node in errors; ``read_tensor(tensor, what)`` reads a tensor attribute
+    (ConstantOfShape's ``value``: external data only below the model's directory). An output
+    that would hold more than :data:`MAX_CONSTANT_ELEMENTS` elements is refused before it is made."""
+    import numpy as np
+
+    count = _elements(op_type, values, attrs)
+    if count is not None and count > MAX_CONSTANT_ELEMENTS:
+        shown = f"{count:,}" if isinstance(count, int) else "unbounded"
+        raise OnnxImportError(f"node '{name}' ({op_type}) would make a constant of {shown} elements, more than {limit_text('MAX_CONSTANT_ELEMENTS')}")
 
     def ints(name, default=None):
         v = attrs.get(name, default)
@@ -54,12 +298,45 @@ def evaluate(op_type, values, attrs):
         return [np.transpose(values[0], ints("perm"))]
     if op_type == "ConstantOfShape":
         fill = attrs.get("value")
-        from onnx import numpy_helper
-
-        fill_value = numpy_helper.to_array(fill).reshape(-1)[0] if fill is not None else 0.0
-        return [np.full([int(v) for v in values[0]], fill_value)]
+        shape = [int(v) for v in values[0]]
+        fill = (read_tensor or _inline)(fill, f"node '{name}' (ConstantOfShape)") if fill is not None else np.zeros(1)
+        if isinstance(fill, Unknown):  # its fill value is external data that is not there
+            return [Unknown(tuple(shape), fill.reason)]
+        return [np.full(shape, fill.reshape(-1)[0])]
     if op_type == "Range":
         return [np.arange(values[0].item(), values[1].item(), values[2].item())]
+    return None
+
+
+def _inline(tensor, what):
+    return tensor_values(tensor, None, what)
+
+
+def _elements(op_type, values, attrs):
+    """How many elements ``evaluate`` would make for the operators that can make more than they
+    read (``None`` when it does not tell: the evaluation then fails or makes at most its input)."""
+    import numpy as np
+
+    try:
+        if op_type == "ConstantOfShape":
+            return product(int(v) for v in values[0].reshape(-1))
+        if op_type == "Range":
+            start, limit, delta = (float(v.item()) for v in values[:3])
+            if delta == 0 or any(math.isnan(x) for x in (start, limit, delta)):
+                return None
+            steps = (limit - start) / delta
+            return math.inf if math.isinf(steps) else max(0, math.ceil(steps))
+        if op_type == "Gather":
+            data, indices = values[0], values[1]
+            axis = int(attrs.get("axis", 0))
+            along = data.shape[axis] if data.ndim else 0
+            return 0 if along == 0 else data.size // along * indices.size
+        if op_type == "Concat":
+            return sum(np.atleast_1d(v).size for v in values)
+        if op_type in ("Add", "Sub", "Mul", "Div"):
+            return product(np.broadcast_shapes(values[0].shape, values[1].shape))
+    except (TypeError, ValueError, IndexError, AttributeError, OverflowError):
+        return None
     return None
 
 

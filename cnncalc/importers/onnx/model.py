@@ -56,7 +56,8 @@ def from_onnx(path_or_model, *, name: str | None = None) -> Spec:
     version = opset(model)
     if version < MIN_OPSET:
         raise OnnxImportError(f"the model uses opset {version}: cnncalc reads opset {MIN_OPSET} and later (re-export with opset_version={MIN_OPSET} or newer)")
-    reader = Reader(model)
+    base_dir = os.path.dirname(os.path.abspath(os.fspath(path_or_model))) if isinstance(path_or_model, (str, os.PathLike)) else None
+    reader = Reader(model, base_dir)
     outputs = reader.read()
     if name is None:
         name = model.graph.name or "onnx_model"

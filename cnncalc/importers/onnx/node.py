@@ -43,7 +43,7 @@ class Op:
     def known_const(self, i, what):
         value = self.const(i)
         if isinstance(value, Unknown):
-            raise Fallback(f"its {what} (input {i + 1}) is computed at run time")
+            raise Fallback(f"its {what} (input {i + 1}) " + (value.reason or "is computed at run time"))
         return value
 
     def const_dims(self, i) -> tuple:

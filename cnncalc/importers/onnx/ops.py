@@ -182,6 +182,7 @@ def _flatten(op):
 
 def _reshape_to(op, dims):
     """The layer that gives the first computed input the ONNX dimensions ``dims`` (batch first)."""
+    dims = _sizes(dims, "a reshape to")
     batch = op.reader.batch
     source = onnx_dims(op.data[0].shape, batch)
     if not dims or not (dims[0] == -1 or dims[0] is batch or same_size(dims[0], batch)):
@@ -196,6 +197,22 @@ def _reshape_to(op, dims):
         c, h, w = target
         target = [h, w, c]
     return kinds.Reshape(tuple(int(v) if is_number(v) else v for v in target))
+
+
+def _sizes(values, what) -> list:
+    """``values`` as sizes: integers (a float that is one, as constants may store them) or sympy
+    sizes; anything else (a fraction, a missing value) has no kind."""
+    sizes = []
+    for v in values:
+        if is_number(v):
+            sizes.append(int(v))
+        elif isinstance(v, float) and v.is_integer():
+            sizes.append(int(v))
+        elif hasattr(v, "free_symbols") and not isinstance(v, bool):
+            sizes.append(v)
+        else:
+            raise Fallback(f"{what} {tuple(values)}: {v!r} is not a size")
+    return sizes
 
 
 def same_size(a, b):
@@ -257,8 +274,10 @@ def _binary(op):
     if len(op.data_index) != 1:
         raise Fallback("an operator on constants only")
     k = 1 - op.data_index[0]
-    value = op.known_const(k, "constant operand")
-    scalar = scalar_of(value)
+    dims = op.const_dims(k)
+    # Only a scalar's value matters; a tensor's dimensions decide the rest (its values are never
+    # read: they may be external data, or large).
+    scalar = scalar_of(op.known_const(k, "constant operand")) if dims is None or product(dims) == 1 else None
     if scalar is not None:
         if op.type == "Add":
             return kinds.Rescaling(offset=scalar)
@@ -272,7 +291,7 @@ def _binary(op):
     if bias is not None:
         return bias
     channels = op.data[0].shape[-1] if op.data[0].shape else None
-    if op.type == "Mul" and _per_channel(value.shape, op.rank, channels):
+    if op.type == "Mul" and dims is not None and _per_channel(dims, op.rank, channels):
         op.weight(k)
         return kinds.LayerScale(int(channels))
     raise Fallback("an element-wise operation with a constant tensor")

@@ -16,10 +16,11 @@ from ...arith import is_number, product
 from ...kinds import SpecError, rule_for
 from ...spec import Node
 from ..errors import OnnxImportError
-from .folding import as_array, evaluate
+from .external import uses_external_data
+from .folding import Constants
 from .node import ALIAS, Op, Fallback
 from .ops import LAYOUT_FREE, OPS, perm_of
-from .tensors import Data, Unknown, onnx_dims, sample_shape
+from .tensors import Data, onnx_dims, sample_shape
 
 
 _NAME_PART = re.compile(r"[^0-9A-Za-z_.:#-]+")
@@ -43,20 +44,21 @@ def _node_name(node, index) -> str:
 
 
 class Reader:
-    def __init__(self, model):
-        from onnx import numpy_helper
+    """One visit of an ONNX graph (see the module docstring). ``base_dir``: the model's directory,
+    the only place external data is read from (``None`` for a model given as bytes)."""
 
-        self.numpy_helper = numpy_helper
+    def __init__(self, model, base_dir=None):
         self.model = model
         self.graph = model.graph
         self.initializers = {t.name: t for t in self.graph.initializer}
-        self.values: dict = {}  # constant tensor name -> numpy array or Unknown
+        self.constants = Constants(self.initializers, base_dir, lambda: self.inferred)
         self.data: dict[str, Data] = {}
         self.nodes: list[Node] = []
         self.index: dict[str, int] = {}  # spec node name -> position in self.nodes
         self.owner: dict[tuple, str] = {}  # weight initializers -> the node that first used them
         self.batch = 1
         self._inferred = None
+        self._next_suffix: dict[str, int] = {}  # name -> the suffix _unique tries first
         self.readers: dict[str, int] = {}
         for node in self.graph.node:
             for t in node.input:
@@ -79,8 +81,9 @@ class Reader:
         # Inference needs the weights' shapes, not their values: large initializers become typed
         # graph inputs, so the copy inference serialises holds no weight data.
         graph = self.graph
-        small = [t for t in graph.initializer if product(t.dims) <= 64]
-        large = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in graph.initializer if product(t.dims) > 64]
+        small = [t for t in graph.initializer if product(t.dims) <= 64 and not uses_external_data(t)]
+        kept = {t.name for t in small}
+        large = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in graph.initializer if t.name not in kept]
         light = helper.make_graph(list(graph.node), graph.name, [*graph.input, *large], list(graph.output), initializer=small, value_info=list(graph.value_info))
         model = helper.make_model(light, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version)
         try:
@@ -95,47 +98,14 @@ class Reader:
                 )
         return dims
 
-    # -- constants ---------------------------------------------------------------------------------
+    # -- constants (made by .folding when a builder asks) ------------------------------------
     def value(self, name):
-        if name in self.values:
-            return self.values[name]
-        tensor = self.initializers.get(name)
-        if tensor is None:
-            return Unknown()
-        if tensor.data_location == 1:  # external data not loaded: only its shape is known
-            value = Unknown(tuple(tensor.dims))
-        else:
-            value = self.numpy_helper.to_array(tensor)
-        self.values[name] = value
-        return value
+        """The numpy array of constant ``name``, or :class:`~.tensors.Unknown`."""
+        return self.constants.value(name)
 
     def dims(self, name):
-        tensor = self.initializers.get(name)
-        if tensor is not None:
-            return tuple(int(d) for d in tensor.dims)
-        value = self.values.get(name)
-        if isinstance(value, Unknown):
-            return value.dims
-        if value is not None:
-            return tuple(value.shape)
-        inferred = self.inferred.get(name)
-        return tuple(inferred) if inferred and all(isinstance(d, int) for d in inferred) else None
-
-    def _constant_node(self, node):
-        from onnx import helper
-
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        import numpy as np
-
-        if "value" in attrs:
-            value = self.numpy_helper.to_array(attrs["value"])
-        elif "value_float" in attrs or "value_int" in attrs:
-            value = np.array(attrs.get("value_float", attrs.get("value_int")))
-        elif "value_floats" in attrs or "value_ints" in attrs:
-            value = np.array(attrs.get("value_floats", attrs.get("value_ints")))
-        else:
-            value = Unknown()
-        self.values[node.output[0]] = value
+        """The dimensions of constant ``name``, or ``None``."""
+        return self.constants.dims(name)
 
     # -- the image input -----------------------------------------------------------------------
     def input(self):
@@ -146,6 +116,8 @@ class Reader:
         info = names[0]
         dims = []
         for k, d in enumerate(info.type.tensor_type.shape.dim):
+            if d.HasField("dim_value") and (d.dim_value < 0 or d.dim_value == 0 and k > 0):
+                raise OnnxImportError(f"input '{info.name}': dimension {k} is {d.dim_value}; a size is positive (or a name, for a dynamic axis)")
             if d.HasField("dim_value") and d.dim_value > 0:
                 dims.append(int(d.dim_value))
             else:
@@ -178,13 +150,13 @@ class Reader:
                 self._opaque(node, _node_name(node, i), f"operator {node.domain}.{node.op_type}")
                 continue
             if node.op_type == "Constant":
-                self._constant_node(node)
+                self.constants.constant(node, _node_name(node, i))
                 continue
-            if node.op_type == "Shape":
-                self._shape(node)
+            if node.op_type == "Shape" and node.input and node.output:
+                self._shape(node, _node_name(node, i))
                 continue
             if not any(t in self.data for t in node.input):
-                self._fold(node)
+                self.constants.fold(node, _node_name(node, i))
                 continue
             self._layer(node, _node_name(node, i))
         outputs = [o.name for o in self.graph.output if o.name in self.data]
@@ -192,45 +164,22 @@ class Reader:
             raise OnnxImportError("the graph computes none of its outputs from its input")
         return tuple(dict.fromkeys(self.data[o].node for o in outputs))
 
-    def _shape(self, node):
+    def _shape(self, node, name):
+        """``Shape`` of a computed tensor: its dimensions now (batch first, as ONNX has them); of a
+        constant: recorded, made when asked for."""
         import numpy as np
-
-        source = node.input[0]
-        if source in self.data:
-            data = self.data[source]
-            dims = list(onnx_dims(data.shape, self.batch, data.channels_last))
-        else:
-            d = self.dims(source)
-            if d is None:
-                self.values[node.output[0]] = Unknown()
-                return
-            dims = list(d)
         from onnx import helper
 
+        source = node.input[0]
+        if source not in self.data:
+            self.constants.shape(node, name)
+            return
+        data = self.data[source]
+        dims = list(onnx_dims(data.shape, self.batch, data.channels_last))
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         dims = dims[attrs.get("start", 0): attrs.get("end", len(dims))]
         symbolic = not all(is_number(v) for v in dims)
-        self.values[node.output[0]] = np.array(dims, dtype=object if symbolic else np.int64)
-
-    def _fold(self, node):
-        """A node on constants only: evaluated when cnncalc knows how, otherwise left unknown."""
-        from onnx import helper
-
-        values = [self.value(t) if t else None for t in node.input]
-        out = None
-        if all(not isinstance(v, Unknown) for v in values if v is not None) and values:
-            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-            try:
-                out = evaluate(node.op_type, values, attrs)
-                out = None if out is None else [as_array(v) for v in out]
-            except Exception:  # an evaluation this reader cannot do: the value stays unknown
-                out = None
-        for k, name in enumerate(node.output):
-            if out is not None and k < len(out):
-                self.values[name] = out[k]
-            else:
-                inferred = self.inferred.get(name)
-                self.values[name] = Unknown(inferred if inferred and all(isinstance(d, int) for d in inferred) else None)
+        self.constants.known(node.output[0], np.array(dims, dtype=object if symbolic else np.int64))
 
     def _layer(self, node, name):
         op = Op(self, node, self._unique(name))
@@ -244,6 +193,8 @@ class Reader:
             result = build(op)
         except Fallback as why:
             return self._opaque(node, op.name, f"{node.op_type} ({why})", op)
+        except OnnxImportError:
+            raise  # a cap, a refused file, a tensor without its data: already one line naming the cause
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise OnnxImportError(f"node '{op.name}' ({node.op_type}): cannot read its attributes ({type(exc).__name__}: {exc})") from None
         if result is ALIAS:
@@ -292,7 +243,7 @@ class Reader:
         name = op.name if op is not None else self._unique(name)
         reads = [self.data[t].node for t in node.input if t in self.data]
         if not reads:  # a custom operator on constants only: a constant of unknown value
-            self._fold(node)
+            self.constants.fold(node, name)
             return
         channels_last = any(self.data[t].channels_last for t in node.input if t in self.data)
         weights = 0
@@ -352,12 +303,15 @@ class Reader:
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _unique(self, name):
+        """``name``, or ``name_k`` with the smallest free ``k >= 2``: each name remembers the next
+        ``k`` to try, so 20,000 nodes of one name cost 20,000 steps, not 20,000 squared."""
         if name not in self.index:
             self.index.setdefault(name, None)
             return name
-        k = 2
+        k = self._next_suffix.get(name, 2)
         while f"{name}_{k}" in self.index:
             k += 1
+        self._next_suffix[name] = k + 1
         self.index[f"{name}_{k}"] = None
         return f"{name}_{k}"
 

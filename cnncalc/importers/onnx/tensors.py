@@ -23,10 +23,12 @@ class Data:
 
 class Unknown:
     """A constant whose value cannot be computed here (an operator on initializers cnncalc does not
-    evaluate); ``dims`` are its dimensions when known."""
+    evaluate, external data that is not there); ``dims`` are its dimensions when known, ``reason``
+    says why the value is unknown when there is more to say than "computed at run time"."""
 
-    def __init__(self, dims=None):
+    def __init__(self, dims=None, reason=None):
         self.dims = dims
+        self.reason = reason
 
 
 def onnx_dims(shape, batch, channels_last=False) -> tuple:
