@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import zipfile
 
-from ..errors import KerasImportError
-from .graph import from_config
+from ..errors import KerasImportError, ModelFileError
+from ..files import read_capped
+from ..limits import MAX_CONFIG_BYTES, limit_text
+from .graph import UnknownClass, from_config
 from .live import from_keras, keras_model
 from .weights import WEIGHTS, weight_shapes
 
@@ -33,18 +35,11 @@ def read_keras_file(path: str, *, via_keras: bool = False):
         return from_keras(keras_model(path))
     try:
         with zipfile.ZipFile(path) as archive:
-            try:
-                raw = archive.read(CONFIG)
-            except KeyError:
-                raise KerasImportError(f"'{path}' is not a Keras archive: it holds no {CONFIG}") from None
-            try:
-                config = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise KerasImportError(f"'{path}': {CONFIG} is not valid JSON ({exc})") from None
+            config = read_config(archive, path)
             try:
                 return from_config(config, name=None)
-            except KerasImportError as exc:
-                if "not one cnncalc can count" not in str(exc) or WEIGHTS not in archive.namelist():
+            except UnknownClass:
+                if WEIGHTS not in archive.namelist():
                     raise
                 shapes = weight_shapes(archive, path)
             return from_config(config, weight_shapes=shapes)
@@ -54,6 +49,28 @@ def read_keras_file(path: str, *, via_keras: bool = False):
         raise KerasImportError(f"'{path}' is a directory, not a .keras file") from None
     except zipfile.BadZipFile:
         raise KerasImportError(f"'{path}' is not a Keras archive (not a zip file, or truncated)") from None
-    except (zipfile.LargeZipFile, EOFError, OSError) as exc:
+    except (zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as exc:
         raise KerasImportError(f"cannot read '{path}': {exc}") from None
 
+
+def read_config(archive, path):
+    """The archive's ``config.json``, parsed: at most :data:`~cnncalc.importers.limits.MAX_CONFIG_BYTES`
+    are inflated whatever the zip header says, and JSON nested past Python's limits is an error."""
+    try:
+        info = archive.getinfo(CONFIG)
+    except KeyError:
+        raise KerasImportError(f"'{path}' is not a Keras archive: it holds no {CONFIG}") from None
+    where = f"'{path}': {CONFIG}"
+    if info.file_size > MAX_CONFIG_BYTES:
+        raise KerasImportError(f"{where} is {info.file_size:,} bytes, more than {limit_text('MAX_CONFIG_BYTES')}")
+    with archive.open(info) as fh:
+        try:
+            raw = read_capped(fh, MAX_CONFIG_BYTES, where, "MAX_CONFIG_BYTES")
+        except ModelFileError as exc:
+            raise KerasImportError(str(exc)) from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise KerasImportError(f"{where} nests deeper than {limit_text('MAX_CONFIG_DEPTH')} lists and objects") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, or an integer of over 4,300 digits
+        raise KerasImportError(f"{where} is not valid JSON ({str(exc).splitlines()[0]})") from None

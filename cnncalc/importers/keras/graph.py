@@ -3,18 +3,26 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import replace
 
 from ... import kinds
 from ...spec import Graph, Node, Spec
 from ...traverse import SEPARATOR
 from ..errors import KerasImportError
+from ..limits import MAX_CONFIG_DEPTH, MAX_CONFIG_INTEGER, limit_text
 from .layers import CLASSES, INPUT_CLASSES
+from .values import ConfigError, shown
 
 CALL_MARK = "#"
 """Joins a shared layer's name and its call number: the second call of ``dense`` is ``dense#2``."""
 
 CONTAINERS = ("Functional", "Model", "Sequential")
+
+
+class UnknownClass(KerasImportError):
+    """A layer class with no formula, met without a live model or weight shapes to count it from
+    (a ``.keras`` file then reads its ``model.weights.h5`` and tries again)."""
 
 
 class _Tensor:
@@ -23,39 +31,99 @@ class _Tensor:
     __slots__ = ("layer", "call", "index", "shape")
 
     def __init__(self, layer, call, index, shape=None):
-        self.layer, self.call, self.index, self.shape = layer, int(call), int(index), shape
+        self.layer, self.call, self.index, self.shape = layer, call, index, shape
 
 
-def _tensors(value, found):
-    """Every tensor reference in a Keras 3 call's ``args`` (nested lists), in order."""
+def _reference(value, where, what="keras_history") -> tuple[str, int, int]:
+    """``[layer name, call, tensor index]`` (Keras 2 adds a kwargs dict), checked."""
+    if isinstance(value, (list, tuple)) and len(value) >= 3:
+        layer, call, index = value[0], value[1], value[2]
+        if isinstance(layer, str) and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_CONFIG_INTEGER for v in (call, index)):
+            return layer, call, index
+    raise KerasImportError(f"{where}: {what} must be [layer name, call, tensor index], got {shown(value)}")
+
+
+def _recorded_shape(shape, where):
+    """The per-sample shape a tensor reference records (``[null, 32, 32, 3]`` -> ``(32, 32, 3)``)."""
+    if shape is None:
+        return None
+    if not isinstance(shape, (list, tuple)) or not shape or not all(v is None or isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_CONFIG_INTEGER for v in shape):
+        raise KerasImportError(f"{where}: a tensor's recorded shape must be a list of sizes, got {shown(shape)}")
+    return tuple(shape[1:])
+
+
+def _tensors(value, found, where):
+    """Every tensor reference in a Keras 3 call's ``args`` (nested lists), in order. The nesting is
+    bounded by :data:`~cnncalc.importers.limits.MAX_CONFIG_DEPTH` (checked before the walk)."""
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
-            cfg = value.get("config", {})
-            layer, call, index = cfg["keras_history"]
-            shape = cfg.get("shape")
-            found.append(_Tensor(layer, call, index, tuple(shape[1:]) if shape else None))
+            cfg = value.get("config")
+            if not isinstance(cfg, dict):
+                raise KerasImportError(f"{where}: a tensor reference has no config, got {shown(cfg)}")
+            layer, call, index = _reference(cfg.get("keras_history"), where)
+            found.append(_Tensor(layer, call, index, _recorded_shape(cfg.get("shape"), where)))
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _tensors(v, found)
+            _tensors(v, found, where)
     return found
 
 
-def _calls(layer_cfg):
+def _calls(layer_cfg, where):
     """The calls of one layer: for each, the list of :class:`_Tensor` it reads."""
+    nodes = layer_cfg.get("inbound_nodes")
+    if nodes is None:
+        return []
+    if not isinstance(nodes, list):
+        raise KerasImportError(f"{where}: inbound_nodes must be a list of calls, got {shown(nodes)}")
     calls = []
-    for node in layer_cfg.get("inbound_nodes", []) or []:
+    for node in nodes:
         if isinstance(node, dict):  # Keras 3
-            calls.append(_tensors(node.get("args", []), []))
-        else:  # Keras 2: [[name, call, tensor, kwargs], ...]
-            calls.append([_Tensor(ref[0], ref[1], ref[2]) for ref in node])
+            calls.append(_tensors(node.get("args", []), [], where))
+        elif isinstance(node, list):  # Keras 2: [[name, call, tensor, kwargs], ...]
+            calls.append([_Tensor(*_reference(ref, where, "an inbound node")) for ref in node])
+        else:
+            raise KerasImportError(f"{where}: a call in inbound_nodes must be a dict (Keras 3) or a list (Keras 2), got {shown(node)}")
     return calls
 
 
-def _refs(value):
+def _refs(value, where):
     """``input_layers`` / ``output_layers``: one ``[name, call, tensor]`` or a list of them."""
-    if value and isinstance(value[0], str):
-        return [value]
-    return list(value or [])
+    if value is None:
+        return []
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        value = [value]
+    if not isinstance(value, list):
+        raise KerasImportError(f"{where} must be a list of [layer name, call, tensor index], got {shown(value)}")
+    return [_reference(ref, where, "each entry") for ref in value]
+
+
+def _layer_entry(layer, i, model):
+    """``(class name, config)`` of entry ``i`` of a model's ``layers``, checked."""
+    if not isinstance(layer, dict):
+        raise KerasImportError(f"model '{model}': layer {i} is not a layer config (a dict), got {shown(layer)}")
+    cls = layer.get("class_name")
+    if not isinstance(cls, str):
+        raise KerasImportError(f"model '{model}': layer {i} has no class_name (got {shown(cls)})")
+    cfg = layer.get("config", {})
+    if not isinstance(cfg, dict):
+        raise KerasImportError(f"model '{model}': layer {i} ({cls}) has a config that is not a dict: {shown(cfg)}")
+    return cls, cfg
+
+
+def _layer_name(name, i, cls, model):
+    if not isinstance(name, str) or not name:
+        what = "no name" if name is None or name == "" else f"the name {shown(name)}, not a string"
+        raise KerasImportError(f"model '{model}': layer {i} ({cls}) has {what}")
+    if SEPARATOR in name:
+        raise KerasImportError(f"layer name '{name}' contains '{SEPARATOR}', which cnncalc uses for nesting")
+    return name
+
+
+def _layers(cfg):
+    layers = cfg.get("layers", [])
+    if not isinstance(layers, list):
+        raise KerasImportError(f"model '{cfg.get('name', '?')}': 'layers' must be a list, got {shown(layers)}")
+    return layers
 
 
 class Reader:
@@ -79,12 +147,11 @@ class Reader:
         return self._sequential(cfg, scope, feeds, trainable, call)
 
     def _sequential(self, cfg, scope, feeds, trainable, call):
-        layers = list(cfg.get("layers", []))
         current = feeds[0] if feeds else None
-        for i, layer in enumerate(layers):
-            cls = layer.get("class_name")
-            lcfg = layer.get("config", {})
-            name = lcfg.get("name") or layer.get("name") or f"layer_{i}"
+        model = scope + str(cfg.get("name", "?"))
+        for i, layer in enumerate(_layers(cfg)):
+            cls, lcfg = _layer_entry(layer, i, model)
+            name = _layer_name(lcfg.get("name") or layer.get("name") or f"layer_{i}", i, cls, model)
             if cls in INPUT_CLASSES:
                 if current is None:
                     current = self._input(lcfg, scope + name)
@@ -94,13 +161,13 @@ class Reader:
                 if not shape:
                     raise KerasImportError(f"Sequential model '{cfg.get('name', '?')}' records no input shape: build it (model.build) or start it with keras.Input")
                 current = self._input({"batch_shape": shape, "name": "input"}, scope + "input")
-            current = self.call(layer, scope, [current], 0, trainable, call, sequential=True)
+            current = self.call(cls, lcfg, name, scope, [current], 0, trainable, call)
         return [current]
 
     def _functional(self, cfg, scope, feeds, trainable, call):
+        model = scope + str(cfg.get("name", "?"))
         produced: dict[tuple, str] = {}  # (layer name, call index) -> node name
-        inputs = _refs(cfg.get("input_layers"))
-        input_names = {ref[0] for ref in inputs}
+        inputs = _refs(cfg.get("input_layers"), f"model '{model}': input_layers")
         for k, ref in enumerate(inputs):
             if feeds is None:
                 continue
@@ -108,53 +175,83 @@ class Reader:
                 raise KerasImportError(f"model '{cfg.get('name')}' has {len(inputs)} inputs but is called with {len(feeds)}")
             produced[(ref[0], 0)] = feeds[k]
         # Every call of every layer, in config order. A call whose inputs are not made yet waits
-        # (a shared layer's second call may read a layer listed after it, or its own first call),
-        # as Keras' own functional_from_config does with its unprocessed nodes.
-        pending = []
-        for layer in cfg.get("layers", []):
-            cls = layer.get("class_name")
-            lcfg = layer.get("config", {})
-            name = layer.get("name") or lcfg.get("name")
-            if cls in INPUT_CLASSES or name in input_names and cls in INPUT_CLASSES:
+        # for them (a shared layer's second call may read a layer listed after it, or its own
+        # first call), as Keras' own functional_from_config does with its unprocessed nodes. Each
+        # call is visited once and woken once per input it waits on: linear in the calls whatever
+        # their order (a config listed in reverse is no slower than one in order).
+        calls = []  # (class, config, name, call index, tensors)
+        for i, layer in enumerate(_layers(cfg)):
+            cls, lcfg = _layer_entry(layer, i, model)
+            name = _layer_name(layer.get("name") or lcfg.get("name"), i, cls, model)
+            if cls in INPUT_CLASSES:
                 if feeds is None:
                     produced[(name, 0)] = self._input(lcfg, scope + name)
                 continue
-            pending += [(layer, name, c, tensors) for c, tensors in enumerate(_calls(layer))]
-        while pending:
-            waiting = []
-            for layer, name, c, tensors in pending:
-                reads = self._reads(cfg, scope, name, tensors, produced)
-                if reads is None:
-                    waiting.append((layer, name, c, tensors))
-                    continue
-                produced[(name, c)] = self.call(layer, scope, reads, c, trainable, call)
-            if len(waiting) == len(pending):
-                layer, name, c, tensors = waiting[0]
-                missing = next(t for t in tensors if (t.layer, t.call) not in produced)
-                raise KerasImportError(
-                    f"layer '{scope}{name}' reads '{missing.layer}' (call {missing.call + 1}), which the config does not define"
-                )
-            pending = waiting
+            calls += [(cls, lcfg, name, c, tensors) for c, tensors in enumerate(_calls(layer, f"layer '{scope}{name}'"))]
+        producer = {(item[2], item[3]): j for j, item in enumerate(calls)}
+        waiting: dict[tuple, list[int]] = {}  # (layer, call) not made yet -> the calls waiting for it
+        missing = [0] * len(calls)
+        ready: list[int] = []
+        for j, (_, _, _, _, tensors) in enumerate(calls):
+            keys = {(t.layer, t.call) for t in tensors} - produced.keys()
+            missing[j] = len(keys)
+            for key in keys:
+                waiting.setdefault(key, []).append(j)
+            if keys:
+                continue
+            heapq.heappush(ready, j)
+            while ready:  # this call, then every call it completes, earliest in the config first
+                k = heapq.heappop(ready)
+                cls, lcfg, name, c, tensors = calls[k]
+                reads = self._reads(scope, name, tensors, produced)
+                produced[(name, c)] = self.call(cls, lcfg, name, scope, reads, c, trainable, call)
+                for w in waiting.pop((name, c), ()):
+                    missing[w] -= 1
+                    if missing[w] == 0:
+                        heapq.heappush(ready, w)
+        if any(missing):
+            raise KerasImportError(self._never_ready(calls, producer, produced, missing, scope))
         result = []
-        for ref in _refs(cfg.get("output_layers")):
-            src = produced.get((ref[0], int(ref[1])))
+        for ref in _refs(cfg.get("output_layers"), f"model '{model}': output_layers"):
+            src = produced.get((ref[0], ref[1]))
             if src is None:
                 raise KerasImportError(f"model '{cfg.get('name')}': output '{ref[0]}' is not a layer of the config")
             if isinstance(src, list):
-                src = src[int(ref[2])]
+                if ref[2] >= len(src):
+                    raise KerasImportError(f"model '{cfg.get('name')}': output {ref[2]} of '{ref[0]}' does not exist (it has {len(src)})")
+                src = src[ref[2]]
             result.append(src)
         return result
 
-    def _reads(self, cfg, scope, name, tensors, produced):
-        """The node names one call reads, or ``None`` while one of them is not made yet."""
+    @staticmethod
+    def _never_ready(calls, producer, produced, missing, scope) -> str:
+        """Why a call never ran: it reads a layer call the config does not define, or the calls
+        wait on each other in a cycle (followed from the first call that waits, named in order)."""
+        j = next(k for k, m in enumerate(missing) if m)
+        seen: list[int] = []
+        while j not in seen:
+            seen.append(j)
+            _, _, name, c, tensors = calls[j]
+            key = next((t.layer, t.call) for t in tensors if (t.layer, t.call) not in produced)
+            if key not in producer:
+                defined = any(n == key[0] for _, _, n, _, _ in calls)
+                what = f"a call {key[1] + 1} of '{key[0]}', which the config does not have" if defined else f"'{key[0]}', which the config does not define"
+                return f"layer '{scope}{name}' reads {what}"
+            j = producer[key]
+        cycle = seen[seen.index(j):] + [j]
+        names = " -> ".join(f"'{scope}{calls[k][2]}'" + (f" (call {calls[k][3] + 1})" if calls[k][3] else "") for k in cycle)
+        return f"layers read each other in a cycle: {names} (each waits for the next one's output)"
+
+    def _reads(self, scope, name, tensors, produced):
+        """The node names one call reads (all made)."""
         reads = []
         for t in tensors:
-            src = produced.get((t.layer, t.call))
-            if src is None:
-                return None
+            src = produced[(t.layer, t.call)]
             if t.index != 0 and not isinstance(src, list):
                 raise KerasImportError(f"layer '{scope}{name}' reads output {t.index} of '{t.layer}': multi-output layers are not supported")
             if isinstance(src, list):
+                if t.index >= len(src):
+                    raise KerasImportError(f"layer '{scope}{name}' reads output {t.index} of '{t.layer}', which has {len(src)}")
                 src = src[t.index]
             if t.shape is not None:
                 self.produced_shapes.setdefault(src, t.shape)
@@ -162,34 +259,36 @@ class Reader:
         return reads
 
     def _input(self, cfg, qualified):
-        shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("shape")
+        given = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+        shape = given or cfg.get("shape")
         if shape is None:
             raise KerasImportError(f"input '{qualified}' records no shape")
-        dims = list(shape[1:]) if "shape" not in cfg or "batch_shape" in cfg or "batch_input_shape" in cfg else list(shape)
+        if not isinstance(shape, (list, tuple)):
+            raise KerasImportError(f"input '{qualified}': its shape must be a list of sizes, got {shown(shape)}")
+        dims = list(shape[1:]) if given else list(shape)
         if len(dims) != 3:
             raise KerasImportError(
                 f"input '{qualified}' has shape {tuple(dims)}: cnncalc analyses image inputs H x W x C (channels last)"
             )
+        for axis, v in zip(("height", "width", "channels"), dims):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_CONFIG_INTEGER):
+                raise KerasImportError(f"input '{qualified}': its {axis} must be a positive integer or null, got {shown(v)}")
         h, w, c = dims
         if c is None:
             raise KerasImportError(f"input '{qualified}' has an unknown channel count")
         if h is None or w is None:
             from ...symbolic import symbol
 
-            h = symbol("H") if h is None else int(h)
-            w = symbol("W") if w is None else int(w)
-        self._add(Node(kinds.Input(h, w, int(c), name=qualified)))
+            h = symbol("H") if h is None else h
+            w = symbol("W") if w is None else w
+        self._add(Node(kinds.Input(h, w, c, name=qualified)))
         return qualified
 
     # -- one call of a layer -------------------------------------------------------------------
-    def call(self, layer_cfg, scope, reads, c, trainable, outer_call, sequential=False):
-        """Add the node of call ``c`` of a Keras layer (a nested model: its nodes); returns the
-        name of the node holding its output (a list for a model with several outputs)."""
-        cls = layer_cfg.get("class_name")
-        cfg = layer_cfg.get("config", {})
-        name = (layer_cfg.get("name") if not sequential else None) or cfg.get("name")
-        if SEPARATOR in name:
-            raise KerasImportError(f"layer name '{name}' contains '{SEPARATOR}', which cnncalc uses for nesting")
+    def call(self, cls, cfg, name, scope, reads, c, trainable, outer_call):
+        """Add the node of call ``c`` of the Keras layer ``name`` of class ``cls`` (a nested model:
+        its nodes); returns the name of the node holding its output (a list for a model with
+        several outputs)."""
         qualified = scope + name
         trainable = trainable and cfg.get("trainable", True) is not False
         suffix = "" if c == 0 and outer_call == 0 else f"{CALL_MARK}{c + 1 + outer_call}"
@@ -208,6 +307,8 @@ class Reader:
         if build is not None:
             try:
                 return build(cfg, ranks)
+            except ConfigError as exc:
+                raise KerasImportError(f"layer '{qualified}' ({cls}): {exc}") from None
             except KerasImportError:
                 raise
             except (KeyError, TypeError, ValueError) as exc:
@@ -228,7 +329,7 @@ class Reader:
                 input=tuple(int(v) for v in recorded) if recorded and all(v is not None for v in recorded) else (),
             )
         if self.weight_shapes is None:
-            raise KerasImportError(
+            raise UnknownClass(
                 f"layer '{qualified}': Keras class {cls} is not one cnncalc can count from a config; "
                 "analyse the live model (cnncalc.from_keras(model)) or load it through Keras (--via-keras, pip install 'cnncalc[keras]')"
             )
@@ -259,6 +360,18 @@ class Reader:
             self.nodes[i] = replace(node, layer=replace(node.layer, output=tuple(int(v) for v in shape), input=known_input))
 
 
+def check_depth(config):
+    """A config nested deeper than :data:`~cnncalc.importers.limits.MAX_CONFIG_DEPTH` is refused
+    before any walk (an iterative count: a config nested 100,000 deep costs no recursion)."""
+    stack = [(config, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            raise KerasImportError(f"the config nests deeper than {limit_text('MAX_CONFIG_DEPTH')} lists and objects")
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list, tuple)))
+
+
 def size_of(shape):
     n = 1
     for v in shape:
@@ -273,7 +386,9 @@ def unwrap(config: dict) -> tuple[str, dict]:
     if "config" in config and "class_name" in config:
         cls = config["class_name"]
         if cls not in CONTAINERS:
-            raise KerasImportError(f"the config describes a {cls}, not a Keras model (Functional or Sequential)")
+            raise KerasImportError(f"the config describes a {cls if isinstance(cls, str) else shown(cls)}, not a Keras model (Functional or Sequential)")
+        if not isinstance(config["config"], dict):
+            raise KerasImportError(f"the model's config is not a dict: {shown(config['config'])}")
         return cls, config["config"]
     if "layers" in config:
         return ("Functional" if "input_layers" in config else "Sequential"), config
@@ -281,11 +396,13 @@ def unwrap(config: dict) -> tuple[str, dict]:
 
 
 def from_config(config: dict, *, name: str | None = None, live=None, weight_shapes=None) -> Spec:
-    """The :class:`Spec` (a :class:`Graph`) of a Keras model config; see the module docstring."""
+    """The :class:`Spec` (a :class:`Graph`) of a Keras model config; see the package docstring."""
+    check_depth(config)
     _, inner = unwrap(config)
     reader = Reader(live=live, weight_shapes=weight_shapes)
     outputs = reader.model(inner, "", None)
     reader.finish()
     model = name or inner.get("name") or "keras_model"
+    model = model if isinstance(model, str) else shown(model)
     return Spec(Graph(tuple(reader.nodes), outputs=tuple(outputs), name=None), model=model, description=f"Keras model {model}", meta={"source": "keras"})
 

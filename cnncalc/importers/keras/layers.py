@@ -8,8 +8,7 @@ docs/import.md lists the table.
 from __future__ import annotations
 
 from ... import kinds
-from .values import activation_name, channels_last, last_axis_only, one_or_pair, padding_mode, sample_axis, sides
-
+from .values import ConfigError, activation_name, axes, channels_last, count, flag, integer, last_axis_only, number, one_or_pair, padding_mode, sample_axis, shown, sides
 
 _RELU_NAMES = {6.0: "relu6"}
 
@@ -19,52 +18,51 @@ _ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 def _conv(cfg, ranks):
     channels_last(cfg)
     return kinds.Conv2D(
-        int(cfg["filters"]),
-        kernel=one_or_pair(cfg["kernel_size"]),
-        stride=one_or_pair(cfg.get("strides", 1)),
+        count(cfg, "filters"),
+        kernel=one_or_pair(cfg, "kernel_size"),
+        stride=one_or_pair(cfg, "strides", 1),
         padding=padding_mode(cfg),
-        dilation=one_or_pair(cfg.get("dilation_rate", 1)),
-        groups=int(cfg.get("groups", 1) or 1),
-        bias=bool(cfg.get("use_bias", True)),
+        dilation=one_or_pair(cfg, "dilation_rate", 1),
+        groups=count(cfg, "groups", 1),
+        bias=flag(cfg, "use_bias", True),
     )
 
 
 def _depthwise(cfg, ranks):
     channels_last(cfg)
     return kinds.DepthwiseConv2D(
-        kernel=one_or_pair(cfg["kernel_size"]),
-        stride=one_or_pair(cfg.get("strides", 1)),
+        kernel=one_or_pair(cfg, "kernel_size"),
+        stride=one_or_pair(cfg, "strides", 1),
         padding=padding_mode(cfg),
-        dilation=one_or_pair(cfg.get("dilation_rate", 1)),
-        multiplier=int(cfg.get("depth_multiplier", 1)),
-        bias=bool(cfg.get("use_bias", True)),
+        dilation=one_or_pair(cfg, "dilation_rate", 1),
+        multiplier=count(cfg, "depth_multiplier", 1),
+        bias=flag(cfg, "use_bias", True),
     )
 
 
 def _separable(cfg, ranks):
     channels_last(cfg)
     return kinds.SeparableConv2D(
-        int(cfg["filters"]),
-        kernel=one_or_pair(cfg["kernel_size"]),
-        stride=one_or_pair(cfg.get("strides", 1)),
+        count(cfg, "filters"),
+        kernel=one_or_pair(cfg, "kernel_size"),
+        stride=one_or_pair(cfg, "strides", 1),
         padding=padding_mode(cfg),
-        dilation=one_or_pair(cfg.get("dilation_rate", 1)),
-        multiplier=int(cfg.get("depth_multiplier", 1)),
-        bias=bool(cfg.get("use_bias", True)),
+        dilation=one_or_pair(cfg, "dilation_rate", 1),
+        multiplier=count(cfg, "depth_multiplier", 1),
+        bias=flag(cfg, "use_bias", True),
     )
 
 
 def _transpose(cfg, ranks):
     channels_last(cfg)
-    out_pad = cfg.get("output_padding")
     return kinds.Conv2DTranspose(
-        int(cfg["filters"]),
-        kernel=one_or_pair(cfg["kernel_size"]),
-        stride=one_or_pair(cfg.get("strides", 1)),
+        count(cfg, "filters"),
+        kernel=one_or_pair(cfg, "kernel_size"),
+        stride=one_or_pair(cfg, "strides", 1),
         padding=padding_mode(cfg),
-        output_padding=None if out_pad is None else one_or_pair(out_pad),
-        dilation=one_or_pair(cfg.get("dilation_rate", 1)),
-        bias=bool(cfg.get("use_bias", True)),
+        output_padding=None if cfg.get("output_padding") is None else one_or_pair(cfg, "output_padding", minimum=0),
+        dilation=one_or_pair(cfg, "dilation_rate", 1),
+        bias=flag(cfg, "use_bias", True),
     )
 
 
@@ -72,28 +70,26 @@ def _dense(cfg, ranks):
     # Keras' Dense acts on the last axis of any rank (ConvNeXt's pointwise layers); on a vector it
     # is the ordinary dense layer. Keras 3 records the input's shape; Keras 2 configs do not.
     on_last_axis = not ranks or ranks[0] > 1
-    return kinds.Dense(int(cfg["units"]), bias=bool(cfg.get("use_bias", True)), **({"last_axis": True} if on_last_axis else {}))
+    return kinds.Dense(count(cfg, "units"), bias=flag(cfg, "use_bias", True), **({"last_axis": True} if on_last_axis else {}))
 
 
 def _batchnorm(cfg, ranks):
     last_axis_only(cfg, ranks[0] if ranks else 3, "BatchNormalization")
     return kinds.BatchNorm(
-        epsilon=float(cfg.get("epsilon", 1e-3)),
-        momentum=float(cfg.get("momentum", 0.99)),
-        center=bool(cfg.get("center", True)),
-        scale=bool(cfg.get("scale", True)),
+        epsilon=number(cfg, "epsilon", 1e-3),
+        momentum=number(cfg, "momentum", 0.99),
+        center=flag(cfg, "center", True),
+        scale=flag(cfg, "scale", True),
     )
 
 
 def _layernorm(cfg, ranks):
     rank = ranks[0] if ranks else 3
-    axes = cfg.get("axis", -1)
-    axes = axes if isinstance(axes, (list, tuple)) else [axes]
-    rms = bool(cfg.get("rms_scaling", False))
+    rms = flag(cfg, "rms_scaling", False)
     return kinds.LayerNorm(
-        axis=tuple(sorted(sample_axis(a, rank) for a in axes)),
-        center=bool(cfg.get("center", True)) and not rms,
-        scale=bool(cfg.get("scale", True)),
+        axis=tuple(sorted(sample_axis(a, rank) for a in axes(cfg))),
+        center=flag(cfg, "center", True) and not rms,
+        scale=flag(cfg, "scale", True),
     )
 
 
@@ -105,9 +101,9 @@ def _normalization(cfg, ranks):
 def _pool(cls):
     def build(cfg, ranks):
         channels_last(cfg)
-        kernel = one_or_pair(cfg.get("pool_size", 2))
-        strides = cfg.get("strides")
-        return cls(kernel=kernel, stride=kernel if strides is None else one_or_pair(strides), padding=padding_mode(cfg))
+        kernel = one_or_pair(cfg, "pool_size", 2)
+        stride = kernel if cfg.get("strides") is None else one_or_pair(cfg, "strides")
+        return cls(kernel=kernel, stride=stride, padding=padding_mode(cfg))
 
     return build
 
@@ -115,13 +111,14 @@ def _pool(cls):
 def _global(cls):
     def build(cfg, ranks):
         channels_last(cfg)
-        return cls(keepdims=bool(cfg.get("keepdims", False)))
+        return cls(keepdims=flag(cfg, "keepdims", False))
 
     return build
 
 
 def _concat(cfg, ranks):
-    return kinds.Concat(axis=sample_axis(cfg.get("axis", -1), ranks[0] if ranks else 3))
+    axis = integer(-1 if cfg.get("axis") is None else cfg["axis"], "axis")
+    return kinds.Concat(axis=sample_axis(axis, ranks[0] if ranks else 3))
 
 
 def _activation(cfg, ranks):
@@ -130,34 +127,47 @@ def _activation(cfg, ranks):
 
 
 def _relu(cfg, ranks):
-    max_value = cfg.get("max_value")
-    slope = float(cfg.get("negative_slope", 0.0) or 0.0)
+    max_value = None if cfg.get("max_value") is None else number(cfg, "max_value")
+    slope = number(cfg, "negative_slope", 0.0)
     if slope:
         return kinds.Activation("leaky_relu")
-    return kinds.Activation(_RELU_NAMES.get(None if max_value is None else float(max_value), "relu"))
+    return kinds.Activation(_RELU_NAMES.get(max_value, "relu"))
 
 
 def _dropout(cfg, ranks):
-    return kinds.Dropout(float(cfg.get("rate", 0.5)))
+    return kinds.Dropout(number(cfg, "rate", 0.5))
 
 
 def _reshape(cfg, ranks):
-    return kinds.Reshape(tuple(int(v) for v in cfg["target_shape"]))
+    target = cfg.get("target_shape")
+    if not isinstance(target, (list, tuple)) or not target:
+        raise ConfigError(f"'target_shape' must be a list of sizes, got {shown(target)}")
+    sizes = tuple(integer(v, "target_shape", minimum=-1) for v in target)
+    if 0 in sizes or sizes.count(-1) > 1:
+        raise ConfigError(f"'target_shape' {list(sizes)}: sizes are positive, with at most one -1")
+    return kinds.Reshape(sizes)
 
 
 def _cropping(cfg, ranks):
     channels_last(cfg)
-    return kinds.Cropping2D(sides(cfg.get("cropping", 0)))
+    return kinds.Cropping2D(sides(cfg, "cropping", 0))
 
 
 def _zero_padding(cfg, ranks):
     channels_last(cfg)
-    return kinds.ZeroPadding2D(sides(cfg.get("padding", 1)))
+    return kinds.ZeroPadding2D(sides(cfg, "padding", 1))
+
+
+def _numbers(cfg, key, default):
+    """A number or a list of numbers (Rescaling's per-channel scale)."""
+    value = cfg.get(key)
+    if isinstance(value, list):
+        return tuple(number({key: v}, key) for v in value)
+    return number(cfg, key, default)
 
 
 def _rescaling(cfg, ranks):
-    scale, offset = cfg.get("scale", 1.0), cfg.get("offset", 0.0)
-    return kinds.Rescaling(scale=scale if not isinstance(scale, list) else tuple(scale), offset=offset if not isinstance(offset, list) else tuple(offset))
+    return kinds.Rescaling(scale=_numbers(cfg, "scale", 1.0), offset=_numbers(cfg, "offset", 0.0))
 
 
 def _flatten(cfg, ranks):
@@ -201,16 +211,16 @@ CLASSES = {
     "Dropout": _dropout,
     "SpatialDropout2D": _dropout,
     "Rescaling": _rescaling,
-    "LayerScale": lambda cfg, ranks: kinds.LayerScale(int(cfg["projection_dim"])),
-    "CustomScaleLayer": lambda cfg, ranks: kinds.ScaledAdd(float(cfg.get("scale", 1.0))),
-    "ScaledAdd": lambda cfg, ranks: kinds.ScaledAdd(float(cfg.get("scale", 1.0))),
+    "LayerScale": lambda cfg, ranks: kinds.LayerScale(count(cfg, "projection_dim")),
+    "CustomScaleLayer": lambda cfg, ranks: kinds.ScaledAdd(number(cfg, "scale", 1.0)),
+    "ScaledAdd": lambda cfg, ranks: kinds.ScaledAdd(number(cfg, "scale", 1.0)),
     # cnncalc's own custom layers (cnncalc.keras_layers), so to_keras -> from_keras comes back.
     "LocalResponseNormalization": lambda cfg, ranks: kinds.LRN(
-        int(cfg.get("depth_radius", 2)), float(cfg.get("bias", 2.0)), float(cfg.get("alpha", 1e-4)), float(cfg.get("beta", 0.75))
+        count(cfg, "depth_radius", 2, minimum=0), number(cfg, "bias", 2.0), number(cfg, "alpha", 1e-4), number(cfg, "beta", 0.75)
     ),
-    "ZeroPaddedShortcut": lambda cfg, ranks: kinds.PadShortcut(int(cfg["filters"]), int(cfg.get("stride", 2))),
-    "ConstantPadding2D": lambda cfg, ranks: kinds.ZeroPadding2D(sides(cfg.get("padding", 0))),
-    "Subsample2D": lambda cfg, ranks: kinds.MaxPool2D(kernel=1, stride=one_or_pair(cfg.get("strides", 2))),
+    "ZeroPaddedShortcut": lambda cfg, ranks: kinds.PadShortcut(count(cfg, "filters"), count(cfg, "stride", 2)),
+    "ConstantPadding2D": lambda cfg, ranks: kinds.ZeroPadding2D(sides(cfg, "padding", 0)),
+    "Subsample2D": lambda cfg, ranks: kinds.MaxPool2D(kernel=1, stride=one_or_pair(cfg, "strides", 2)),
 }
 """Keras class name -> builder of the spec layer (``cfg`` is the layer's config, ``ranks`` the
 per-sample ranks of its inputs where the config records them)."""
