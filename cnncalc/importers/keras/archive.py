@@ -49,7 +49,8 @@ def read_keras_file(path: str, *, via_keras: bool = False):
         raise KerasImportError(f"'{path}' is a directory, not a .keras file") from None
     except zipfile.BadZipFile:
         raise KerasImportError(f"'{path}' is not a Keras archive (not a zip file, or truncated)") from None
-    except (zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as exc:
+    except (zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: a compression zipfile lacks
         raise KerasImportError(f"cannot read '{path}': {exc}") from None
 
 

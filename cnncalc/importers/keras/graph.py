@@ -193,7 +193,7 @@ class Reader:
         missing = [0] * len(calls)
         ready: list[int] = []
         for j, (_, _, _, _, tensors) in enumerate(calls):
-            keys = {(t.layer, t.call) for t in tensors} - produced.keys()
+            keys = {(t.layer, t.call) for t in tensors if (t.layer, t.call) not in produced}  # not "- produced.keys()": that walks every key
             missing[j] = len(keys)
             for key in keys:
                 waiting.setdefault(key, []).append(j)
