@@ -4,6 +4,7 @@ Each test reproduces a reported fault: nesting past Python's recursion limit, de
 chains, options that were silently ignored or accepted twice, text appended to a CSV, closed or
 full output streams (real closed descriptors and ``/dev/full``, in a child process), a UTF-8
 byte-order mark, a multi-line file's error position, and ``compare`` of nets without operations.
+Hostile model files (``.keras``, ``.onnx``: issue 27) are tests/test_hostile_files.py.
 """
 
 import io
