@@ -33,7 +33,7 @@ def check_rows(rows, benchmark_prefix, *, goals):
 
 
 def test_registry_names_every_benchmark():
-    assert list(BENCHMARKS) == ["cli-latency", "cli-startup", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "html", "training-loop"]
+    assert list(BENCHMARKS) == ["cli-latency", "cli-startup", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "reading-scale", "html", "training-loop"]
 
 
 def test_html_page_smoke():
@@ -139,6 +139,19 @@ def test_onnx_peer_smoke():
     assert [r.unit for r in rows] == ["ms", "ms", "params", "params", "MACs", "MACs"]
     # Both tools count the same parameters; onnx-tool's MACs add bias adds and element-wise ops.
     assert rows[3].ratio == 1.0 and rows[5].ratio > 1.0
+
+
+def test_reading_scale_smoke():
+    pytest.importorskip("onnx", reason="needs the onnx package (pip install 'cnncalc[onnx]'; CI installs it)")
+    from benchmarks import reading_scale
+
+    rows = reading_scale.run(smoke=True)
+    check_rows(rows, "reading-scale/", goals=6)  # reverse / forward and same-named / unique at two sizes, two linearity rows
+    assert [r.benchmark for r in rows] == ["reading-scale/keras"] * 5 + ["reading-scale/onnx"] * 5
+    assert rows[1].ratio_of == "layers listed in reverse / layers listed in order" and "Python calls per layer" in rows[4].note
+    # The configs and graphs are what they say: the reverse config holds the same layers.
+    forward, backward = reading_scale.keras_chain(3, False), reading_scale.keras_chain(3, True)
+    assert forward["config"]["layers"][1:] == backward["config"]["layers"][:0:-1]
 
 
 @pytest.mark.keras

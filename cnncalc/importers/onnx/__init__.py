@@ -10,7 +10,9 @@ The graph. Every ONNX node that computes on the image becomes one :class:`~cnnca
 named after the node (``/layer1/layer1.0/conv1/Conv`` is ``layer1.0.conv1.Conv``); the tensors it
 reads name their producers. Tensors that only carry shapes, axes or scales (initializers,
 ``Constant``, ``Shape`` -> ``Gather`` -> ``Concat`` chains that the exporters write around a
-dynamic ``flatten``) are evaluated here and never become rows. A node reusing another node's
+dynamic ``flatten``) are evaluated here, only when a shape needs their values, and never become
+rows; external data is read only below the model's directory (:mod:`.external`; docs/import.md,
+"Reading untrusted files"). A node reusing another node's
 weight initializer shares its parameters (counted once).
 
 Layout. ONNX image tensors are ``N x C x H x W``; the spec is per sample, channels last, so a
@@ -36,7 +38,8 @@ input raises :class:`OnnxImportError` with a one-line message.
 
 Modules: :mod:`.model` (entry points: load, opset, :func:`from_onnx`), :mod:`.reader` (the graph
 walk), :mod:`.ops` (the operator table), :mod:`.node` (one node as the builders see it),
-:mod:`.folding` (constant folding), :mod:`.tensors` (computed and constant tensors, layout).
+:mod:`.folding` (constants, made lazily and capped), :mod:`.external` (a stored tensor's values,
+external data included), :mod:`.tensors` (computed and constant tensors, layout).
 """
 
 from ..errors import OnnxImportError
