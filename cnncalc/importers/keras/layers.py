@@ -15,55 +15,33 @@ _RELU_NAMES = {6.0: "relu6"}
 _ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 
 
-def _conv(cfg, ranks):
+def _window(cfg) -> dict:
+    """The arguments every convolution shares: kernel, strides, padding, dilation, bias."""
     channels_last(cfg)
-    return kinds.Conv2D(
-        count(cfg, "filters"),
-        kernel=one_or_pair(cfg, "kernel_size"),
-        stride=one_or_pair(cfg, "strides", 1),
-        padding=padding_mode(cfg),
-        dilation=one_or_pair(cfg, "dilation_rate", 1),
-        groups=count(cfg, "groups", 1),
-        bias=flag(cfg, "use_bias", True),
-    )
+    return {
+        "kernel": one_or_pair(cfg, "kernel_size"),
+        "stride": one_or_pair(cfg, "strides", 1),
+        "padding": padding_mode(cfg),
+        "dilation": one_or_pair(cfg, "dilation_rate", 1),
+        "bias": flag(cfg, "use_bias", True),
+    }
+
+
+def _conv(cfg, ranks):
+    return kinds.Conv2D(count(cfg, "filters"), groups=count(cfg, "groups", 1), **_window(cfg))
 
 
 def _depthwise(cfg, ranks):
-    channels_last(cfg)
-    return kinds.DepthwiseConv2D(
-        kernel=one_or_pair(cfg, "kernel_size"),
-        stride=one_or_pair(cfg, "strides", 1),
-        padding=padding_mode(cfg),
-        dilation=one_or_pair(cfg, "dilation_rate", 1),
-        multiplier=count(cfg, "depth_multiplier", 1),
-        bias=flag(cfg, "use_bias", True),
-    )
+    return kinds.DepthwiseConv2D(multiplier=count(cfg, "depth_multiplier", 1), **_window(cfg))
 
 
 def _separable(cfg, ranks):
-    channels_last(cfg)
-    return kinds.SeparableConv2D(
-        count(cfg, "filters"),
-        kernel=one_or_pair(cfg, "kernel_size"),
-        stride=one_or_pair(cfg, "strides", 1),
-        padding=padding_mode(cfg),
-        dilation=one_or_pair(cfg, "dilation_rate", 1),
-        multiplier=count(cfg, "depth_multiplier", 1),
-        bias=flag(cfg, "use_bias", True),
-    )
+    return kinds.SeparableConv2D(count(cfg, "filters"), multiplier=count(cfg, "depth_multiplier", 1), **_window(cfg))
 
 
 def _transpose(cfg, ranks):
-    channels_last(cfg)
-    return kinds.Conv2DTranspose(
-        count(cfg, "filters"),
-        kernel=one_or_pair(cfg, "kernel_size"),
-        stride=one_or_pair(cfg, "strides", 1),
-        padding=padding_mode(cfg),
-        output_padding=None if cfg.get("output_padding") is None else one_or_pair(cfg, "output_padding", minimum=0),
-        dilation=one_or_pair(cfg, "dilation_rate", 1),
-        bias=flag(cfg, "use_bias", True),
-    )
+    out_pad = None if cfg.get("output_padding") is None else one_or_pair(cfg, "output_padding", minimum=0)
+    return kinds.Conv2DTranspose(count(cfg, "filters"), output_padding=out_pad, **_window(cfg))
 
 
 def _dense(cfg, ranks):
