@@ -363,13 +363,12 @@ class Reader:
 def check_depth(config):
     """A config nested deeper than :data:`~cnncalc.importers.limits.MAX_CONFIG_DEPTH` is refused
     before any walk (an iterative count: a config nested 100,000 deep costs no recursion)."""
-    stack = [(config, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_CONFIG_DEPTH:
-            raise KerasImportError(f"the config nests deeper than {limit_text('MAX_CONFIG_DEPTH')} lists and objects")
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list, tuple)))
+    level = [config] if isinstance(config, (dict, list, tuple)) else []
+    for _ in range(MAX_CONFIG_DEPTH):  # one level of nesting per round
+        level = [c for v in level for c in (v.values() if isinstance(v, dict) else v) if isinstance(c, (dict, list, tuple))]
+        if not level:
+            return
+    raise KerasImportError(f"the config nests deeper than {limit_text('MAX_CONFIG_DEPTH')} lists and objects")
 
 
 def size_of(shape):

@@ -1,7 +1,8 @@
 """The graph walk: an ``onnx.ModelProto`` -> the nodes of a :class:`~cnncalc.spec.Graph`.
 
-:class:`Reader` visits the ONNX nodes in file order once: constants are recorded (and evaluated by
-:mod:`.folding`), ``Shape`` of a computed tensor is taken from the shapes found so far, and every
+:class:`Reader` visits the ONNX nodes in file order once: constants are recorded (and made by
+:mod:`.folding` only when a builder asks for their values or dimensions), ``Shape`` of a computed
+tensor is taken from the shapes found so far, and every
 node that computes on the image becomes a spec node through the operator table (:mod:`.ops`), or
 an Opaque row with its shape from ``onnx.shape_inference``.
 """
