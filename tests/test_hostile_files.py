@@ -158,9 +158,9 @@ def _outside(tmp_path):
     [
         ("absolute", "is an absolute path"),
         ("dotdot", "leaves the directory through '..'"),
-        ("file link", "passes through a symbolic link ('link.bin')"),
-        ("folder link", "passes through a symbolic link ('sub')"),
-        ("fifo", "is not a regular file"),
+        ("file link", "link.bin' is a symbolic link: links inside"),
+        ("folder link", "sub' is a symbolic link: links inside"),
+        ("fifo", "pipe' is a FIFO, not a regular file"),
     ],
 )
 def test_external_data_outside_the_model_directory_is_refused_by_name(tmp_path, holder, case, why):

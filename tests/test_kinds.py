@@ -240,7 +240,7 @@ def test_importers_build_on_the_graph_layer_and_only_front_ends_read_them():
     the graph layer's modules (spec, kinds, traverse and below) and loads its optional packages
     (onnx, numpy, h5py, keras) only inside functions, so ``import cnncalc`` loads none of them; only
     the public API (``cnncalc.from_keras``, ``cnncalc.from_onnx``) and the front ends read importers."""
-    graph_layer = ("cnncalc.spec", "cnncalc.kinds", "cnncalc.traverse", "cnncalc.symbolic", "cnncalc.sizes", "cnncalc.arith")
+    graph_layer = ("cnncalc.spec", "cnncalc.kinds", "cnncalc.traverse", "cnncalc.symbolic", "cnncalc.sizes", "cnncalc.arith", "cnncalc.confined")
     optional = ("onnx", "google", "numpy", "h5py", "keras")
     readers = ("cnncalc", "cnncalc.cli", "cnncalc.keras_check")
     offenders = []

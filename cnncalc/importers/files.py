@@ -7,8 +7,9 @@ of an archive (a ``.keras`` zip), reads it through these functions, so the rules
 
 - :func:`read_below` reads bytes of a file a model names, relative to the model's directory: an
   absolute name, a ``..`` component, a symbolic link anywhere on the way (each component is opened
-  with ``O_NOFOLLOW`` relative to the directory before it, as git and SQLite open their own files)
-  or anything but a regular file (a FIFO, a device) is refused, by name, before a byte is read;
+  with ``O_NOFOLLOW`` relative to the directory before it, as git and SQLite open their own files:
+  :mod:`cnncalc.confined`, which cnntrain's run directories use too) or anything but a regular
+  file (a FIFO, a device) is refused, by name, before a byte is read;
 - :func:`read_capped` reads a stream (a zip member) up to a cap, whatever its header declares.
 
 The model's own path is the user's choice and may be reached through links; what it names is not.
@@ -16,11 +17,10 @@ The model's own path is the user's choice and may be reached through links; what
 
 from __future__ import annotations
 
-import errno
 import os
 import re
-import stat
 
+from ..confined import Refused, open_folder
 from .errors import ModelFileError
 from .limits import limit_text
 
@@ -49,72 +49,21 @@ def contained_parts(location: str) -> list[str]:
     return parts
 
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO opens at once (and is refused by fstat), never hangs
-
-
 def open_below(directory: str, location: str) -> int:
     """A read-only descriptor of the regular file ``location`` below ``directory`` (see the module
-    docstring for what is refused). The caller closes it."""
+    docstring for what is refused), opened through :mod:`cnncalc.confined` (the directory walked
+    one name at a time from the descriptor above it; a link, FIFO or device refused before it is
+    opened). The caller closes it."""
     parts = contained_parts(location)
-    if not _NOFOLLOW or os.open not in os.supports_dir_fd:  # no openat: check each component with lstat
-        return _open_checked(directory, location, parts)
     try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+        with open_folder(directory, "/".join(parts[:-1]) or ".") as folder:
+            return folder.open(parts[-1])
+    except FileNotFoundError:
+        raise MissingFile(f"'{location}' is not in '{directory}'") from None
+    except Refused as exc:
+        raise RefusedPath(f"'{location}': {exc}") from None
     except OSError as exc:
-        raise ModelFileError(f"cannot open the model's directory '{directory}': {exc.strerror}") from None
-    try:
-        for k, part in enumerate(parts):
-            last = k == len(parts) - 1
-            flags = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | (_NONBLOCK if last else os.O_DIRECTORY)
-            try:
-                nxt = os.open(part, flags, dir_fd=fd)
-            except OSError as exc:
-                raise _refusal(location, part, exc, directory, fd) from None
-            os.close(fd)
-            fd = nxt
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise RefusedPath(f"'{location}' is not a regular file")
-        result, fd = fd, -1
-        return result
-    finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-def _refusal(location, part, exc, directory, parent_fd):
-    if exc.errno == errno.ENOENT:
-        return MissingFile(f"'{location}' is not in '{directory}'")
-    if exc.errno in (errno.ELOOP, errno.EMLINK) or _is_link(part, parent_fd):
-        return RefusedPath(f"'{location}' passes through a symbolic link ('{part}')")
-    if exc.errno == errno.ENOTDIR:
-        return RefusedPath(f"'{location}': '{part}' is not a directory")
-    return ModelFileError(f"cannot open '{location}': {exc.strerror}")
-
-
-def _is_link(part, parent_fd) -> bool:
-    try:
-        return stat.S_ISLNK(os.lstat(part, dir_fd=parent_fd).st_mode)
-    except OSError:
-        return False
-
-
-def _open_checked(directory, location, parts) -> int:
-    """Where ``openat`` is missing: every component checked with ``lstat`` before the open."""
-    path = directory
-    for part in parts:
-        path = os.path.join(path, part)
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            raise MissingFile(f"'{location}' is not in '{directory}'") from None
-        if stat.S_ISLNK(info.st_mode):
-            raise RefusedPath(f"'{location}' passes through a symbolic link ('{part}')")
-    if not stat.S_ISREG(info.st_mode):
-        raise RefusedPath(f"'{location}' is not a regular file")
-    return os.open(path, os.O_RDONLY | _CLOEXEC)
+        raise ModelFileError(f"cannot open '{location}' in '{directory}': {exc.strerror or exc}") from None
 
 
 def read_below(directory: str, location: str, *, offset: int = 0, length: int | None = None, cap: int, limit: str) -> bytes:
