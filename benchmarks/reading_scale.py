@@ -39,7 +39,7 @@ from .harness import Row, measure, run_process
 
 SIZES = (20_000, 40_000, 80_000)
 QUICK_SIZES = (20_000, 80_000)
-SMOKE_SIZES = (200, 800)
+SMOKE_SIZES = (100, 400)
 ORDER_GOAL = LINEAR_GOAL = 1.5
 
 

@@ -45,10 +45,10 @@ class _Fold:
     """A node on constants: its name (for errors), inputs (slots, ``None`` for a missing one) and
     output slots; evaluated once for all its outputs."""
 
-    __slots__ = ("node", "name", "inputs", "outputs", "attrs")
+    __slots__ = ("node", "name", "inputs", "outputs")
 
     def __init__(self, node, name, inputs):
-        self.node, self.name, self.inputs, self.outputs, self.attrs = node, name, inputs, [], None
+        self.node, self.name, self.inputs, self.outputs = node, name, inputs, []
 
 
 class Constants:
