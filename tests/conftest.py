@@ -14,6 +14,22 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/*.out from current output")
+    parser.addoption("--cpu-durations", type=int, default=None, metavar="N",
+                     help="report the CPU seconds (rusage, children included) of every test and list the N costliest (tests/cpu_durations.py)")
+    parser.addoption("--cpu-durations-json", default=None, metavar="FILE", help="with --cpu-durations: also write every test's CPU and wall seconds to FILE")
+
+
+def pytest_configure(config):
+    """``--cpu-durations`` registers the plugin of tests/cpu_durations.py (opt-in: no cost otherwise)."""
+    count = config.getoption("--cpu-durations")
+    if count is None and config.getoption("--cpu-durations-json") is None:
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cpu_durations", os.path.join(os.path.dirname(__file__), "cpu_durations.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config.pluginmanager.register(module.CpuDurations(30 if count is None else count, config.getoption("--cpu-durations-json")), "cpu-durations")
 
 
 @pytest.fixture
