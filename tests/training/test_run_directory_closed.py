@@ -136,7 +136,7 @@ def test_a_lock_that_is_a_fifo_is_refused_at_once(tmp_path):
 
 
 def test_native_log_linked_elsewhere_is_refused_never_appended(tmp_path, outside):
-    from training.native_stderr import redirected
+    from cnncalc.native_stderr import redirected
 
     os.symlink(outside / "secret.txt", tmp_path / "native.log")
     before = snapshot(outside)
