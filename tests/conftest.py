@@ -49,9 +49,11 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "real_fashion_mnist" in item.keywords:
                 item.add_marker(no_data)
-    try:
-        import keras  # noqa: F401
-    except ImportError:
+    # find_spec, not import: importing Keras loads TensorFlow (about 4 s of CPU), which a run of
+    # tests that never use it should not pay at collection.
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is None or importlib.util.find_spec("tensorflow") is None:
         if os.environ.get("CI"):
             raise pytest.UsageError("CI must run the Keras tests, but keras is not installed") from None
         skip = pytest.mark.skip(reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
