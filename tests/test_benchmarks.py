@@ -36,6 +36,7 @@ def test_registry_names_every_benchmark():
     assert list(BENCHMARKS) == ["cli-latency", "cli-startup", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "reading-scale", "html", "training-loop"]
 
 
+@pytest.mark.slow
 def test_html_page_smoke():
     from benchmarks import html_page
 
@@ -45,6 +46,7 @@ def test_html_page_smoke():
     assert all(r.met for r in rows if r.goal)  # small pages are far under 2 MB
 
 
+@pytest.mark.slow
 def test_scale_smoke(tmp_path, capsys):
     out = tmp_path / "r.md"
     code = main(["--only", "scale", "--smoke", "--output", str(out)])
@@ -77,6 +79,7 @@ def test_cli_startup_smoke():
     assert [r.case.split(",")[1].split("(")[0].strip() for r in rows[:4]] == ["installed", "installed", "from source", "from source"]
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_cli_latency_smoke():
     pytest.importorskip("keras")  # the benchmark times 'import keras' and a Keras summary in child processes
@@ -87,6 +90,7 @@ def test_cli_latency_smoke():
     assert [r.unit for r in rows] == ["s", "s", "s"]
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_schedule_overhead_smoke():
     pytest.importorskip("keras")
@@ -110,6 +114,7 @@ def test_old_keras_clr_callback_follows_bckenstler_formula():
     assert isinstance(callback, keras.callbacks.Callback)
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_augmentation_smoke():
     pytest.importorskip("keras")
@@ -118,6 +123,7 @@ def test_augmentation_smoke():
     assert [r.unit for r in rows] == ["images/s"] * 3
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_keras_import_smoke():
     pytest.importorskip("keras")  # the benchmark saves a catalogue model with Keras first
@@ -129,6 +135,7 @@ def test_keras_import_smoke():
     assert "MobileNetV3Small" in rows[1].case
 
 
+@pytest.mark.slow
 def test_onnx_peer_smoke():
     pytest.importorskip("onnx_tool", reason="needs onnx-tool, the peer it compares with (pip install onnx-tool; the dev extra has it)")
     pytest.importorskip("torch", reason="needs torch to write the ONNX file (pip install torch==2.13.0; CI installs it)")
@@ -154,6 +161,7 @@ def test_reading_scale_smoke():
     assert forward["config"]["layers"][1:] == backward["config"]["layers"][:0:-1]
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_training_loop_smoke():
     pytest.importorskip("keras")

@@ -36,6 +36,7 @@ def test_brackets_nested_past_the_limit_are_refused_with_the_column():
     assert run([at_limit, "--format", "json"])[0] == 0
 
 
+@pytest.mark.slow
 def test_a_chain_of_pools_stays_flat_and_exact():
     code, out, _ = run(["[POOL2]*150", "--input", "H x W x 3", "--format", "json"])
     assert code == 0
@@ -46,6 +47,7 @@ def test_a_chain_of_pools_stays_flat_and_exact():
     assert json.loads(out)["output"][0] == "floor(ceiling(H/2)/16 - 7/4) + 1"
 
 
+@pytest.mark.slow
 def test_floors_inside_ceilings_stop_at_a_documented_depth():
     code, _, err = run(["[POOL2 -> CONV3-8(s=2)]*100", "--input", "H x W x 3"])
     assert code == 2

@@ -9,13 +9,15 @@
   the chain the receptive field and the jump never shrink (per axis) until the output stops
   being spatial, after which they stay undefined.
 
-Example counts keep the whole module under ~30 s; no test here times anything.
+Example counts keep the whole module under ~30 s; no test here times anything. The campaigns
+that cost seconds are ``slow``; ``-m "not slow"`` keeps the invariants and the round trip.
 """
 
 from __future__ import annotations
 
 import io
 
+import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -76,12 +78,14 @@ def _parse_or_spec_error(text):
     return spec
 
 
+@pytest.mark.slow
 @FUZZ
 @given(NOTATION)
 def test_parse_raises_only_spec_error(text):
     _parse_or_spec_error(text)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutated())
 def test_parsed_mutants_analyse_or_raise_spec_error(text):
@@ -133,6 +137,7 @@ def _assert_clean(argv, code, out, err):
         assert lines[0].startswith("error: "), (argv, err)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(ARGV)
 def test_cli_exits_0_or_2_with_one_error_line(argv):
@@ -230,6 +235,7 @@ def _axes(value):
     return value if isinstance(value, tuple) else (value, value)
 
 
+@pytest.mark.slow
 @SPECS
 @given(valid_notation())
 def test_receptive_field_never_shrinks_along_a_chain(text):
@@ -254,6 +260,7 @@ def _subs(value, values):
     return int(result)
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_notation())
 def test_symbolic_equals_numeric_after_substitution(text):
@@ -271,6 +278,7 @@ def test_symbolic_equals_numeric_after_substitution(text):
         assert _subs(getattr(symbolic.totals, key), values) == getattr(numeric.totals, key), key
 
 
+@pytest.mark.slow
 @SPECS
 @given(valid_notation(), st.sampled_from(("text", "json", "csv")))
 def test_cli_prints_valid_specs(text, fmt):

@@ -202,6 +202,7 @@ def test_a_large_network_without_block_names_is_cut_at_its_merges():
     assert found[-1].key.endswith("(to predictions)")
 
 
+@pytest.mark.slow
 def test_cli_writes_the_html_and_the_plot(tmp_path):
     pytest.importorskip("matplotlib")
     page, png, svg = tmp_path / "vgg.html", tmp_path / "vgg.png", tmp_path / "vgg.svg"

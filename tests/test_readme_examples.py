@@ -15,10 +15,15 @@ What a line needs that the README leaves to the reader is provided, and only tha
   real one, the ``clr`` line is stopped (SIGTERM, as a user's Ctrl-C or a scheduler would) once its
   first epoch is checkpointed; ``resume`` must then finish it.
 
-The ``cnntrain`` lines train on Debian's Fashion-MNIST with ``--preset quick`` verbatim (about 15 s
-for ``clr`` and 80 s for ``policies`` on two cores), so they form one slow test; the ``cnncalc``
-lines that build Keras models (``--check-keras``, ``keras:NAME``) or need ResNet-18 exported by
-torch are slow as well.
+The lines run in a user's environment: ``TF_CPP_MIN_LOG_LEVEL`` is not set (the test session
+sets it for its own process), and no line may show TensorFlow's native log lines on stderr.
+
+The ``cnntrain`` lines train on Debian's Fashion-MNIST with ``--preset quick`` verbatim (about 70 s
+of CPU on two cores: ``policies`` alone about 50 s, ``clr`` 11 s), so they form one slow test; it
+is also the suite's one run of ``clr --preset quick``, and checks what that preset promises
+(:data:`QUICK_PROMISES`; ``tests/training/test_quick_presets.py`` runs the other quick presets).
+The ``cnncalc`` lines that build Keras models (``--check-keras``, ``keras:NAME``) or need
+ResNet-18 exported by torch are slow as well.
 """
 
 from __future__ import annotations
@@ -108,17 +113,24 @@ def _shims(folder) -> dict:
         shim = bin_dir / name
         shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m {module} "$@"\n')
         shim.chmod(0o755)
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg"}  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
+    return {**env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "MPLBACKEND": "Agg"}  # fmt: skip
 
 
 def bash(line: str, cwd, env, timeout=600, **popen) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, **popen)
 
 
+# TensorFlow's native log lines (absl, oneDNN, cpu_feature_guard), which cnncalc and cnntrain keep
+# off the terminal unless --verbose (issue 28).
+NATIVE_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages)|oneDNN|cpu_feature_guard", re.MULTILINE)
+
+
 def succeeded(proc, line: str) -> None:
     assert proc.returncode == 0, f"$ {line}\nexit {proc.returncode}\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr and not any(e.startswith("error:") for e in proc.stderr.splitlines()), proc.stderr[-3000:]
+    assert not NATIVE_LOG.search(proc.stderr), f"$ {line}\nTensorFlow's log reached the terminal:\n{proc.stderr[-3000:]}"
 
 
 def _needs(line: str) -> list:
@@ -199,6 +211,42 @@ def test_the_cnntrain_lines_run_in_order(tmp_path):
         made[argv[1]] = out
         assert (work / out / "config.json").is_file()
         assert json.loads((work / out / "status.json").read_text())["state"] == ("interrupted" if stop_early else "finished")
+    for experiment, out in made.items():  # every run finished (the stopped one by the resume line)
+        if experiment in QUICK_PROMISES and json.loads((work / out / "config.json").read_text())["preset"] == "quick":
+            QUICK_PROMISES[experiment](work / out)
+
+
+def _clr_quick(run) -> None:
+    """What ``clr --preset quick`` promises (docs/experiments-finders.md): LeNet-5, 3 epochs on 4,096
+    Fashion-MNIST images, half a cycle per epoch, its two figures."""
+    config = json.loads((run / "config.json").read_text())
+    assert (config["dataset"], config["model"]) == ("fashion_mnist", "lenet5")
+    results = json.loads((run / "results.json").read_text())
+    assert results["epochs"] == 3 and results["step_size"] == results["steps_per_epoch"]
+    assert results["test_accuracy"] > 0.7  # about 0.80
+    assert (run / "curves.png").stat().st_size > 1000 and (run / "lr_trace.png").stat().st_size > 1000
+
+
+def _policies_quick(run) -> None:
+    """What ``policies`` promises (docs/experiments-finders.md): results.md answers every part of
+    Problem 2 from the four stages, each stage fed by the one before, every figure it shows there."""
+    text = (run / "results.md").read_text()
+    for heading in ("1. The data", "2. Learning-rate range", "3. Cyclical learning rate", "4. Batch-size range at lr_min",
+                    "5. Cyclical batch size", "6. The two policies side by side"):  # fmt: skip
+        assert f"## {heading}" in text, heading
+    for figure in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        assert (run / figure).stat().st_size > 1000, figure
+    stage = lambda name: json.loads((run / name / "config.json").read_text())  # noqa: E731
+    assert os.path.realpath(stage("2-clr")["bounds_from"]["run"]) == os.path.realpath(run / "1-lr-range")
+    assert os.path.realpath(stage("4-cyclical-batch")["bounds_from"]["run"]) == os.path.realpath(run / "3-batch-range")
+    summary = json.loads((run / "results.json").read_text())
+    a, b = summary["clr"]["test_accuracy"], summary["cyclical_batch"]["test_accuracy"]
+    assert summary["winner"] == ("tie" if a == b else "clr" if a > b else "cyclical-batch")
+
+
+# The quick presets' promises, checked on the README's own runs: the suite runs each of these
+# presets once, here (tests/training/test_quick_presets.py has the others).
+QUICK_PROMISES = {"clr": _clr_quick, "policies": _policies_quick}
 
 
 def _stopped_after_first_epoch(line: str, work, env) -> subprocess.CompletedProcess:

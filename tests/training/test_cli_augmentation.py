@@ -64,6 +64,7 @@ def test_cutout_demo_rejects_a_square_larger_than_the_image(tmp_path, cifar_dir,
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_batch_augment_keeps_the_steps_and_multiplies_the_batch(tmp_path, cifar_dir, capsys):
     out = tmp_path / "ba"
     args = ["batch-augment", "--data-dir", str(cifar_dir), "--model", "lenet5", "--m", "1", "2", "--max-epochs", "1",

@@ -54,6 +54,7 @@ def test_bad_options_exit_2(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_ladder_on_tiny_cifar_then_resume(tiny_cifar, tmp_path, capsys):
     """Two rungs for speed (the cheapest and the augmented one); all four are the default above."""
     from training.models import describe

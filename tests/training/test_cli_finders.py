@@ -37,6 +37,7 @@ def _interrupt(run_dir):
     (run_dir / "status.json").write_text(json.dumps({"state": "interrupted"}))
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_lr_range_one_run_bounds_inside_the_swept_range_and_resume_reuses_the_curve(tmp_path):
     out = tmp_path / "lr"
@@ -62,6 +63,7 @@ def test_lr_range_one_run_bounds_inside_the_swept_range_and_resume_reuses_the_cu
     assert _json(out / "results.json") == results
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_lr_grid_one_subrun_per_candidate_and_resume_skips_them(tmp_path, capsys):
     out = tmp_path / "grid"
@@ -93,6 +95,7 @@ def test_grid_candidates_of_the_paper_preset():
     assert (paper["model"], paper["dataset"], paper["epochs"], paper["batch_size"]) == ("minigooglenet", "fashion_mnist", 5, 64)
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_batch_range_same_updates_per_size_and_power_of_two_bounds(tmp_path):
     out = tmp_path / "br"
@@ -109,6 +112,7 @@ def test_batch_range_same_updates_per_size_and_power_of_two_bounds(tmp_path):
     assert results["lr"] == 0.01
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_cyclical_batch_trace_covers_each_epoch_and_resume_replays_it(tmp_path, monkeypatch):
     full, cut = tmp_path / "full", tmp_path / "cut"

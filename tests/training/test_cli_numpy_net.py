@@ -48,6 +48,7 @@ def test_numpy_net_is_registered_like_the_keras_experiments():
     assert "numpy" not in (ROOT / "training" / "cli.py").read_text()  # no special case left in the CLI
 
 
+@pytest.mark.slow
 def test_run_report_and_resume_without_keras(tiny_cifar, tmp_path):
     out = tmp_path / "np"
     done = cnntrain("numpy-net", "--data-dir", str(tiny_cifar), *TINY, "--out", str(out))

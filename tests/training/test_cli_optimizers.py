@@ -87,6 +87,7 @@ def test_bad_options_exit_2_with_one_line_and_no_run_directory(tmp_path, capsys,
 # ----------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_two_methods_with_and_without_dropout_then_resume(tmp_path, capsys):
     out = tmp_path / "opt"

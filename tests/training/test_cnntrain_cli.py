@@ -15,6 +15,7 @@ keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install
 TINY = ["--subset", "640", "--test-subset", "256", "--batch-size", "64", "--quiet"]
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_clr_quick_on_real_fashion_mnist_then_report(tmp_path, capsys):
     out = tmp_path / "clr"
@@ -42,6 +43,7 @@ def test_clr_quick_on_real_fashion_mnist_then_report(tmp_path, capsys):
     assert "| clr " in captured.out and f"skipping '{tmp_path / 'data'}': not a run directory" in captured.err
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_resume_after_interrupt_continues_to_the_same_history(tmp_path):
     """Kill a quick run after epoch 1 (a real SIGKILL of the process), resume, compare."""
@@ -72,6 +74,7 @@ def test_resume_after_interrupt_continues_to_the_same_history(tmp_path):
     assert main(["resume", str(cut)]) == 0  # finished: says so, exits 0
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_data_summary_and_samples(tmp_path, capsys):
     assert main(["data", "fashion_mnist", "--summary", "--samples", "2", "--out", str(tmp_path)]) == 0
@@ -85,6 +88,7 @@ def test_data_summary_and_samples(tmp_path, capsys):
     assert "training 54000, validation 6000, test 10000" in out and "Ankle boot" in out
 
 
+@pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_numpy_net_on_real_data(tmp_path):
     out = tmp_path / "np"

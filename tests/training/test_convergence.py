@@ -78,6 +78,7 @@ def _strip(rows):
     return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rows]
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_killed_and_resumed_run_stops_at_the_same_epoch_and_tests_the_best_weights(tmp_path):
     keras = pytest.importorskip("keras")

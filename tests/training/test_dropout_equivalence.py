@@ -102,6 +102,7 @@ def test_expected_activation_matches_the_test_time_rule():
     np.testing.assert_allclose(inverted, x.mean(0), rtol=0.02)
 
 
+@pytest.mark.slow
 def test_training_with_keras_dropout_equals_plain_dropout_with_test_time_weight_scaling():
     x, y, x_test = problem()
     model = keras_model()

@@ -167,6 +167,7 @@ def test_lr_range_test_rejects_bad_arguments():
         lr_range_test(keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)]), (x, y))
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_lr_grid_search_default_grid(tmp_path):
     from training.finders import lr_grid_search
@@ -186,6 +187,7 @@ def test_lr_grid_search_default_grid(tmp_path):
     assert (tmp_path / "grid.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_batch_size_range_test_same_iterations_with_accumulation(tmp_path):
     from training.finders import batch_size_range_test
@@ -204,6 +206,7 @@ def test_batch_size_range_test_same_iterations_with_accumulation(tmp_path):
     assert (tmp_path / "bs.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_gradient_accumulation_equals_the_big_batch():
     # Effective batch 16 as 4 physical batches of 4 sees the same samples per update as one batch

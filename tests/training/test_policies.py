@@ -110,6 +110,7 @@ TINY = ["--subset", "512", "--test-subset", "256", "--grid-points", "3", "--star
         "--epochs", "2", "--patience", "1", "--b-lo", "16", "--b-hi", "64", "--iterations", "10", "--max-physical-batch", "64"]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 @pytest.mark.real_fashion_mnist
 def test_policies_end_to_end_killed_in_the_middle_and_resumed(tmp_path):

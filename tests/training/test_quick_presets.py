@@ -2,6 +2,8 @@
 
 The other CLI tests shrink the data further to stay fast; these run the presets unmodified (a
 few seconds each on 2 cores), so a preset that stops fitting its budget or breaks shows up here.
+``clr --preset quick`` and ``policies --preset quick`` are the README's own lines: they run once,
+in tests/test_readme_examples.py, which checks what they promise on those runs.
 """
 
 import json
@@ -10,7 +12,7 @@ import pytest
 
 from training.cli import main
 
-pytestmark = [pytest.mark.keras, pytest.mark.real_fashion_mnist]
+pytestmark = [pytest.mark.keras, pytest.mark.real_fashion_mnist, pytest.mark.slow]  # whole presets: seconds each
 keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
 
 
@@ -20,13 +22,6 @@ def _run(tmp_path, *argv):
     config = json.loads((out / "config.json").read_text())
     assert config["preset"] == "quick" and config["dataset"] == "fashion_mnist"
     return out, json.loads((out / "results.json").read_text())
-
-
-def test_clr_quick(tmp_path):
-    out, results = _run(tmp_path, "clr")
-    assert results["epochs"] == 3 and results["step_size"] == results["steps_per_epoch"]
-    assert results["test_accuracy"] > 0.7  # LeNet-5, 3 epochs on 4,096 images: about 0.80
-    assert (out / "curves.png").exists() and (out / "lr_trace.png").exists()
 
 
 def test_lr_range_quick(tmp_path):

@@ -293,6 +293,7 @@ def test_an_atomic_write_inside_a_run_never_leaves_it_through_a_folder_link(tmp_
     assert snapshot(outside) == before and not (tmp_path / "elsewhere.txt").exists()
 
 
+@pytest.mark.slow
 def test_a_folder_swapped_for_a_link_by_another_process_is_never_written_through(tmp_path, outside):
     """A concurrent process keeps exchanging ``checkpoint`` with a link to ``outside`` (Linux'
     ``renameat2(RENAME_EXCHANGE)``: the name is never missing) while this one writes
@@ -379,6 +380,7 @@ def test_a_tree_deeper_than_the_cap_is_searched_to_the_cap(tmp_path):
     assert len(notes) == 1 and "deeper than 32 levels" in notes[0]
 
 
+@pytest.mark.slow
 def test_report_of_runs_star_in_the_default_layout(tmp_path):
     """README: ``cnntrain report runs/*`` over ``runs/EXPERIMENT/DATE`` (the default --out), a chain
     with its stages, a sweep with its sub-runs, and what else a shell glob meets."""
