@@ -13,24 +13,36 @@ pytestmark = pytest.mark.keras
 keras = pytest.importorskip("keras", reason="needs TensorFlow/Keras: pip install -e '.[dev]'")
 
 TINY = ["--subset", "640", "--test-subset", "256", "--batch-size", "64", "--quiet"]
+# One small CLR run on real Fashion-MNIST serves two tests: its files and report, and the
+# uninterrupted reference a killed-and-resumed run must equal.
+CLR = ["clr", "--preset", "quick", "--epochs", "3", "--mode", "triangular2", *TINY]
+
+
+@pytest.fixture(scope="module")
+def clr_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("clr") / "run"
+    assert main([*CLR, "--out", str(out)]) == 0
+    return out
 
 
 @pytest.mark.slow
 @pytest.mark.real_fashion_mnist
-def test_clr_quick_on_real_fashion_mnist_then_report(tmp_path, capsys):
-    out = tmp_path / "clr"
-    code = main(["clr", "--preset", "quick", "--epochs", "2", "--mode", "triangular2", "--out", str(out), *TINY])
-    assert code == 0
+def test_clr_quick_on_real_fashion_mnist_then_report(clr_run, tmp_path, capsys):
+    out = clr_run
     files = set(os.listdir(out))
     assert {"config.json", "history.csv", "traces.csv", "metrics.json", "results.json", "curves.png", "lr_trace.png", "checkpoint"} <= files
     config = json.loads((out / "config.json").read_text())
-    assert config["experiment"] == "clr" and config["mode"] == "triangular2" and config["epochs"] == 2
+    assert config["experiment"] == "clr" and config["mode"] == "triangular2" and config["epochs"] == 3
     assert config["model"] == "lenet5" and "keras" in config["versions"]
     results = json.loads((out / "results.json").read_text())
-    assert results["epochs"] == 2 and results["steps_per_epoch"] == 9  # 576 training images / 64
-    assert 0.1 < results["test_accuracy"] <= 1.0  # better than chance after 2 small epochs
+    assert results["epochs"] == 3 and results["steps_per_epoch"] == 9  # 576 training images / 64
+    assert 0.1 < results["test_accuracy"] <= 1.0  # better than chance after 3 small epochs
     rates = [float(line.split(",")[2]) for line in (out / "traces.csv").read_text().splitlines()[1:]]
-    assert len(rates) == 18 and max(rates) == pytest.approx(0.1, rel=1e-3) and min(rates) == pytest.approx(1e-4, rel=1e-2)
+    # triangular2, half a cycle (9 steps) per epoch: up to lr_max at step 9, down to lr_min at step
+    # 18, then up at half the amplitude (its last step, 26, is 8/9 of the way)
+    assert len(rates) == 27 and max(rates) == pytest.approx(0.1, rel=1e-3) and min(rates) == pytest.approx(1e-4, rel=1e-2)
+    assert rates[9] == max(rates) and max(rates[18:]) == pytest.approx(1e-4 + (0.1 - 1e-4) / 2 * 8 / 9, rel=1e-3)
+    capsys.readouterr()
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     table = capsys.readouterr().out
     assert "| clr " in table and "lenet5" in table
@@ -45,11 +57,11 @@ def test_clr_quick_on_real_fashion_mnist_then_report(tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.real_fashion_mnist
-def test_resume_after_interrupt_continues_to_the_same_history(tmp_path):
-    """Kill a quick run after epoch 1 (a real SIGKILL of the process), resume, compare."""
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    args = ["clr", "--preset", "quick", "--epochs", "3", *TINY]
-    assert main([*args, "--out", str(full)]) == 0
+def test_resume_after_interrupt_continues_to_the_same_history(clr_run, tmp_path):
+    """Kill a quick run after epoch 1 (a real SIGKILL of the process), resume, compare with the
+    same run uninterrupted."""
+    full, cut = clr_run, tmp_path / "cut"
+    args = CLR
 
     # A child process that trains and kills itself hard once epoch 1 is checkpointed.
     script = (
