@@ -147,6 +147,8 @@ def _needs(line: str) -> list:
 
 def test_the_readme_has_examples_of_both_tools():
     assert len(CNNCALC) >= 10 and len(CNNTRAIN) >= 3, (CNNCALC, CNNTRAIN)
+    # tests/test_cli.py leaves the quiet half of issue 28's TensorFlow-log check to this line
+    assert "cnncalc vgg19 --check-keras" in [" ".join(words(line)) for line in CNNCALC]
 
 
 @pytest.mark.parametrize("line", [pytest.param(line, marks=_needs(line), id=" ".join(words(line))[:60]) for line in CNNCALC])
@@ -163,6 +165,9 @@ def test_a_cnncalc_line_runs_as_written(line, tmp_path):
     written = [w for i, w in enumerate(words(line)) if i and words(line)[i - 1] in ("--html", "--plot", "-o", "--out")]
     for name in written:
         assert (work / name).is_file() and (work / name).stat().st_size > 1000, name
+    # stderr holds only cnncalc's own lines (issue 28: for `cnncalc vgg19 --check-keras` too, whose
+    # TensorFlow would otherwise write its absl/oneDNN notices there)
+    assert [e for e in proc.stderr.splitlines() if not e.startswith("wrote ")] == [], proc.stderr[-3000:]
     assert written or proc.stdout.strip(), f"$ {line} printed nothing"
 
 
