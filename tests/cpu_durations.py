@@ -10,12 +10,13 @@ charged to the setup of the first test that asks for it, as ``--durations`` does
 At the end it prints the session's CPU time (collection included), the sum over tests, the sum of
 the slowest ``N``, the split between ``slow`` and the rest, the CPU time per module, and the ``N``
 tests that cost most, each with its wall time and CPU/wall. ``--cpu-durations-json=FILE`` also
-writes every test's figures, for comparing two runs
-(``python -m benchmarks.test_time BEFORE.json AFTER.json``).
+writes every test's figures, for comparing two runs side by side:
+``python tests/cpu_durations.py BEFORE.json AFTER.json [N]``.
 
 What it cannot see: a process the test started and did not wait for (killed with SIGKILL and
 never reaped, or a daemon left running) is charged to nobody; a grandchild is charged only when
-its own parent waited for it (bash does).
+its own parent waited for it (bash does); a child that lives across tests (the browser of a
+module-scoped fixture) is charged to the phase that reaps it.
 
 Opt-in (``tests/conftest.py`` registers it only when the option is given): a plain run pays
 nothing for it.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import sys
 import time
 
 import pytest
@@ -93,3 +95,37 @@ class CpuDurations:
                 json.dump(document, fh, indent=1, sort_keys=True)
             os.replace(tmp, self.json_path)
             write(f"wrote {self.json_path}")
+
+
+def _load(path: str) -> tuple[dict, dict]:
+    with open(path, encoding="utf-8") as fh:
+        document = json.load(fh)
+    return document["session"], {nodeid: sum(r["cpu"].values()) for nodeid, r in document["tests"].items()}
+
+
+def compare(before_path: str, after_path: str, count: int = 30) -> str:
+    """Two ``--cpu-durations-json`` files side by side: the totals, then the tests that cost most in
+    either run (a test absent from one run shows ``-`` there)."""
+    (s0, before), (s1, after) = _load(before_path), _load(after_path)
+
+    def top(costs):
+        return sum(sorted(costs.values(), reverse=True)[:count])
+
+    lines = [f"| | {before_path} | {after_path} |", "| --- | ---: | ---: |",
+             f"| session CPU s (collection included) | {s0['cpu']:.1f} | {s1['cpu']:.1f} |",
+             f"| tests | {len(before)} | {len(after)} |",
+             f"| tests' CPU s | {sum(before.values()):.1f} | {sum(after.values()):.1f} |",
+             f"| the {count} costliest tests' CPU s | {top(before):.1f} | {top(after):.1f} |", "",
+             "| CPU s before | CPU s after | test |", "| ---: | ---: | --- |"]  # fmt: skip
+    names = sorted(set(sorted(before, key=before.get, reverse=True)[:count]) | set(sorted(after, key=after.get, reverse=True)[:count]),
+                   key=lambda n: -max(before.get(n, 0.0), after.get(n, 0.0)))  # fmt: skip
+    for name in names:
+        cost = lambda costs: f"{costs[name]:.2f}" if name in costs else "-"  # noqa: E731
+        lines.append(f"| {cost(before)} | {cost(after)} | {name} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: python tests/cpu_durations.py BEFORE.json AFTER.json [N]")
+    print(compare(sys.argv[1], sys.argv[2], *(int(n) for n in sys.argv[3:])))

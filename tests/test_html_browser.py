@@ -209,7 +209,6 @@ def test_bidi_and_control_characters_in_names_show_as_escapes(browser, tmp_path)
     assert "conv\\u202eevil\\x1b[2K" in shown and "m\\u202edom" in shown
 
 
-@pytest.mark.slow
 def test_thousand_layer_page_opens_folded_and_fast(browser, tmp_path, record_property):
     """ResNet-302 (CIFAR, 1,061 rows): under 2 MB, folded at first sight, blocks unfold. The time
     from navigation to the first frame with the graph drawn is reported, not asserted."""
