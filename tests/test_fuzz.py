@@ -221,6 +221,7 @@ def test_valid_specs_keep_the_invariants(text):
     assert a.totals.params == a.totals.weights + a.totals.biases + a.totals.non_trainable
 
 
+@pytest.mark.slow
 @SPECS
 @given(valid_notation())
 def test_notation_round_trips(text):

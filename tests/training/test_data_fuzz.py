@@ -207,6 +207,7 @@ def _valid_batch(d) -> bool:
             and np.issubdtype(y.dtype, np.integer) and (y.size == 0 or (y.min() >= 0 and y.max() <= 9)))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(batch_dicts(), st.data())
 def test_corrupt_cifar_batch_is_a_data_error_or_valid(d, draw):
