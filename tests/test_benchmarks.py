@@ -148,6 +148,7 @@ def test_onnx_peer_smoke():
     assert rows[3].ratio == 1.0 and rows[5].ratio > 1.0
 
 
+@pytest.mark.slow
 def test_reading_scale_smoke():
     pytest.importorskip("onnx", reason="needs the onnx package (pip install 'cnncalc[onnx]'; CI installs it)")
     from benchmarks import reading_scale
