@@ -20,8 +20,9 @@ sets it for its own process), and no line may show TensorFlow's native log lines
 
 The ``cnntrain`` lines train on Debian's Fashion-MNIST with ``--preset quick`` verbatim (about 70 s
 of CPU on two cores: ``policies`` alone about 50 s, ``clr`` 11 s), so they form one slow test; it
-is also the suite's one run of ``clr --preset quick``, and checks what that preset promises
-(:data:`QUICK_PROMISES`; ``tests/training/test_quick_presets.py`` runs the other quick presets).
+is also the suite's one run of ``clr --preset quick`` and of ``policies --preset quick``, and checks
+what those presets promise (:data:`QUICK_PROMISES`; ``tests/training/test_quick_presets.py`` runs
+the other quick presets).
 The ``cnncalc`` lines that build Keras models (``--check-keras``, ``keras:NAME``) or need
 ResNet-18 exported by torch are slow as well.
 """
