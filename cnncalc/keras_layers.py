@@ -180,6 +180,126 @@ class ScaledAdd(keras.layers.Layer):
         return {**super().get_config(), "scale": self.scale}
 
 
+@keras.saving.register_keras_serializable(package="cnncalc")
+class MatMul(keras.layers.Layer):
+    """``a @ b`` of two tensors (``keras.ops.matmul``: batched over the leading axes)."""
+
+    def call(self, inputs):
+        a, b = inputs
+        return ops.matmul(a, b)
+
+    def compute_output_shape(self, input_shape):
+        a, b = input_shape
+        return (*a[:-1], b[-1])
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class Einsum(keras.layers.Layer):
+    """``keras.ops.einsum(equation, a, b)`` of two tensors (batch index included)."""
+
+    def __init__(self, equation, **kwargs):
+        super().__init__(**kwargs)
+        self.equation = str(equation)
+
+    def call(self, inputs):
+        return ops.einsum(self.equation, *inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "equation": self.equation}
+
+
+def _index(rank, axis, item):
+    """An index tuple that applies ``item`` to per-sample axis ``axis`` of a batched tensor."""
+    axis = axis % (rank - 1) + 1
+    return (slice(None),) * axis + (item,)
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class SliceAxis(keras.layers.Layer):
+    """``x[..., start:stop:step, ...]`` along one per-sample axis."""
+
+    def __init__(self, axis=-1, start=0, stop=None, step=1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.start, self.stop, self.step = int(axis), int(start), None if stop is None else int(stop), int(step)
+
+    def call(self, x):
+        return x[_index(len(x.shape), self.axis, slice(self.start, self.stop, self.step))]
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "start": self.start, "stop": self.stop, "step": self.step}
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class TakeAxis(keras.layers.Layer):
+    """``x[..., index, ...]`` along one per-sample axis (the axis dropped)."""
+
+    def __init__(self, axis=0, index=0, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.index = int(axis), int(index)
+
+    def call(self, x):
+        return x[_index(len(x.shape), self.axis, self.index)]
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "index": self.index}
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class Tile(keras.layers.Layer):
+    """The tensor repeated ``repeats[i]`` times along per-sample axis ``i``."""
+
+    def __init__(self, repeats=(), **kwargs):
+        super().__init__(**kwargs)
+        self.repeats = tuple(int(r) for r in repeats)
+
+    def call(self, x):
+        return ops.tile(x, (1, *self.repeats))
+
+    def get_config(self):
+        return {**super().get_config(), "repeats": self.repeats}
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class Learned(keras.layers.Layer):
+    """``x <function> w`` with a learned ``w`` of per-sample ``shape`` (a position embedding, a bias)."""
+
+    def __init__(self, function="add", shape=(), **kwargs):
+        super().__init__(**kwargs)
+        self.function = str(function)
+        self.shape = tuple(int(v) for v in shape)
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=self.shape, initializer="zeros" if self.function in ("add", "sub") else "ones", name="w")
+
+    def call(self, x):
+        return {"add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "div": ops.divide}[self.function](x, self.w)
+
+    def get_config(self):
+        return {**super().get_config(), "function": self.function, "shape": self.shape}
+
+
+@keras.saving.register_keras_serializable(package="cnncalc")
+class ClassToken(keras.layers.Layer):
+    """``tokens`` learned vectors prepended along per-sample axis ``axis`` (a ViT's class token)."""
+
+    def __init__(self, tokens=1, axis=0, **kwargs):
+        super().__init__(**kwargs)
+        self.tokens, self.axis = int(tokens), int(axis)
+
+    def build(self, input_shape):
+        shape = list(input_shape[1:])
+        shape[self.axis] = self.tokens
+        self.token = self.add_weight(shape=tuple(shape), initializer="zeros", name="token")
+
+    def call(self, x):
+        batch = ops.shape(x)[0]
+        token = ops.broadcast_to(ops.expand_dims(self.token, 0), (batch, *self.token.shape))
+        return ops.concatenate([token, x], axis=self.axis % (len(x.shape) - 1) + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "tokens": self.tokens, "axis": self.axis}
+
+
 CUSTOM_OBJECTS = {
     "LocalResponseNormalization": LocalResponseNormalization,
     "ZeroPaddedShortcut": ZeroPaddedShortcut,
@@ -187,5 +307,12 @@ CUSTOM_OBJECTS = {
     "Subsample2D": Subsample2D,
     "LayerScale": LayerScale,
     "ScaledAdd": ScaledAdd,
+    "MatMul": MatMul,
+    "Einsum": Einsum,
+    "SliceAxis": SliceAxis,
+    "TakeAxis": TakeAxis,
+    "Tile": Tile,
+    "Learned": Learned,
+    "ClassToken": ClassToken,
 }
 """The custom layers, for ``keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)``."""

@@ -28,7 +28,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "pool": ("MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"),
     "dense": ("Dense", "Flatten"),
     "reshape": ("Reshape",),
-    "norm": ("BatchNorm", "LayerNorm", "Normalization", "LRN"),
+    "norm": ("BatchNorm", "LayerNorm", "GroupNorm", "Normalization", "LRN"),
     "pointwise": ("Activation", "Dropout", "ACTIVATION_FUNCTIONS"),
     "scale": ("Rescaling", "LayerScale"),
     "padding": ("ZeroPadding2D", "Cropping2D"),
@@ -37,6 +37,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "resize": ("Resize",),
     "elementwise": ("Elementwise", "Binary"),
     "opaque": ("Opaque", "NOT_COUNTED"),
+    "matmul": ("MatMul", "Einsum", "EinsumDense"),
+    "learned": ("Learned", "ClassToken"),
+    "shaping": ("Permute", "Slice", "Take", "Tile"),
 }
 """Every kind module (a family) and the public names it defines: the one registration of a
 family. Importing a module registers its kinds (:func:`~.registry.register`)."""

@@ -2,8 +2,11 @@
 
 A dense layer maps a vector of ``n`` to ``units``: ``n units`` weights, ``units`` biases and
 ``n units`` MACs. Keras' ``Dense`` also acts on the last axis of a tensor of any rank (ConvNeXt's
-point-wise layers on ``H x W x C``): with ``last_axis=True`` the same weights apply at every
-position, so the output is ``(..., units)`` and MACs are ``positions x n x units``.
+point-wise layers on ``H x W x C``, a transformer's on ``tokens x channels``): with
+``last_axis=True`` the same weights apply at every position, so the output is ``(..., units)`` and
+MACs are ``positions x n x units``. ``axis`` moves the contracted axis (an ONNX ``MatMul`` with the
+weight on the left acts on the second-to-last axis): ``n`` is the input's size there and ``units``
+replaces it.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ class Flatten(Layer):
 
 @dataclass(frozen=True)
 class Dense(Layer):
-    """Fully connected layer on a vector input (``last_axis``: on the last axis of any rank)."""
+    """Fully connected layer on a vector input (``last_axis``: on one axis, ``axis``, of any rank)."""
 
     units: Size
     bias: bool = True
     last_axis: bool = False
+    axis: int = -1
 
 
 def flatten_shape(layer, in_shape, warn):
@@ -40,7 +44,11 @@ def flatten_shape(layer, in_shape, warn):
 def dense_shape(layer: Dense, in_shape, warn):
     if layer.last_axis and len(in_shape) >= 1:
         need_positive(layer, "units", layer.units)
-        return (*in_shape[:-1], layer.units)
+        if not -len(in_shape) <= layer.axis < 0:
+            raise SpecError(f"layer '{layer.name}' (Dense): axis {layer.axis} is outside its rank-{len(in_shape)} input {'x'.join(map(str, in_shape))}")
+        out = list(in_shape)
+        out[layer.axis] = layer.units
+        return tuple(out)
     if len(in_shape) != 1:
         raise SpecError(
             f"layer '{layer.name}' (Dense) needs a vector input, got "
@@ -51,8 +59,9 @@ def dense_shape(layer: Dense, in_shape, warn):
 
 
 def dense_counts(layer: Dense, in_shape, out_shape):
-    weights = in_shape[-1] * layer.units
-    positions = product(in_shape[:-1])
+    axis = layer.axis % len(in_shape) if layer.last_axis else len(in_shape) - 1
+    weights = in_shape[axis] * layer.units
+    positions = product(v for i, v in enumerate(in_shape) if i != axis)
     return Counts(weights=weights, biases=layer.units if layer.bias else 0, macs=positions * weights)
 
 
@@ -70,6 +79,16 @@ def _write_dense(layer: Dense) -> str:
 
 
 def _keras_dense(b, layer: Dense, x, qualified):
+    if layer.last_axis and layer.axis != -1:
+        # Keras' Dense acts on the last axis only; EinsumDense contracts any one axis
+        rank = len(x.shape)
+        letters = "abcdefghij"[:rank]
+        axis = layer.axis % rank
+        out = letters[:axis] + "z" + letters[axis + 1:]
+        shape = [layer.units if i == axis else v for i, v in enumerate(x.shape)][1:]
+        return b.keras.layers.EinsumDense(
+            f"{letters},{letters[axis]}z->{out}", output_shape=shape, bias_axes="z" if layer.bias else None, name=b.name(qualified)
+        )(x)
     return b.keras.layers.Dense(layer.units, use_bias=layer.bias, name=b.name(qualified))(x)
 
 

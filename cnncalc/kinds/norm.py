@@ -4,6 +4,10 @@
   variance ``2C`` non-trainable, always (Keras).
 - LayerNorm: gamma and beta over the normalised axes (``prod`` of their sizes each), no
   non-trainable parameters.
+- GroupNorm: the channels (``axis``) split into ``groups`` groups, each normalised over its
+  channels and every position (Wu & He 2018); gamma and beta per channel, ``C`` each.
+  ``groups = -1`` is instance normalisation (one group per channel: Keras' ``groups=-1``, ONNX
+  ``InstanceNormalization``); ``groups = 1`` normalises each sample over everything.
 - Normalization (Keras' preprocessing layer): when adapted (no mean/variance given in its config)
   Keras stores mean, variance (``C`` each) and a scalar count as non-trainable weights: ``2C + 1``;
   with the mean and variance given it holds no weights.
@@ -40,6 +44,17 @@ class LayerNorm(Layer):
 
     def __post_init__(self):
         object.__setattr__(self, "axis", tuple(self.axis) if isinstance(self.axis, (tuple, list)) else (self.axis,))
+
+
+@dataclass(frozen=True)
+class GroupNorm(Layer):
+    """Group normalisation over the channel axis ``axis`` (``groups=-1``: instance normalisation)."""
+
+    groups: int = 32
+    axis: int = -1
+    epsilon: float = 1e-5
+    center: bool = True
+    scale: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,25 @@ def layernorm_counts(layer: LayerNorm, in_shape, out_shape):
     return Counts(weights=size if layer.scale else 0, biases=size if layer.center else 0)
 
 
+def groupnorm_shape(layer: GroupNorm, in_shape, warn):
+    rank = len(in_shape)
+    if not -rank <= layer.axis < rank:
+        raise SpecError(f"layer '{layer.name}' (GroupNorm): axis {layer.axis} is outside its rank-{rank} input {'x'.join(map(str, in_shape))}")
+    channels = in_shape[layer.axis]
+    if layer.groups != -1:
+        if not isinstance(layer.groups, int) or layer.groups < 1:
+            raise SpecError(f"layer '{layer.name}' (GroupNorm): groups must be a positive number or -1 (instance normalisation), got {layer.groups}")
+        if isinstance(channels, int) and channels % layer.groups:
+            raise SpecError(f"layer '{layer.name}' (GroupNorm): {channels} channels do not split into {layer.groups} groups")
+    return tuple(in_shape)
+
+
+def groupnorm_counts(layer: GroupNorm, in_shape, out_shape):
+    """gamma and beta: one per channel each."""
+    channels = in_shape[layer.axis]
+    return Counts(weights=channels if layer.scale else 0, biases=channels if layer.center else 0)
+
+
 def normalization_counts(layer: Normalization, in_shape, out_shape):
     """Adapted: mean and variance per channel plus Keras' scalar count, all non-trainable."""
     return Counts(non_trainable=2 * in_shape[-1] + 1 if layer.adapted else 0)
@@ -100,6 +134,12 @@ def _keras_batchnorm(b, layer: BatchNorm, x, qualified):
 
 def _keras_layernorm(b, layer: LayerNorm, x, qualified):
     return b.keras.layers.LayerNormalization(axis=list(layer.axis), center=layer.center, scale=layer.scale, name=b.name(qualified))(x)
+
+
+def _keras_groupnorm(b, layer: GroupNorm, x, qualified):
+    return b.keras.layers.GroupNormalization(
+        groups=layer.groups, axis=layer.axis, epsilon=layer.epsilon, center=layer.center, scale=layer.scale, name=b.name(qualified)
+    )(x)
 
 
 def _keras_normalization(b, layer: Normalization, x, qualified):
@@ -163,6 +203,31 @@ register(
             # LayerNorm like BN (input elements, doubled when affine); torchinfo: its parameters.
             "fvcore": lambda row: product(row.input) * (5 if (row.layer.scale or row.layer.center) else 4),
             "ptflops": lambda row: product(row.input) * (2 if (row.layer.scale or row.layer.center) else 1),
+            "torchinfo": parameters,
+        },
+    )
+)
+
+def _affine(row) -> bool:
+    return bool(row.layer.scale or row.layer.center)
+
+
+register(
+    Kind(
+        GroupNorm,
+        rule=Rule(shape=groupnorm_shape, counts=groupnorm_counts),
+        prefix=lambda layer: "instance_norm" if layer.groups == -1 else "group_norm",
+        notation=_NO_ARROW,
+        keras=_keras_groupnorm,
+        strings={},
+        ops={
+            **ignored("macs", "flops", "torchvision", "tf-profiler"),
+            # fvcore _DEFAULT_SUPPORTED_OPS: aten::group_norm / aten::instance_norm are
+            # norm_flop_counter: numel * (5 if affine else 4); ptflops maps nn.GroupNorm and
+            # nn.InstanceNorm2d to bn_flops_counter_hook (input elements, doubled when affine);
+            # torchinfo: its parameters. The TF profiler registers no flops for them.
+            "fvcore": lambda row: product(row.input) * (5 if _affine(row) else 4),
+            "ptflops": lambda row: product(row.input) * (2 if _affine(row) else 1),
             "torchinfo": parameters,
         },
     )
