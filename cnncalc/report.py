@@ -293,7 +293,25 @@ def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: b
         lines[-1] += f"  (excluding {len(analysis.uncounted)} layer(s) not counted)"
     if not (is_number(t.non_trainable) and t.non_trainable == 0):
         lines.insert(3, f"trainable    {number(t.trainable, units)}  (what PyTorch tools call the parameter count)")
+    folded = batchnorm_line(analysis, units)
+    if folded:
+        lines.insert(3, folded)
     return lines
+
+
+def batchnorm_line(analysis, units: str = "exact") -> str | None:
+    """The summary line of an ONNX export whose BatchNorms the exporter folded into the convolutions
+    (``spec.meta["folded_batchnorm"]``, from the ONNX reader): how many, and the parameter count
+    torch reports for the unfolded model (docs/import.md, "BatchNorm folding")."""
+    meta = analysis.spec.meta if analysis.spec is not None else {}
+    folded = meta.get("folded_batchnorm") if meta else None
+    if not folded:
+        return None
+    torch_count = analysis.totals.trainable + folded["restore"]
+    dropped = folded["restore"] - folded["channels"]
+    what = f"folded into {folded['convolutions']} convolution(s) by the exporter ({number(folded['channels'], units)} channels"
+    what += f"; their {number(dropped, units)} all-zero bias values dropped)" if dropped else ")"
+    return f"batchnorm    {what}: torch counts {number(torch_count, units)} parameters for the unfolded model"
 
 
 def _bytes(elements, dtype_bytes: int) -> str:

@@ -11,18 +11,21 @@ Run as a script (needs torch and torchvision; about half an hour on two cores)::
 What it writes under ``tests/data/torchvision_catalogue/``:
 
 - ``graphs.tar.xz``: one ``.onnx`` per export (``NAME.EXPORTER.MODE.onnx``), saved with external
-  data and the ``.data`` file dropped: every initializer over 1,024 bytes keeps its name, type and
-  dimensions and points at a data file that is not there (cnncalc reads shapes, never values, of
-  weights). The dynamo exporter's per-node stack traces and FX dumps (``metadata_props``
+  data and the ``.data`` file dropped: every float initializer over 1,024 bytes keeps its name,
+  type and dimensions and points at a data file that is not there (cnncalc reads shapes, never
+  values, of weights); integer tensors (indices, shapes) stay in the file. The dynamo exporter's per-node stack traces and FX dumps (``metadata_props``
   ``pkg.torch.onnx.stack_trace`` / ``fx_node``) are dropped to keep the files small; the rest of
   each file is what the exporter wrote.
-- ``records.json``: per export, torch's parameter count (``sum(p.numel())``), the BatchNorm
-  channels of the torch model, torchvision's published figures from the model's default weights'
+- ``records.json``: per export, torch's parameter count (``sum(p.numel())``) and the part of it
+  the forward pass does not use (GoogLeNet's and Inception v3's auxiliary classifiers, which an
+  eval export leaves out), the BatchNorm channels the forward pass uses, torchvision's published figures from the model's default weights'
   ``meta`` (``num_params`` and ``_ops``, GFLOPS as torchvision prints them; no download: the meta is
   in the weights enum), the input size of those weights (their transforms' crop), the exporter
   (``torchscript``: ``dynamo=False``; ``dynamo``), the mode (``eval`` folds BatchNorm into the
   convolutions; ``training`` keeps it), the opset, and the float elements the file stores
-  (initializers and ``Constant`` nodes).
+  (initializers and ``Constant`` nodes of more than one element: a one-element tensor is an
+  arithmetic constant). ``python tests/torchvision_truth.py --refresh STAGE`` writes the records
+  of staged files again without exporting.
 
 The weights. A trained network's parameters all differ and its BatchNorm statistics are not the
 fresh 0/1; an untrained one's are equal in many places, and the exporters then store equal
@@ -164,10 +167,11 @@ def _strip(model, data_name):
     from onnx import TensorProto, helper
 
     offset = 0
+    floats = _float_types()
     for t in model.graph.initializer:
         size = helper.tensor_dtype_to_np_dtype(t.data_type).itemsize * _elements(t)
-        if size <= EXTERNAL_BYTES and t.data_location != TensorProto.EXTERNAL:
-            continue
+        if t.data_type not in floats or (size <= EXTERNAL_BYTES and t.data_location != TensorProto.EXTERNAL):
+            continue  # integer tensors (indices, shapes) are structure, not weights: kept
         for field in ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
             t.ClearField(field)
         del t.external_data[:]
@@ -183,6 +187,69 @@ def _strip(model, data_name):
         node.metadata_props.extend(keep)
 
 
+def torch_facts(name, mode) -> dict:
+    """What torch and torchvision say of a model, without weights: built on the ``meta`` device
+    and run once there, so that the modules the forward pass uses are known (GoogLeNet's and
+    Inception v3's auxiliary classifiers run in training only and are not in an eval export)."""
+    import torch
+
+    tv = _torchvision()
+    weights = tv.models.get_model_weights(name).DEFAULT
+    size = _crop(weights)
+    with torch.device("meta"):
+        model = _build(tv, name, size)
+    model.train(mode == "training")
+    ran = set()
+    handles = [m.register_forward_hook(lambda module, i, o: ran.add(module)) for m in model.modules()]
+    with torch.no_grad():
+        model(torch.empty(1, 3, size, size, device="meta"))
+    for h in handles:
+        h.remove()
+    params = sum(p.numel() for p in model.parameters())
+    # a branch no module of which ran (an auxiliary classifier) is unused; a single module that did
+    # not run itself is used by its parent (nn.MultiheadAttention reads out_proj's weights)
+    unused = {id(p) for m in model.modules() if list(m.children()) and not any(d in ran for d in m.modules()) for p in m.parameters()}
+    used = params - sum(p.numel() for p in model.parameters() if id(p) in unused)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m in ran]
+    return {
+        "model": name,
+        "mode": mode,
+        "input": [size, size, 3],
+        "torch_params": params,
+        "torch_params_unused": params - used,
+        "torch_bn_channels": sum(m.num_features for m in bns),
+        "published_params": weights.meta.get("num_params"),
+        "published_gflops": weights.meta.get("_ops"),
+        "weights": str(weights),
+        "torch": torch.__version__,
+        "torchvision": tv.__version__,
+    }
+
+
+def file_facts(path) -> dict:
+    """What the file stores: its opset and the elements of its float tensors of more than one
+    element (initializers and Constant nodes; a one-element tensor is an arithmetic constant such
+    as a scale or an epsilon, never counted as a parameter)."""
+    import onnx
+
+    proto = onnx.load(path, load_external_data=False)
+    floats = _float_types()
+    total = 0
+    for t in proto.graph.initializer:
+        if t.data_type in floats and _elements(t) > 1:
+            total += _elements(t)
+    for node in proto.graph.node:
+        if node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value" and a.t.data_type in floats and _elements(a.t) > 1:
+                    total += _elements(a.t)
+    return {
+        "opset": next(int(o.version) for o in proto.opset_import if o.domain in ("", "ai.onnx")),
+        "file_floats": total,
+        "file_bytes": os.path.getsize(path),
+    }
+
+
 def export_one(name, exporter, mode, out_dir) -> dict:
     """Export one model, strip it into ``out_dir`` and return its record."""
     import onnx
@@ -196,19 +263,6 @@ def export_one(name, exporter, mode, out_dir) -> dict:
     training = mode == "training"
     model.train(training)
     x = torch.randn(1, 3, size, size)
-    record = {
-        "model": name,
-        "exporter": exporter,
-        "mode": mode,
-        "input": [size, size, 3],
-        "torch_params": sum(p.numel() for p in model.parameters()),
-        "torch_bn_channels": sum(m.num_features for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)),
-        "published_params": weights.meta.get("num_params"),
-        "published_gflops": weights.meta.get("_ops"),
-        "weights": str(weights),
-        "torch": torch.__version__,
-        "torchvision": tv.__version__,
-    }
     target = os.path.join(out_dir, file_name(name, exporter, mode))
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         raw = os.path.join(tmp, "model.onnx")
@@ -220,20 +274,21 @@ def export_one(name, exporter, mode, out_dir) -> dict:
         torch.onnx.export(model, (x,), raw, **kwargs)
         del model
         proto = onnx.load(raw, load_external_data=False)
-    floats = _float_types()
-    record["opset"] = next(int(o.version) for o in proto.opset_import if o.domain in ("", "ai.onnx"))
-    record["file_float_initializers"] = sum(_elements(t) for t in proto.graph.initializer if t.data_type in floats)
-    constants = 0
-    for node in proto.graph.node:
-        if node.op_type == "Constant":
-            for a in node.attribute:
-                if a.name == "value" and a.t.data_type in floats:
-                    constants += _elements(a.t)
-    record["file_float_constants"] = constants
     _strip(proto, os.path.basename(target) + ".data")
     onnx.save(proto, target)
-    record["file_bytes"] = os.path.getsize(target)
-    return record
+    return {**torch_facts(name, mode), "exporter": exporter, **file_facts(target)}
+
+
+def refresh(stage):
+    """The records of the staged files written again (torch's and the file's facts; no export)."""
+    with open(os.path.join(stage, "records.json"), encoding="utf-8") as f:
+        old = json.load(f)
+    records = {}
+    for key, record in sorted(old.items()):
+        records[key] = {**torch_facts(record["model"], record["mode"]), "exporter": record["exporter"], **file_facts(os.path.join(stage, key))}
+    with open(os.path.join(stage, "records.json"), "w", encoding="utf-8") as f:
+        json.dump(records, f, indent=1, sort_keys=True)
+    return records
 
 
 def main(argv):
@@ -281,7 +336,13 @@ def pack(stage, records):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--one"]:
+    if sys.argv[1:2] == ["--refresh"]:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        stage = sys.argv[2]
+        pack(stage, refresh(stage))
+    elif sys.argv[1:2] == ["--one"]:
         import warnings
 
         warnings.filterwarnings("ignore")
