@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from cnncalc.atomic import write_text
 
-from . import augmentation_throughput, cli_latency, cli_startup, html_page, keras_import, onnx_tool_peer, reading_scale, scale, schedule_overhead, training_loop
+from . import augmentation_throughput, cli_latency, cli_startup, html_page, keras_import, onnx_tool_peer, reading_scale, scale, schedule_overhead, torchvision_onnx, training_loop
 from .harness import ROOT, Row, machine
 
 BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "augmentation": augmentation_throughput.run,
     "keras-import": keras_import.run,
     "onnx-peer": onnx_tool_peer.run,
+    "torchvision-onnx": torchvision_onnx.run,
     "reading-scale": reading_scale.run,
     "html": html_page.run,
     "training-loop": training_loop.run,

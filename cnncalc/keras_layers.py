@@ -300,6 +300,35 @@ class ClassToken(keras.layers.Layer):
         return {**super().get_config(), "tokens": self.tokens, "axis": self.axis}
 
 
+@keras.saving.register_keras_serializable(package="cnncalc")
+class Reduce(keras.layers.Layer):
+    """``function`` over per-sample ``axes`` (mean, sum, max, min, prod, l1, l2, ...)."""
+
+    def __init__(self, function="mean", axes=(-1,), keepdims=True, **kwargs):
+        super().__init__(**kwargs)
+        self.function, self.axes, self.keepdims = str(function), tuple(int(a) for a in axes), bool(keepdims)
+
+    def call(self, x):
+        rank = len(x.shape)
+        axes = tuple(a % (rank - 1) + 1 for a in self.axes)
+        k = self.keepdims
+        f = self.function
+        if f == "l2":
+            return ops.sqrt(ops.sum(ops.square(x), axis=axes, keepdims=k))
+        if f == "l1":
+            return ops.sum(ops.abs(x), axis=axes, keepdims=k)
+        if f == "sum_square":
+            return ops.sum(ops.square(x), axis=axes, keepdims=k)
+        if f == "log_sum":
+            return ops.log(ops.sum(x, axis=axes, keepdims=k))
+        if f == "log_sum_exp":
+            return ops.logsumexp(x, axis=axes, keepdims=k)
+        return {"mean": ops.mean, "sum": ops.sum, "max": ops.max, "min": ops.min, "prod": ops.prod}[f](x, axis=axes, keepdims=k)
+
+    def get_config(self):
+        return {**super().get_config(), "function": self.function, "axes": self.axes, "keepdims": self.keepdims}
+
+
 CUSTOM_OBJECTS = {
     "LocalResponseNormalization": LocalResponseNormalization,
     "ZeroPaddedShortcut": ZeroPaddedShortcut,
@@ -314,5 +343,6 @@ CUSTOM_OBJECTS = {
     "Tile": Tile,
     "Learned": Learned,
     "ClassToken": ClassToken,
+    "Reduce": Reduce,
 }
 """The custom layers, for ``keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)``."""

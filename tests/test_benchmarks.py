@@ -33,7 +33,7 @@ def check_rows(rows, benchmark_prefix, *, goals):
 
 
 def test_registry_names_every_benchmark():
-    assert list(BENCHMARKS) == ["cli-latency", "cli-startup", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "reading-scale", "html", "training-loop"]
+    assert list(BENCHMARKS) == ["cli-latency", "cli-startup", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "torchvision-onnx", "reading-scale", "html", "training-loop"]
 
 
 @pytest.mark.slow
@@ -136,6 +136,15 @@ def test_keras_import_smoke():
 
 
 @pytest.mark.slow
+def test_torchvision_onnx_smoke():
+    """The stored ViT-B/16 export read once (the smoke form skips the 330 MB file onnx-tool needs)."""
+    pytest.importorskip("onnx", reason="needs the onnx package (the dev extra has it)")
+    from benchmarks import torchvision_onnx
+
+    rows = torchvision_onnx.run(smoke=True)
+    check_rows(rows, "torchvision-onnx/", goals=1)
+
+
 def test_onnx_peer_smoke():
     pytest.importorskip("onnx_tool", reason="needs onnx-tool, the peer it compares with (pip install onnx-tool; the dev extra has it)")
     pytest.importorskip("torch", reason="needs torch to write the ONNX file (pip install torch==2.13.0; CI installs it)")

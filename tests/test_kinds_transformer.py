@@ -12,7 +12,7 @@ from cnncalc import analyze
 from cnncalc.conventions import get
 from cnncalc.kinds import (
     Activation, ClassToken, Conv2D, Dense, Einsum, EinsumDense, GroupNorm, Input, LayerNorm, Learned, MatMul, Permute,
-    Reshape, Slice, Take, Tile,
+    Reduce, Reshape, Slice, Take, Tile,
 )
 from cnncalc.spec import Graph, Node, Sequential, Spec, SpecError
 
@@ -153,6 +153,26 @@ def test_learned_tensors():
         analyze(_tokens(Learned("pow", (4,))))
 
 
+def test_learned_tensor_computed_from_fewer_stored_values():
+    # Swin's relative-position bias: 3 heads x 49 x 49 gathered from a 169 x 3 table
+    row = analyze(_tokens(Reshape((3, 2, 4)), Learned("add", (3, 2, 4), params=12))).layers[-1]
+    assert (row.output, row.weights) == ((3, 2, 4), 12)
+    with pytest.raises(SpecError, match="params must be a count"):
+        analyze(_tokens(Learned("add", (6, 4), params=-1)))
+
+
+def test_reductions():
+    a = analyze(_tokens(Reduce("l2", (-1,)), Reduce("mean", (0,), keepdims=False)))
+    norm, mean = a.layers[-2:]
+    assert (norm.output, mean.output) == ((6, 1), (1,))
+    assert norm.params == norm.macs == 0 and norm.activations == 6
+    assert get("tf-profiler").count(mean) == 6 and get("tf-profiler").count(norm) == 0
+    assert all(get(c).count(norm) == 0 for c in ("macs", "fvcore", "ptflops", "torchinfo"))
+    for bad, message in ((Reduce("median"), "unknown function"), (Reduce("sum", (2,)), "do not fit its rank-2 input")):
+        with pytest.raises(SpecError, match=message):
+            analyze(_tokens(bad))
+
+
 def test_class_token():
     row = analyze(_tokens(ClassToken())).layers[-1]
     assert (row.output, row.weights) == ((7, 4), 4)
@@ -259,6 +279,7 @@ def test_tiny_vit_against_keras():
         (EinsumDense("abc,cde->abde", weight=(4, 2, 3), bias_axes="de"),),
         (Slice(axis=0, start=1, step=2), Tile((2, 1)), Take(axis=1, index=0)),
         (Learned("mul", (1, 4)),),
+        (Reduce("l2", (-1,)), Reduce("max", (0,), keepdims=False)),
     ],
 )
 def test_new_kinds_against_keras(layers):

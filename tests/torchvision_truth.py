@@ -196,8 +196,11 @@ def torch_facts(name, mode) -> dict:
     tv = _torchvision()
     weights = tv.models.get_model_weights(name).DEFAULT
     size = _crop(weights)
-    with torch.device("meta"):
-        model = _build(tv, name, size)
+    try:
+        with torch.device("meta"):
+            model = _build(tv, name, size)
+    except NotImplementedError:  # a builder that computes its widths with tensors (RegNet)
+        model = _build(tv, name, size).to("meta")
     model.train(mode == "training")
     ran = set()
     handles = [m.register_forward_hook(lambda module, i, o: ran.add(module)) for m in model.modules()]

@@ -40,6 +40,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "matmul": ("MatMul", "Einsum", "EinsumDense"),
     "learned": ("Learned", "ClassToken"),
     "shaping": ("Permute", "Slice", "Take", "Tile"),
+    "reduce": ("Reduce",),
 }
 """Every kind module (a family) and the public names it defines: the one registration of a
 family. Importing a module registers its kinds (:func:`~.registry.register`)."""

@@ -4,8 +4,9 @@ bias after a bias-free layer, Swin's relative-position bias on the attention sco
 ``ClassToken`` (learned tokens prepended along the token axis: a ViT's class token).
 
 - ``Learned``: parameters the elements of ``w`` (its ``shape`` is per sample and broadcasts
-  against the input with NumPy's rules, aligned from the right); the output has the broadcast
-  shape. A new tensor, like ``Add``'s. ConvNeXt's per-channel ``LayerScale`` is a kind of its
+  against the input with NumPy's rules, aligned from the right), or ``params`` when ``w`` is
+  computed from fewer stored values (a relative-position table gathered by an index: Swin); the
+  output has the broadcast shape. A new tensor, like ``Add``'s. ConvNeXt's per-channel ``LayerScale`` is a kind of its
   own (Keras has it as a layer class).
 - ``ClassToken``: ``tokens`` learned vectors of the other axes' sizes concatenated in front of
   the input along ``axis``: ``tokens x prod(other axes)`` parameters (ViT-B/16: 1 x 768 on a
@@ -30,10 +31,13 @@ FUNCTIONS = ("add", "sub", "mul", "div")
 
 @dataclass(frozen=True)
 class Learned(Layer):
-    """``x <function> w`` with a learned ``w`` of per-sample ``shape`` broadcast over ``x``."""
+    """``x <function> w`` with a learned ``w`` of per-sample ``shape`` broadcast over ``x``;
+    ``params``: how many values ``w`` is made of when it is computed from fewer (a table gathered
+    by an index, a small network's output: an imported graph says), else its elements."""
 
     function: str = "add"
     shape: tuple = ()
+    params: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "shape", tuple(self.shape))
@@ -52,11 +56,13 @@ def learned_shape(layer: Learned, in_shape, warn):
         raise SpecError(f"layer '{layer.name}' (Learned): unknown function '{layer.function}' (known: {', '.join(FUNCTIONS)})")
     if not layer.shape or any(not isinstance(v, int) or v < 1 for v in layer.shape):
         raise SpecError(f"layer '{layer.name}' (Learned): the learned tensor's shape {layer.shape} is not a list of positive sizes")
+    if layer.params is not None and (not isinstance(layer.params, int) or layer.params < 0):
+        raise SpecError(f"layer '{layer.name}' (Learned): params must be a count, got {layer.params}")
     return broadcast_shape(layer, [tuple(in_shape), layer.shape], warn)
 
 
 def learned_counts(layer: Learned, in_shape, out_shape):
-    return Counts(weights=product(layer.shape))
+    return Counts(weights=product(layer.shape) if layer.params is None else layer.params)
 
 
 def class_token_shape(layer: ClassToken, in_shape, warn):

@@ -25,6 +25,7 @@ class Opaque(Layer):
     weights: int = 0
     non_trainable: int = 0
     input: tuple = ()  # the input shape the output was recorded for (empty: not recorded)
+    reason: str = ""  # why no kind expresses it, when the class is known (an ONNX operator's form)
 
     def __post_init__(self):
         object.__setattr__(self, "output", tuple(self.output))
@@ -41,7 +42,8 @@ def opaque_shape(layer: Opaque, in_shape, warn):
             f"layer '{layer.name}' ({layer.class_name}): its output shape is known only for the input {recorded} it was imported with, "
             f"not {now}: analyse the model at its own size"
         )
-    warn(f"layer '{layer.name}' ({layer.class_name}): {NOT_COUNTED} (cnncalc has no formula for this class); the totals exclude its operations")
+    why = layer.reason or "cnncalc has no formula for this class"
+    warn(f"layer '{layer.name}' ({layer.class_name}): {NOT_COUNTED} ({why}); the totals exclude its operations")
     return layer.output
 
 
