@@ -159,6 +159,12 @@ def test_learned_tensor_computed_from_fewer_stored_values():
     assert (row.output, row.weights) == ((3, 2, 4), 12)
     with pytest.raises(SpecError, match="params must be a count"):
         analyze(_tokens(Learned("add", (6, 4), params=-1)))
+    # swin_v2's position bias: an MLP of 2 -> 8 -> 3 on a 5 x 2 table, run on every pass
+    mlp = 5 * 2 * 8 + 5 * 8 * 3
+    row = analyze(_tokens(Reshape((3, 2, 4)), Learned("add", (3, 2, 4), params=2 * 8 + 8 + 8 * 3, macs=mlp))).layers[-1]
+    assert (row.weights, row.macs) == (48, mlp)
+    assert get("torchvision").count(row) == get("fvcore").count(row) == mlp and get("flops").count(row) == 2 * mlp
+    assert get("tf-profiler").count(row) == 24 + 2 * mlp
 
 
 def test_reductions():

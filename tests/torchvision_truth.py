@@ -161,6 +161,20 @@ def _elements(t) -> int:
     return n
 
 
+def _inline_integers(model, base_dir):
+    """Integer tensors the exporter wrote as external data read back into the file (they are
+    structure: indices and shapes)."""
+    from onnx import TensorProto
+    from onnx.external_data_helper import load_external_data_for_tensor
+
+    floats = _float_types()
+    for t in model.graph.initializer:
+        if t.data_location == TensorProto.EXTERNAL and t.data_type not in floats:
+            load_external_data_for_tensor(t, base_dir)
+            t.data_location = TensorProto.DEFAULT
+            del t.external_data[:]
+
+
 def _strip(model, data_name):
     """Every initializer over :data:`EXTERNAL_BYTES` as external data at the offsets ``onnx.save``
     would give it, the data itself dropped; per-node stack traces and FX dumps removed."""
@@ -277,6 +291,7 @@ def export_one(name, exporter, mode, out_dir) -> dict:
         torch.onnx.export(model, (x,), raw, **kwargs)
         del model
         proto = onnx.load(raw, load_external_data=False)
+        _inline_integers(proto, tmp)
     _strip(proto, os.path.basename(target) + ".data")
     onnx.save(proto, target)
     return {**torch_facts(name, mode), "exporter": exporter, **file_facts(target)}

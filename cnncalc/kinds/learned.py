@@ -12,8 +12,10 @@ bias after a bias-free layer, Swin's relative-position bias on the attention sco
   the input along ``axis``: ``tokens x prod(other axes)`` parameters (ViT-B/16: 1 x 768 on a
   ``196 x 768`` sequence, giving ``197 x 768``).
 
-Neither is a multiply-accumulate (docs/counting.md); the TF profiler counts an ``Add``/``Mul`` as
-one operation per output element, torchinfo counts parameters.
+Joining is not a multiply-accumulate (docs/counting.md); the TF profiler counts an ``Add``/``Mul``
+as one operation per output element, torchinfo counts parameters. A learned tensor computed on
+every forward pass by a small network on constants (swin_v2's continuous position bias: an MLP on
+a coordinate table) carries that network's MACs, which torchvision's ``_ops`` counts.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 from ..arith import product, total
 from .base import Layer, SpecError
-from .handles import parameters
+from .handles import macs, parameters, twice_macs
 from .merge import broadcast_shape
 from .registry import Absent, Counts, Kind, Rule, ignored, register
 
@@ -33,11 +35,14 @@ FUNCTIONS = ("add", "sub", "mul", "div")
 class Learned(Layer):
     """``x <function> w`` with a learned ``w`` of per-sample ``shape`` broadcast over ``x``;
     ``params``: how many values ``w`` is made of when it is computed from fewer (a table gathered
-    by an index, a small network's output: an imported graph says), else its elements."""
+    by an index, a small network's output: an imported graph says), else its elements; ``macs``:
+    the multiply-accumulates of computing ``w`` on every forward pass (swin_v2's continuous
+    position bias is a small MLP run on a constant coordinate table)."""
 
     function: str = "add"
     shape: tuple = ()
     params: int | None = None
+    macs: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "shape", tuple(self.shape))
@@ -58,11 +63,13 @@ def learned_shape(layer: Learned, in_shape, warn):
         raise SpecError(f"layer '{layer.name}' (Learned): the learned tensor's shape {layer.shape} is not a list of positive sizes")
     if layer.params is not None and (not isinstance(layer.params, int) or layer.params < 0):
         raise SpecError(f"layer '{layer.name}' (Learned): params must be a count, got {layer.params}")
+    if not isinstance(layer.macs, int) or layer.macs < 0:
+        raise SpecError(f"layer '{layer.name}' (Learned): macs must be a count, got {layer.macs}")
     return broadcast_shape(layer, [tuple(in_shape), layer.shape], warn)
 
 
 def learned_counts(layer: Learned, in_shape, out_shape):
-    return Counts(weights=product(layer.shape) if layer.params is None else layer.params)
+    return Counts(weights=product(layer.shape) if layer.params is None else layer.params, macs=layer.macs)
 
 
 def class_token_shape(layer: ClassToken, in_shape, warn):
@@ -99,10 +106,17 @@ register(
         notation=_NO_ARROW,
         keras=_keras_learned,
         strings={"function": FUNCTIONS},
+        # the element-wise op counts only for the TF profiler (AddV2 / Mul: one op per output
+        # element); the MACs of computing w (a small network's Linear layers) count as every
+        # preset counts a dense layer's
         ops={
-            **ignored("macs", "flops", "torchvision", "fvcore", "ptflops"),
+            "macs": macs,
+            "flops": twice_macs,
+            "torchvision": macs,
+            "fvcore": macs,
+            "ptflops": macs,
             "torchinfo": parameters,  # calculate_macs: output_size[0] x parameters
-            "tf-profiler": lambda row: product(row.output),  # AddV2 / Mul: one op per output element
+            "tf-profiler": lambda row: product(row.output) + 2 * row.macs,
         },
     )
 )
