@@ -271,7 +271,9 @@ def explain_row(stats) -> Explanation:
     layer = stats.layer
     in_shape = _leaves(stats.input)
     out_shape = _leaves(stats.output)
-    leaf = not hasattr(layer, "branches") and not hasattr(layer, "layers")
+    # every kind's counts come from its rule, merges too (a product of two tensors has MACs);
+    # only the containers (Sequential, Graph) add nothing of their own
+    leaf = not hasattr(layer, "layers") and not hasattr(layer, "nodes")
     if leaf:
         rule = rule_for(layer)
         named = _traced_layer(replace(layer, name=stats.name))

@@ -59,6 +59,10 @@ def expanded_tables(model: str) -> int:
     if model in SWIN_V1:
         depths, heads, m = SWIN_V1[model]
         return sum(d * h for d, h in zip(depths, heads)) * (m**4 - (2 * m - 1) ** 2)
+    if model.startswith("swin_v2_"):
+        # the continuous position bias's coordinate table, (2 x 8 - 1)^2 x 2 values: a buffer in
+        # every torch block (not a parameter), stored once by the exporters
+        return 15 * 15 * 2
     if model == "maxvit_t":
         # 4 stages of (2, 2, 5, 2) blocks, each a block-attention and a grid-attention layer;
         # heads = channels / 32 with channels (64, 128, 256, 512); 7 x 7 partitions
