@@ -315,7 +315,10 @@ def _convention_lines(analysis, name, units) -> list[str]:
     if name in (None, "macs"):
         return []
     convention = get_convention(name)
-    return [f"{convention.unit} [{convention.name}]  {number(convention.total(analysis), units)}  ({convention.summary})"]
+    total = convention.total(analysis)
+    printed = convention.as_printed(total)
+    shown = f"{number(total, units)}" + (f" = {printed}" if printed else "")
+    return [f"{convention.unit} [{convention.name}]  {shown}  ({convention.summary})"]
 
 
 def _prove_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .arith import total
+from .arith import is_number, total
 from .kinds import IGNORED, SpecError, kind_of
 
 
@@ -26,6 +26,14 @@ class Convention:
     name: str
     unit: str
     summary: str
+    printed: tuple | None = None  # (divisor, decimals, label): how the tool itself prints the total
+
+    def as_printed(self, value) -> str | None:
+        """The total as the other tool prints it (torchvision's ``_ops``: GFLOPS to 3 decimals)."""
+        if self.printed is None or not is_number(value):
+            return None
+        divisor, decimals, label = self.printed
+        return f"{value / divisor:.{decimals}f} {label}"
 
     def handle(self, layer):
         """The kind's handle for this convention, :data:`IGNORED`, or ``None`` when undeclared."""
@@ -66,7 +74,12 @@ CONVENTIONS: dict[str, Convention] = {
         Convention("macs", "MACs", "multiply-accumulates of conv and dense layers (docs/design.md); no bias, pool or BN"),
         Convention("flops", "FLOPs", "2 x MACs: one multiply and one add per MAC"),
         # torchvision's weight metadata "_ops" (GFLOPS) = conv + linear MACs, e.g. VGG19 19.632
-        Convention("torchvision", "GFLOPS (MACs)", "torchvision's '_ops' metadata: conv and linear MACs, no bias, pool or BN"),
+        Convention(
+            "torchvision",
+            "GFLOPS (MACs)",
+            "torchvision's '_ops' metadata: conv, linear and matrix-product MACs, no bias, pool or BN",
+            printed=(1e9, 3, "GFLOPS as torchvision prints it"),
+        ),
         # fvcore/nn/jit_handles.py conv_flop_count, linear_flop_jit (MACs, "addition and bias is
         # ignored"), batchnorm_flop_jit eval: numel * (2 if affine); flop_count.py
         # _DEFAULT_SUPPORTED_OPS: adaptive_avg_pool2d elementwise_flop_counter(1, 0); max_pool2d,

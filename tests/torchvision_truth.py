@@ -18,7 +18,8 @@ What it writes under ``tests/data/torchvision_catalogue/``:
   each file is what the exporter wrote.
 - ``records.json``: per export, torch's parameter count (``sum(p.numel())``) and the part of it
   the forward pass does not use (GoogLeNet's and Inception v3's auxiliary classifiers, which an
-  eval export leaves out), the BatchNorm channels the forward pass uses, torchvision's published figures from the model's default weights'
+  eval export leaves out), the BatchNorm channels the forward pass uses (and those right after a
+  convolution with a bias, whose folding drops that bias too), torchvision's published figures from the model's default weights'
   ``meta`` (``num_params`` and ``_ops``, GFLOPS as torchvision prints them; no download: the meta is
   in the weights enum), the input size of those weights (their transforms' crop), the exporter
   (``torchscript``: ``dynamo=False``; ``dynamo``), the mode (``eval`` folds BatchNorm into the
@@ -228,6 +229,12 @@ def torch_facts(name, mode) -> dict:
     unused = {id(p) for m in model.modules() if list(m.children()) and not any(d in ran for d in m.modules()) for p in m.parameters()}
     used = params - sum(p.numel() for p in model.parameters() if id(p) in unused)
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m in ran]
+    # a BatchNorm right after a convolution with a bias (VGG-BN): folding drops that bias as well
+    order = [m for m in model.modules() if not list(m.children())]
+    after_bias = sum(
+        b.num_features for a, b in zip(order, order[1:])
+        if isinstance(b, torch.nn.modules.batchnorm._BatchNorm) and b in ran and isinstance(a, torch.nn.Conv2d) and a.bias is not None
+    )
     return {
         "model": name,
         "mode": mode,
@@ -235,6 +242,7 @@ def torch_facts(name, mode) -> dict:
         "torch_params": params,
         "torch_params_unused": params - used,
         "torch_bn_channels": sum(m.num_features for m in bns),
+        "torch_bn_after_biased_conv": after_bias,
         "published_params": weights.meta.get("num_params"),
         "published_gflops": weights.meta.get("_ops"),
         "weights": str(weights),
