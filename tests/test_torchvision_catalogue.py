@@ -141,6 +141,7 @@ def test_vit_b_16_prints_torchs_parameters_and_torchvisions_gflops(graphs, capsy
     assert "86,567,656" in out and "17.564" in out
 
 
+@pytest.mark.slow
 def test_three_live_models(tmp_path):
     """Three catalogue-shaped models built from torch's own modules and exported now: a vision
     transformer (nn.TransformerEncoder, as torchvision's ViT), a ConvNeXt block stack (Linear on
