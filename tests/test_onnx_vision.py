@@ -181,13 +181,28 @@ def test_split_and_slice_take_their_sizes_from_the_graph():
     assert a.output == (8, 8, 4) and a.totals.macs == 64 * (8 * 3 + 3 * 3 + 4 * 11)
 
 
-def test_folding_a_symbolic_batch_into_another_axis_is_named_never_guessed():
-    """Folding the batch into another axis is read for a batch of 1 (what the exporters write);
-    with a symbolic batch the reshape is a row whose operations are not counted, and says why."""
-    nodes = [helper.make_node("Reshape", ["x", "to"], ["y"])]
-    a = analyze(from_onnx(_model(nodes, [("to", _ints(-1, 8, 8))], shape=("N", 3, 8, 8))))
-    assert [r.kind for r in a.uncounted] == ["Opaque"]
-    assert any("moves the batch axis" in w for w in a.warnings)
+def test_a_symbolic_batch_folded_into_another_axis_counts_per_sample():
+    """``nn.MultiheadAttention`` with a dynamic batch reshapes ``L x N x E`` to ``L x N*heads x d``:
+    the batch folded into the heads axis counts as a batch of 1 there (per sample), and comes back
+    where a later reshape names the batch size again."""
+    nodes = [
+        helper.make_node("Reshape", ["x", "fold"], ["f"]),  # N x 3 x 8 x 8 -> 3N x 8 x 8
+        helper.make_node("MatMul", ["f", "w"], ["m"]),  # 3N x 8 x 5
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "axes"], ["n1"]),
+        helper.make_node("Concat", ["n1", "rest"], ["back_shape"], axis=0),
+        helper.make_node("Reshape", ["m", "back_shape"], ["y"]),  # N x 3 x 40
+    ]
+    inits = [("fold", _ints(-1, 8, 8)), ("w", _w(8, 5)), ("zero", np.array(0, dtype=np.int64)), ("axes", _ints(0)), ("rest", _ints(3, 40))]
+    a = analyze(from_onnx(_model(nodes, inits, shape=("N", 3, 8, 8))))
+    assert not a.uncounted
+    dense = [r for r in a.layers if r.kind == "Dense"][0]
+    assert dense.input == (3, 8, 8) and dense.macs == 3 * 8 * 8 * 5  # per sample, no N
+    assert a.output == (3, 40)
+    many = [helper.make_node("Reshape", ["x", "two"], ["y"])]  # two axes the size of the batch: named
+    b = analyze(from_onnx(_model(many, [("two", _ints(2, 2, 48))], shape=(2, 3, 8, 8))))
+    assert [r.kind for r in b.uncounted] == ["Opaque"] and any("moves the batch axis" in w for w in b.warnings)
 
 
 # ------------------------------------------------------------------------------------------------
