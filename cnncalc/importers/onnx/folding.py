@@ -194,11 +194,18 @@ class Constants:
         from onnx import helper
 
         values = [None if i is None else i.value for i in fold.inputs]
+        standin = _stand_ins(fold.node.op_type, values)
+        if standin is not None:
+            self._fold_dims(fold, standin)
+            return
         out = None
         if values and all(not isinstance(v, Unknown) for v in values if v is not None):
             attrs = {a.name: helper.get_attribute_value(a) for a in fold.node.attribute}
             try:
-                out = evaluate(fold.node.op_type, values, attrs, name=fold.name, read_tensor=lambda t, what: tensor_values(t, self.base_dir, what))
+                import numpy as np
+
+                with np.errstate(all="ignore"):  # a constant divided by zero is the file's business
+                    out = evaluate(fold.node.op_type, values, attrs, name=fold.name, read_tensor=lambda t, what: tensor_values(t, self.base_dir, what))
                 out = None if out is None else [v if isinstance(v, Unknown) else as_array(v) for v in out]
             except OnnxImportError:
                 raise  # a cap, a refused file: the user hears of it
@@ -215,6 +222,90 @@ class Constants:
                 inferred = self.inferred().get(fold.node.output[k])
                 slot.value = Unknown(inferred if inferred and all(isinstance(d, int) for d in inferred) else None, reason)
             slot.dims = _dims_of(slot.value)
+
+
+    def _fold_dims(self, fold, values):
+        """The outputs' dimensions of a node whose data inputs' values are unknown (external data
+        left out) but whose dimensions are known: evaluated on stand-ins (zero-stride arrays of
+        those dimensions: no memory), the values thrown away, only the dimensions kept. So a
+        ViT's ``Expand(class_token)`` or Swin's gathered bias table has its dimensions."""
+        from onnx import helper
+
+        out = None
+        import numpy as np
+
+        try:
+            attrs = {a.name: helper.get_attribute_value(a) for a in fold.node.attribute}
+            if fold.node.op_type == "Expand" and values[1].dtype == object:
+                out = [_Shaped(_expanded(values[0].shape, values[1]))]  # to a symbolic batch
+            else:
+                with np.errstate(all="ignore"):  # zeros stand in: a division by them is no news
+                    out = evaluate(fold.node.op_type, values, attrs, name=fold.name)
+        except Exception:  # a cap or an evaluation this reader cannot do: dimensions unknown
+            out = None
+        reason = next((v.reason for v in (i.value for i in fold.inputs if i is not None) if isinstance(v, Unknown) and v.reason), None)
+        for k, slot in enumerate(fold.outputs):
+            if slot is None:
+                continue
+            made = out[k] if out is not None and k < len(out) and not isinstance(out[k], Unknown) else None
+            dims = None if made is None else (made.shape if isinstance(made, _Shaped) else tuple(int(d) for d in as_array(made).shape))
+            slot.value = Unknown(dims, reason)
+            slot.dims = slot.value.dims
+
+
+class _Shaped:
+    """Dimensions without values (some symbolic): what a stand-in evaluation may give."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+
+def _expanded(dims, shape):
+    """``Expand``'s output dimensions (NumPy broadcasting) for a target that may hold symbols."""
+    shape = list(shape.reshape(-1))
+    rank = max(len(dims), len(shape))
+    a = [1] * (rank - len(dims)) + list(dims)
+    b = [1] * (rank - len(shape)) + shape
+    out = []
+    for x, y in zip(a, b):
+        if is_number(y) and int(y) == 1:
+            out.append(x)
+        elif is_number(x) and int(x) == 1:
+            out.append(y if not is_number(y) else int(y))
+        elif is_number(x) and is_number(y) and int(x) == int(y):
+            out.append(int(x))
+        else:
+            raise ValueError(f"{tuple(dims)} does not expand to {tuple(shape)}")
+    return out
+
+
+_STAND_IN = {
+    **{op: (0,) for op in ("Identity", "Cast", "Gather", "Reshape", "Expand", "Tile", "Slice", "Unsqueeze", "Squeeze", "Transpose", "Flatten",
+                           "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal")},
+    **{op: (0, 1) for op in ("MatMul", "Add", "Sub", "Mul", "Div")},
+    "Gemm": (0, 1, 2),
+    "Where": (1, 2),
+}
+"""The inputs of an operator that hold data (not shapes or indices): where a stand-in may replace an
+unknown value to give the output's dimensions."""
+
+
+def _stand_ins(op_type, values):
+    """``values`` with the unknown data inputs of known dimensions as zero-stride zeros, or ``None``
+    when there is none to stand in (or an unknown input that is not data)."""
+    import numpy as np
+
+    positions = _STAND_IN.get(op_type, tuple(range(len(values))) if op_type == "Concat" else ())
+    unknown = [i for i, v in enumerate(values) if isinstance(v, Unknown)]
+    if not unknown or any(i not in positions for i in unknown):
+        return None
+    out = list(values)
+    for i in unknown:
+        dims = values[i].dims
+        if dims is None or not all(isinstance(d, int) and d >= 0 for d in dims) or product(dims) > MAX_CONSTANT_ELEMENTS:
+            return None
+        out[i] = np.broadcast_to(np.float32(0), tuple(dims))
+    return out
 
 
 def _dims_of(value):
@@ -305,6 +396,32 @@ def evaluate(op_type, values, attrs, *, name="", read_tensor=None):
         return [np.full(shape, fill.reshape(-1)[0])]
     if op_type == "Range":
         return [np.arange(values[0].item(), values[1].item(), values[2].item())]
+    if op_type == "MatMul":
+        return [np.matmul(values[0], values[1])]
+    if op_type == "Gemm":
+        a = values[0].T if int(attrs.get("transA", 0)) else values[0]
+        b = values[1].T if int(attrs.get("transB", 0)) else values[1]
+        out = float(attrs.get("alpha", 1.0)) * (a @ b)
+        return [out + float(attrs.get("beta", 1.0)) * values[2] if len(values) > 2 and values[2] is not None else out]
+    if op_type == "Expand":
+        if values[1].dtype == object:  # to a symbolic batch: dimensions only
+            return [Unknown(tuple(_expanded(values[0].shape, values[1])))]
+        shape = [int(v) for v in values[1]]
+        return [np.broadcast_to(values[0], np.broadcast_shapes(values[0].shape, tuple(shape)))]
+    if op_type == "Tile":
+        return [np.tile(values[0], [int(v) for v in values[1]])]
+    if op_type == "Flatten":
+        axis = int(attrs.get("axis", 1)) % max(values[0].ndim, 1)
+        return [values[0].reshape(int(np.prod(values[0].shape[:axis])), -1)]
+    if op_type == "Where":
+        return [np.where(values[0], values[1], values[2])]
+    unary = {"Relu": lambda v: np.maximum(v, 0), "Sigmoid": lambda v: 1 / (1 + np.exp(-v)), "Tanh": np.tanh, "Exp": np.exp, "Log": np.log,
+             "Sqrt": np.sqrt, "Neg": np.negative, "Abs": np.abs, "Floor": np.floor, "Ceil": np.ceil, "Reciprocal": lambda v: 1 / v, "Not": np.logical_not}
+    if op_type in unary:
+        return [unary[op_type](values[0])]
+    binary = {"Equal": np.equal, "Less": np.less, "Greater": np.greater, "Mod": np.mod, "Max": np.maximum, "Min": np.minimum, "And": np.logical_and, "Or": np.logical_or}
+    if op_type in binary and len(values) == 2:
+        return [binary[op_type](values[0], values[1])]
     return None
 
 
@@ -333,8 +450,18 @@ def _elements(op_type, values, attrs):
             return 0 if along == 0 else data.size // along * indices.size
         if op_type == "Concat":
             return sum(np.atleast_1d(v).size for v in values)
-        if op_type in ("Add", "Sub", "Mul", "Div"):
+        if op_type in ("Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Mod", "Max", "Min", "And", "Or"):
             return product(np.broadcast_shapes(values[0].shape, values[1].shape))
+        if op_type == "Where":
+            return product(np.broadcast_shapes(*(v.shape for v in values[:3])))
+        if op_type == "Expand" and values[1].dtype != object:
+            return product(np.broadcast_shapes(values[0].shape, tuple(int(v) for v in values[1])))
+        if op_type == "Tile":
+            return values[0].size * product(int(v) for v in values[1])
+        if op_type == "MatMul":
+            return product(np.broadcast_shapes(values[0].shape[:-2], values[1].shape[:-2])) * values[0].shape[-2] * values[1].shape[-1]
+        if op_type == "Gemm":
+            return values[0].shape[0 if not int(attrs.get("transA", 0)) else 1] * values[1].shape[1 if not int(attrs.get("transB", 0)) else 0]
     except (TypeError, ValueError, IndexError, AttributeError, OverflowError):
         return None
     return None

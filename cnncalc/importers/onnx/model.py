@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 
 from ...spec import Graph, Spec
 from ..errors import OnnxImportError
 from .reader import Reader
 
 MIN_OPSET = 11
-"""The oldest default-domain opset read (torch exports 17 or 18 by default)."""
+"""The oldest default-domain opset read as it is (torch exports 17 to 20 by default); older files
+are upgraded in memory first (:func:`upgrade`)."""
+
+UPGRADE_TO = 13
+"""The opset older files are upgraded to with ``onnx.version_converter`` (the ONNX model zoo's
+classic CNNs are opset 7-9)."""
 
 
 def load_model(path_or_model):
@@ -54,8 +60,9 @@ def from_onnx(path_or_model, *, name: str | None = None) -> Spec:
     ``onnx.ModelProto``. See the module docstring for what is read and how it is counted."""
     model = load_model(path_or_model)
     version = opset(model)
+    upgraded = None
     if version < MIN_OPSET:
-        raise OnnxImportError(f"the model uses opset {version}: cnncalc reads opset {MIN_OPSET} and later (re-export with opset_version={MIN_OPSET} or newer)")
+        model, upgraded = upgrade(model, version), UPGRADE_TO
     base_dir = os.path.dirname(os.path.abspath(os.fspath(path_or_model))) if isinstance(path_or_model, (str, os.PathLike)) else None
     reader = Reader(model, base_dir)
     outputs = reader.read()
@@ -64,12 +71,87 @@ def from_onnx(path_or_model, *, name: str | None = None) -> Spec:
         if isinstance(path_or_model, (str, os.PathLike)):
             name = os.path.splitext(os.path.basename(os.fspath(path_or_model)))[0]
     producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)
+    folded = folded_batchnorm(model, reader)
+    meta = {"source": "onnx", "opset": version, "producer": producer}
+    if upgraded:
+        meta["upgraded_to"] = upgraded
+    if folded:
+        meta["folded_batchnorm"] = folded
     return Spec(
         Graph(tuple(reader.nodes), outputs=outputs, name=None),
         model=name,
-        description=f"ONNX model {name} (opset {version}" + (f", {producer})" if producer else ")"),
-        meta={"source": "onnx", "opset": version, "producer": producer},
+        description=f"ONNX model {name} (opset {version}" + (f", upgraded to {upgraded} in memory" if upgraded else "") + (f", {producer})" if producer else ")"),
+        meta=meta,
     )
+
+
+def upgrade(model, version):
+    """The model converted to :data:`UPGRADE_TO` in memory; a one-line error naming the operator
+    the converter cannot upgrade."""
+    from onnx import version_converter
+
+    try:
+        return version_converter.convert_version(model, UPGRADE_TO)
+    except Exception as exc:  # the converter raises RuntimeError (a failed C++ assertion)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        culprit = _upgrade_culprit(model, version, text)
+        what = f" (operator {culprit})" if culprit else ""
+        reason = re.sub(r"^.*?(Assertion|failed:)\s*", "", text).replace("%s", "").strip()
+        raise OnnxImportError(
+            f"the model uses opset {version}, older than {MIN_OPSET}, and onnx.version_converter cannot upgrade it{what}: {reason[:160]}"
+        ) from None
+
+
+def _upgrade_culprit(model, version, text) -> str | None:
+    """The operator a version-converter failure is about: one the converter names ("for Scan"),
+    one ONNX has no schema for, or the one whose schema has the attribute the message names."""
+    from onnx import defs
+
+    types = sorted({n.op_type for n in model.graph.node if n.domain in ("", "ai.onnx")})
+    named = re.search(r"for (\w+)\s*$", text)
+    if named and named.group(1) in types:
+        return named.group(1)
+    unknown = [t for t in types if not defs.has(t)]
+    if unknown:
+        return ", ".join(unknown)
+    attribute = re.search(r"attribute '(\w+)'", text)
+    if attribute:
+        for t in types:
+            try:
+                schema = defs.get_schema(t, version)
+            except Exception:  # no schema of that operator at that version
+                continue
+            if attribute.group(1) in schema.attributes:
+                return t
+    return None
+
+
+def folded_batchnorm(model, reader) -> dict | None:
+    """The BatchNorms an exporter folded into the convolutions before them, as far as the file
+    tells: ``{"convolutions": n, "channels": C, "restore": k}``, where ``k`` is what the file lacks
+    against torch's count of the unfolded model (docs/import.md, "BatchNorm folding"): each folded
+    BatchNorm's gamma and beta (``2C``) less the bias the folding gave the convolution (``C``, when
+    the file keeps it: the dynamo exporter drops an all-zero one), the convolutions before them
+    taken to have had no bias. The signs: the TorchScript exporter names a folded weight
+    ``onnx::Conv_N`` (a tensor it computed) where an unfolded one keeps its module path
+    (``layer1.0.conv1.weight``); the dynamo exporter's optimizer records ``FuseBatchNormIntoConv``
+    in the node's metadata. ``None`` when nothing was folded (or the writer does not say)."""
+    convolutions = channels = restore = 0
+    for node in model.graph.node:
+        if node.op_type != "Conv" or len(node.input) < 2 or node.domain not in ("", "ai.onnx"):
+            continue
+        rules = next((p.value for p in node.metadata_props if p.key == "pkg.onnxscript.rewriter.rule_name"), "")
+        if "FuseBatchNormIntoConv" not in rules and not node.input[1].startswith("onnx::Conv_"):
+            continue
+        dims = reader.dims(node.input[1])
+        if not dims:
+            continue
+        c = int(dims[0])
+        has_bias = len(node.input) > 2 and node.input[2] != ""
+        convolutions += 1
+        channels += c
+        restore += c if has_bias else 2 * c
+    return {"convolutions": convolutions, "channels": channels, "restore": restore} if convolutions else None
 
 
 def is_onnx_file(path: str) -> bool:

@@ -1,10 +1,13 @@
 """The operator table: ONNX operator -> builder of the spec layer(s) (:data:`OPS`).
 
 Each builder takes an :class:`~.node.Op` and returns a layer, a chain of layers (a padding before
-the node's own layer, a cropping after it), :data:`~.node.ALIAS` (no row: the output is the input),
-a :class:`~.tensors.Data` (folded into the node that produced the input), or raises
-:class:`~.node.Fallback` when no kind expresses this form of the operator (an Opaque row).
-docs/import.md lists the table.
+the node's own layer, a cropping after it, a layout change before an image operator),
+:data:`~.node.ALIAS` (no row: the output is the input), a :class:`~.tensors.Data` (folded into
+the node that produced the input), :class:`~.node.Outputs` (one chain per output: ``Split``), or
+raises :class:`~.node.Fallback` when no kind expresses this form of the operator (an Opaque row).
+A builder that changes the layout of its output (a transpose, a reshape) sets ``op.layout``.
+Shapes and axes are converted with the input's layout (:mod:`.tensors`). docs/import.md lists the
+table.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from dataclasses import replace
 
 from ... import kinds
 from ...arith import is_number, product
-from .node import ALIAS, Fallback
-from .tensors import Unknown, onnx_dims, sample_axis
+from .node import ALIAS, Fallback, Outputs
+from .tensors import Data, Unknown, inner_dims, onnx_axes_of, shape_of, spec_axis
 
 
 def _spatial(values, what, default):
@@ -64,19 +67,53 @@ def scalar_of(value):
 
 
 
+IMAGE_OPS = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization", "LRN", "Resize", "Upsample", "InstanceNormalization"})
+"""Operators that read an ``N x C x H x W`` image: a rank-4 tensor they read is taken as one."""
+
+KEEPS_LAYOUT = frozenset({"Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Clip", "Dropout", "Identity", "Cast", "Split", "Slice", "Concat", "Pad", "Exp", "Sqrt", "Erf", "Pow"})
+"""Operators whose output has the layout of their input (for :meth:`_Reader.read_as_image`)."""
+
+
+def _need_image(op, what):
+    if not op.image:
+        raise Fallback(f"{what} of an N x H x W x C or non-image tensor" if op.rank == 4 else f"a {op.rank - 2}-D {what}")
+
+
+def _image_first(op, build, what):
+    """``build(op)`` for an operator that reads ``N x C x H x W``: a rank-4 tensor that the reader
+    kept in ONNX order (its producer could not tell it feeds an image operator) is shown channels
+    last first, by a Permute row."""
+    data = op.data[0]
+    if data.image or data.rank != 4 or data.batch_axis != 0:
+        return build(op)
+    image = replace(data, shape=shape_of(data.shape, True), image=True)
+    op.reader.data[op.inputs[op.data_index[0]]] = image
+    try:
+        result = build(op)
+    finally:
+        op.reader.data[op.inputs[op.data_index[0]]] = data
+    layers = result if isinstance(result, tuple) else (result,)
+    return (kinds.Permute((1, 2, 0)), *layers)
+
+
 def _conv(op):
-    if op.rank != 4:
-        raise Fallback(f"a {op.rank - 2}-D convolution")
+    _need_image(op, "convolution")
     c_out, c_in_g, kh, kw = op.weight(1)
     groups = int(op.attr("group", 1))
     c_in = op.data[0].shape[-1]
+    if is_number(c_in) and c_in_g * groups != c_in:
+        raise op.mismatch(f"its weight {c_out}x{c_in_g}x{kh}x{kw} in {groups} group(s) reads {c_in_g * groups} channels, its input has {c_in}")
+    if c_out % groups:
+        raise op.mismatch(f"{c_out} output channels do not split into {groups} groups")
     stride = _one_or_pair(_spatial(op.attr("strides"), "strides", (1, 1)))
     dilation = _one_or_pair(_spatial(op.attr("dilations"), "dilations", (1, 1)))
     kernel = _one_or_pair((kh, kw))
     padding, pre = _padding(op)
     bias = op.has(2)
     if bias:
-        op.weight(2)
+        dims = op.weight(2)
+        if product(dims) != c_out:
+            raise op.mismatch(f"its bias has {product(dims)} values for {c_out} output channels")
     if groups > 1 and groups == c_in and c_in_g == 1:
         layer = kinds.DepthwiseConv2D(kernel=kernel, stride=stride, padding=padding, dilation=dilation, multiplier=c_out // groups, bias=bias)
     else:
@@ -85,11 +122,13 @@ def _conv(op):
 
 
 def _conv_transpose(op):
-    if op.rank != 4:
-        raise Fallback(f"a {op.rank - 2}-D transposed convolution")
+    _need_image(op, "transposed convolution")
     if int(op.attr("group", 1)) != 1 or op.attr("output_shape") is not None:
         raise Fallback("groups or output_shape")
-    _, c_out, kh, kw = op.weight(1)
+    c_in_w, c_out, kh, kw = op.weight(1)
+    c_in = op.data[0].shape[-1]
+    if is_number(c_in) and c_in_w != c_in:
+        raise op.mismatch(f"its weight {c_in_w}x{c_out}x{kh}x{kw} reads {c_in_w} channels, its input has {c_in}")
     bias = op.has(2)
     if bias:
         op.weight(2)
@@ -110,36 +149,129 @@ def _conv_transpose(op):
     return layer
 
 
+def _dense_axis(op, onnx_axis, units, bias):
+    """A Dense on one ONNX axis of the first computed input (a vector: the plain dense layer)."""
+    data = op.data[0]
+    if data.batched and len(data.shape) == 1 and spec_axis(data, onnx_axis) == 0:
+        return kinds.Dense(int(units), bias=bias)
+    axis = spec_axis(data, onnx_axis) - len(data.shape)
+    return kinds.Dense(int(units), bias=bias, last_axis=True, axis=axis)
+
+
 def _gemm(op):
     if op.data_index != [0] or int(op.attr("transA", 0)):
         raise Fallback("a Gemm whose weight is computed or whose input is transposed")
     dims = op.weight(1)
-    units = dims[0] if int(op.attr("transB", 0)) else dims[1]
+    units, k = (dims[0], dims[1]) if int(op.attr("transB", 0)) else (dims[1], dims[0])
+    size = op.dims()[-1]
+    if is_number(size) and size != k:
+        raise op.mismatch(f"its weight {dims[0]}x{dims[1]} reads {k} features, its input has {size}")
     bias = op.has(2)
     if bias:
-        op.weight(2)
-    return kinds.Dense(int(units), bias=bias)
+        bdims = op.weight(2)
+        if product(bdims) not in (units, 1):
+            raise op.mismatch(f"its bias has {product(bdims)} values for {units} outputs")
+    return _dense_axis(op, -1, units, bias)
 
 
 def _matmul(op):
-    if op.data_index != [0] or op.rank not in (2, 3):
-        raise Fallback("a MatMul of two computed tensors (or on an image tensor)")
-    dims = op.weight(1)
+    if len(op.data_index) == 2:
+        if any(d.image for d in op.data):
+            raise Fallback("a product of image tensors (N x C x H x W)")
+        return _two_tensors(op, kinds.MatMul())
+    if len(op.data_index) != 1:
+        raise Fallback("a MatMul of constants")
+    k = 1 - op.data_index[0]
+    dims = op.weight(k)
     if len(dims) != 2:
         raise Fallback(f"a MatMul by a {len(dims)}-D weight")
-    return kinds.Dense(int(dims[1]), bias=False, last_axis=op.rank == 3)
+    rows, cols = dims
+    x = op.dims()
+    if k == 1:  # x @ W: contracts x's last axis
+        if is_number(x[-1]) and x[-1] != rows:
+            raise op.mismatch(f"its weight {rows}x{cols} reads {rows} features, its input has {x[-1]}")
+        return _dense_axis(op, -1, cols, False)
+    if len(x) < 2:  # W @ x on a vector: the vector is a column
+        raise Fallback("a weight times a vector")
+    if is_number(x[-2]) and x[-2] != cols:  # W @ x: contracts x's second-to-last axis
+        raise op.mismatch(f"its weight {rows}x{cols} reads {cols} rows, its input has {x[-2]}")
+    return _dense_axis(op, -2, rows, False)
+
+
+def _einsum(op):
+    equation = op.attr("equation")
+    if len(op.data_index) == 2 and len(op.inputs) == 2:
+        if any(d.image or d.batch_axis != 0 for d in op.data):
+            raise Fallback("an Einsum of image tensors, or of tensors whose batch is not their first axis")
+        return kinds.Einsum(equation=equation.replace(" ", ""))
+    if len(op.data_index) == 1 and len(op.inputs) == 2 and op.data_index == [0]:
+        if op.image or op.data[0].batch_axis != 0:
+            raise Fallback("an Einsum of an image, or of a tensor whose batch is not its first axis")
+        dims = op.weight(1)
+        return kinds.EinsumDense(equation=equation.replace(" ", ""), weight=tuple(int(d) for d in dims))
+    raise Fallback(f"an Einsum of {len(op.inputs)} operands")
+
+
+def _two_tensors(op, layer):
+    """A merge of two computed tensors whose shapes line up as ONNX's do (neither an image unless
+    both are images of one layout)."""
+    a, b = op.data
+    if a.image != b.image or a.batch_axis != b.batch_axis:
+        raise Fallback("tensors of two layouts")
+    return layer
 
 
 def _batchnorm(op):
+    _need_image(op, "batch normalisation") if op.rank == 4 else None
+    channels = op.dims()[1] if op.rank >= 2 else None
     for i in range(1, 5):
-        op.weight(i)
+        dims = op.weight(i)
+        if channels is not None and is_number(channels) and product(dims) != channels:
+            raise op.mismatch(f"its input {i + 1} has {product(dims)} values for {channels} channels")
+    if op.rank != 4:
+        raise Fallback(f"a batch normalisation of a rank-{op.rank} tensor")
     return kinds.BatchNorm(epsilon=float(op.attr("epsilon", 1e-5)), momentum=float(op.attr("momentum", 0.9)))
+
+
+def _layernorm(op):
+    """LayerNormalization (opset 17): over the axes from ``axis`` on; scale and bias of their sizes."""
+    axis = int(op.attr("axis", -1))
+    rank = op.rank
+    first = axis % rank
+    axes = tuple(sorted(spec_axis(op.data[0], a) - len(op.data[0].shape) for a in range(first, rank)))
+    normalised = product(op.dims()[first:])
+    scale = op.weight(1)
+    if is_number(normalised) and product(scale) != normalised:
+        raise op.mismatch(f"its scale has {product(scale)} values for {normalised} normalised elements")
+    center = op.has(2)
+    if center:
+        op.weight(2)
+    return kinds.LayerNorm(axis=axes, center=center, scale=True)
+
+
+def _groupnorm(op):
+    """InstanceNormalization (a scale and a bias per channel) and GroupNormalization (opset 18: per
+    group, opset 21: per channel) on the channel axis."""
+    data = op.data[0]
+    channels = op.dims()[1]
+    axis = spec_axis(data, 1) - len(data.shape)
+    if op.type == "InstanceNormalization":
+        groups = -1
+    else:
+        groups = int(op.attr("num_groups"))
+    scale = op.weight(1)
+    op.weight(2)
+    layer = kinds.GroupNorm(groups=groups, axis=axis, epsilon=float(op.attr("epsilon", 1e-5)))
+    if is_number(channels) and product(scale) != channels:
+        if op.type == "GroupNormalization" and product(scale) == groups:
+            raise Fallback("a GroupNormalization with per-group scales (opset 18)")
+        raise op.mismatch(f"its scale has {product(scale)} values for {channels} channels")
+    return layer
 
 
 def _pool(cls):
     def build(op):
-        if op.rank != 4:
-            raise Fallback(f"a {op.rank - 2}-D pool")
+        _need_image(op, "pool")
         if _spatial(op.attr("dilations"), "dilations", (1, 1)) != (1, 1):
             raise Fallback("a dilated pool")
         kernel = _one_or_pair(_spatial(op.attr("kernel_shape"), "kernel_shape", ()))
@@ -152,51 +284,94 @@ def _pool(cls):
 
 def _global(cls):
     def build(op):
-        if op.rank != 4:
-            raise Fallback(f"a {op.rank - 2}-D global pool")
+        _need_image(op, "global pool")
         return cls(keepdims=True)
 
     return build
 
 
 def _reduce(cls):
-    """``x.mean((2, 3))``: ReduceMean over the spatial axes is a global pool."""
+    """``x.mean((2, 3))``: ReduceMean over the spatial axes is a global pool (on either layout)."""
 
     def build(op):
         axes = op.attr("axes")
         if axes is None and op.has(1):
             axes = op.known_const(1, "axes").tolist()
-        if op.rank != 4 or axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
-            raise Fallback(f"a reduction over axes {axes} (only the spatial axes are a global pool)")
-        return cls(keepdims=bool(op.attr("keepdims", 1)))
+        if axes is None or op.rank != 4 or op.data[0].batch_axis != 0:
+            raise Fallback(f"a reduction over axes {axes}")
+        data = op.data[0]
+        spec = sorted(spec_axis(data, a) for a in axes)
+        if spec == [0, 1] and data.image:
+            return cls(keepdims=bool(op.attr("keepdims", 1)))
+        if sorted(int(a) % 4 for a in axes) == [2, 3] and not data.image:
+            # an N x C x H x W tensor the exporter's reshapes left in ONNX order: shown channels
+            # last first (a Permute), then the global pool
+            op.layout = (True, 0)
+            return (kinds.Permute((1, 2, 0)), cls(keepdims=bool(op.attr("keepdims", 1))))
+        raise Fallback(f"a reduction over axes {axes} (only the spatial axes are a global pool)")
 
     return build
 
 
+_REDUCTIONS = {
+    "ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "max", "ReduceMin": "min", "ReduceProd": "prod",
+    "ReduceL1": "l1", "ReduceL2": "l2", "ReduceSumSquare": "sum_square", "ReduceLogSum": "log_sum", "ReduceLogSumExp": "log_sum_exp",
+}
+
+
+def _reduction(op):
+    """A reduction: over the spatial axes of an image (ReduceMean, ReduceMax) a global pool, over
+    any other axes a Reduce."""
+    if op.type in ("ReduceMean", "ReduceMax"):
+        try:
+            return _reduce(kinds.GlobalAvgPool2D if op.type == "ReduceMean" else kinds.GlobalMaxPool2D)(op)
+        except Fallback:
+            pass
+    axes = op.attr("axes")
+    if axes is None and op.has(1):
+        axes = op.known_const(1, "axes").tolist()
+    data = op.data[0]
+    if axes is None or len(axes) == 0:
+        if int(op.attr("noop_with_empty_axes", 0)):
+            return ALIAS
+        axes = list(range(data.rank))
+    spec = sorted({spec_axis(data, a) for a in axes})
+    keepdims = bool(op.attr("keepdims", 1))
+    if not keepdims and data.image:
+        raise Fallback("a reduction that drops axes of an image")
+    if not keepdims and data.batched:
+        dropped = sum(1 for a in axes if int(a) % data.rank < data.batch_axis)
+        op.layout = (False, data.batch_axis - dropped)
+    return kinds.Reduce(_REDUCTIONS[op.type], tuple(spec), keepdims=keepdims)
+
+
 def _flatten(op):
     axis = int(op.attr("axis", 1)) % op.rank
-    if axis != 1:
-        raise Fallback(f"a flatten at axis {axis} (it merges the batch axis or keeps image axes)")
-    return kinds.Flatten() if op.rank > 2 else ALIAS
+    dims = op.dims()
+    return _reshape_to(op, [product(dims[:axis]), product(dims[axis:])])
 
 
-def _reshape_to(op, dims):
-    """The layer that gives the first computed input the ONNX dimensions ``dims`` (batch first)."""
-    dims = _sizes(dims, "a reshape to")
-    batch = op.reader.batch
-    source = onnx_dims(op.data[0].shape, batch)
-    if not dims or not (dims[0] == -1 or dims[0] is batch or same_size(dims[0], batch)):
-        raise Fallback(f"a reshape to {tuple(dims)} that moves the batch axis")
-    target = list(dims[1:])
-    if target == list(source[1:]):
-        return ALIAS
-    if len(target) == 1 and len(source) > 2:
-        if target[0] == -1 or same_size(target[0], product(source[1:])):
-            return kinds.Flatten()
-    if len(target) == 3:
-        c, h, w = target
-        target = [h, w, c]
-    return kinds.Reshape(tuple(int(v) if is_number(v) else v for v in target))
+def same_size(a, b):
+    try:
+        return bool(a == b)
+    except TypeError:
+        return False
+
+
+def _resolve(op, dims, source, allowzero=False):
+    """ONNX Reshape's rules: ``0`` copies the source's size there (unless ``allowzero``), one
+    ``-1`` takes the rest."""
+    dims = list(dims)
+    if not allowzero:
+        dims = [source[i] if same_size(v, 0) and i < len(source) else v for i, v in enumerate(dims)]
+    unknown = [i for i, v in enumerate(dims) if same_size(v, -1)]
+    if len(unknown) > 1:
+        raise Fallback(f"a reshape to {tuple(dims)} with several -1")
+    if unknown:
+        rest = product(v for i, v in enumerate(dims) if i != unknown[0])
+        total_ = product(source)
+        dims[unknown[0]] = total_ // rest if is_number(total_) and is_number(rest) else total_ / rest
+    return [int(v) if is_number(v) else v for v in dims]
 
 
 def _sizes(values, what) -> list:
@@ -215,26 +390,84 @@ def _sizes(values, what) -> list:
     return sizes
 
 
-def same_size(a, b):
-    try:
-        return bool(a == b)
-    except TypeError:
-        return False
+def _reshape_to(op, dims, allowzero=False):
+    """The layer that gives the first computed input the ONNX dimensions ``dims`` (ONNX Reshape's
+    ``0`` and ``-1`` allowed); sets the output's layout (``op.layout``).
+
+    Where the batch axis is afterwards: a symbolic batch (``N``) is the one axis of that size; a
+    batch of 1 stays where it was when the axes before it are kept and it is still 1, else a
+    leading 1 is taken for it, else the exporter folded it into another axis (Swin's windows: the
+    tensor is unbatched). A batch of any other size that cannot be found is named, never guessed."""
+    data = op.data[0]
+    batch = op.reader.batch
+    source = op.dims()
+    k = data.batch_axis
+    if not is_number(batch):
+        # a symbolic batch: the axis of exactly that size is the batch; folded into another axis
+        # (nn.MultiheadAttention's L x N*heads x d) it counts per sample as a batch of 1
+        raw = _sizes(dims, "a reshape to")
+        found = [i for i, d in enumerate(raw) if same_size(d, batch)]
+        if len(found) > 1:
+            raise Fallback(f"a reshape to {tuple(raw)} with several axes the size of the batch")
+        one = [_per_sample(v, batch) for v in raw]
+        dims = _resolve(op, one, [_per_sample(v, batch) for v in source], allowzero)
+        axis = found[0] if found else None
+        inner = list(dims) if axis is None else [d for i, d in enumerate(dims) if i != axis]
+        return _reshaped(op, data, inner, axis)
+    dims = _resolve(op, _sizes(dims, "a reshape to"), source, allowzero)
+    if not same_size(batch, 1):
+        found = [i for i, d in enumerate(dims) if same_size(d, batch)]
+        if not data.batched or len(found) != 1:
+            raise Fallback(f"a reshape to {tuple(dims)} that moves the batch axis")
+        axis = found[0]
+    elif data.batched and k < len(dims) and same_size(dims[k], 1) and list(dims[:k]) == list(source[:k]):
+        axis = k  # the batch of 1 where it was
+    elif dims and len(dims) > 1 and same_size(dims[0], 1):
+        axis = 0  # a leading 1: the batch (back, when an exporter had folded it)
+    elif not data.batched and len(dims) == len(source) + 1 and _inserted_one(dims, source) is not None:
+        axis = _inserted_one(dims, source)  # a 1 put back between the axes (L x E -> L x 1 x E)
+    else:
+        axis = None  # the batch of 1 folded into another axis
+    inner = list(dims) if axis is None else [d for i, d in enumerate(dims) if i != axis]
+    return _reshaped(op, data, inner, axis)
+
+
+def _per_sample(size, batch):
+    """A size with the (symbolic) batch taken as 1: what one sample has of an axis it folds into."""
+    return size.subs(batch, 1) if hasattr(size, "subs") else size
+
+
+def _reshaped(op, data, inner, axis):
+    """The row that gives ``data`` the per-sample ONNX dimensions ``inner``, its batch at ONNX
+    ``axis`` (``None``: folded away); sets ``op.layout``."""
+    image = axis == 0 and len(inner) == 3 and op.reader.read_as_image(op.outputs[0])
+    target = shape_of(inner, image)
+    op.layout = (image, axis)
+    if tuple(target) == tuple(data.shape) and axis == data.batch_axis:
+        return ALIAS
+    if axis == 0 == data.batch_axis and len(target) == 1 and len(data.shape) > 1:
+        return kinds.Flatten()
+    return kinds.Reshape(tuple(int(v) if is_number(v) else v for v in target))
+
+
+def _inserted_one(dims, source):
+    """The position of the one axis of size 1 whose removal from ``dims`` gives ``source``."""
+    for i, d in enumerate(dims):
+        if same_size(d, 1) and list(dims[:i]) + list(dims[i + 1:]) == list(source):
+            return i
+    return None
 
 
 def _reshape(op):
     shape = [v for v in op.known_const(1, "target shape").tolist()]
-    source = onnx_dims(op.data[0].shape, op.reader.batch)
-    if not int(op.attr("allowzero", 0)):
-        shape = [source[i] if same_size(v, 0) and i < len(source) else v for i, v in enumerate(shape)]
-    return _reshape_to(op, shape)
+    return _reshape_to(op, shape, bool(int(op.attr("allowzero", 0))))
 
 
 def _squeeze(op):
     axes = op.attr("axes")
     if axes is None and op.has(1):
         axes = op.known_const(1, "axes").tolist()
-    dims = list(onnx_dims(op.data[0].shape, op.reader.batch))
+    dims = list(op.dims())
     rank = len(dims)
     drop = {int(a) % rank for a in axes} if axes is not None else {i for i, v in enumerate(dims) if same_size(v, 1)}
     return _reshape_to(op, [v for i, v in enumerate(dims) if i not in drop])
@@ -244,7 +477,7 @@ def _unsqueeze(op):
     axes = op.attr("axes")
     if axes is None and op.has(1):
         axes = op.known_const(1, "axes").tolist()
-    dims = list(onnx_dims(op.data[0].shape, op.reader.batch))
+    dims = list(op.dims())
     rank = len(dims) + len(axes)
     for a in sorted(int(a) % rank for a in axes):
         dims.insert(a, 1)
@@ -252,32 +485,75 @@ def _unsqueeze(op):
 
 
 def _concat(op):
-    if len(op.data_index) != len([t for t in op.inputs if t]):
-        raise Fallback("a concatenation with constant inputs")
-    return kinds.Concat(axis=sample_axis(op.attr("axis", 1), op.rank))
+    constants = [i for i, t in enumerate(op.inputs) if t and i not in op.data_index]
+    if constants:
+        if len(op.data_index) != 1 or len(constants) != 1:
+            raise Fallback("a concatenation of several constants")
+        k = constants[0]
+        dims = op.learned(k)
+        if dims is None:
+            raise Fallback("a concatenation with a constant that is not a learned tensor")
+        data = op.data[0]
+        axis = int(op.attr("axis"))
+        x = op.dims()
+        if len(dims) != len(x):
+            raise Fallback("a concatenation of tensors of two ranks")
+        token = kinds.ClassToken(tokens=int(dims[axis]), axis=spec_axis(data, axis))
+        # the token's values per sample (the batch axis of an Expand to the batch left out)
+        per_sample = product(d for i, d in enumerate(dims) if not (data.batched and i == data.batch_axis))
+        if op.stored() != per_sample:
+            raise Fallback(f"a concatenation with a learned tensor of {per_sample} values made of {op.stored()} stored ones")
+        return token
+    data = op.data
+    if len({(d.image, d.batch_axis) for d in data}) != 1:
+        raise Fallback("a concatenation of tensors of two layouts")
+    rank = len(data[0].shape)
+    return kinds.Concat(axis=spec_axis(data[0], op.attr("axis", 1)) - rank)
 
 
 _ARITHMETIC = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div"}
 
 
+def _const_shape(op, k):
+    """The per-sample shape of constant input ``k`` as it broadcasts against the computed input
+    (``C x 1 x 1`` on an image is ``1 x 1 x C``); ``None`` when it does not line up (it varies
+    along the batch axis, or has more axes than the tensor)."""
+    data = op.data[0]
+    dims = tuple(op.const_dims(k) or ())
+    rank = data.rank
+    if len(dims) > rank:
+        return None
+    dims = (1,) * (rank - len(dims)) + dims
+    if data.batched:
+        if not same_size(dims[data.batch_axis], 1):
+            return None
+        dims = dims[: data.batch_axis] + dims[data.batch_axis + 1:]
+    shape = shape_of(dims, data.image)
+    while len(shape) > 1 and same_size(shape[0], 1):
+        shape = shape[1:]
+    return tuple(int(v) for v in shape)
+
+
 def _binary(op):
-    """Add, Sub, Mul, Div: of two computed tensors a merge; with a constant, a rescaling, a bias
-    folded into the MatMul before it, or a per-channel scale."""
+    """Add, Sub, Mul, Div: of two computed tensors a merge; with a constant, a rescaling (a scalar),
+    a bias folded into the MatMul before it, a per-channel scale, or a learned tensor."""
     function = _ARITHMETIC.get(op.type, op.type.lower())
     if len(op.data_index) == 2:
+        _two_tensors(op, None)
         if op.type == "Add":
             a, b = (d.shape for d in op.data)
-            return kinds.Add() if a == b else _broadcast(op, "add")
+            return kinds.Add() if a == b else kinds.Binary("add")
         if op.type == "Mul":
             return kinds.Multiply()
-        return _broadcast(op, function)
+        return kinds.Binary(function)
     if len(op.data_index) != 1:
         raise Fallback("an operator on constants only")
     k = 1 - op.data_index[0]
     dims = op.const_dims(k)
     # Only a scalar's value matters; a tensor's dimensions decide the rest (its values are never
     # read: they may be external data, or large).
-    scalar = scalar_of(op.known_const(k, "constant operand")) if dims is None or product(dims) == 1 else None
+    value = op.const(k) if dims is None or product(dims) == 1 else None
+    scalar = None if value is None or isinstance(value, Unknown) else scalar_of(value)
     if scalar is not None:
         if op.type == "Add":
             return kinds.Rescaling(offset=scalar)
@@ -287,32 +563,40 @@ def _binary(op):
             return kinds.Rescaling(offset=-scalar) if k == 1 else kinds.Rescaling(scale=-1.0, offset=scalar)
         if op.type == "Div" and k == 1:
             return kinds.Rescaling(scale=1.0 / scalar)
-    bias = op.reader.fold_bias(op, k)
-    if bias is not None:
-        return bias
-    channels = op.data[0].shape[-1] if op.data[0].shape else None
-    if op.type == "Mul" and dims is not None and _per_channel(dims, op.rank, channels):
-        op.weight(k)
-        return kinds.LayerScale(int(channels))
-    raise Fallback("an element-wise operation with a constant tensor")
+    if op.type == "Add":
+        bias = op.reader.fold_bias(op, k)
+        if bias is not None:
+            return bias
+    shape = _const_shape(op, k)
+    if shape is None:
+        raise Fallback("an element-wise operation with a constant that does not line up with the tensor")
+    if op.learned(k) is not None:
+        stored, work = op.stored(), op.work()
+        channels = op.data[0].shape[-1] if op.data[0].shape else None
+        if op.type == "Mul" and len(shape) == 1 and same_size(shape[0], channels) and stored == shape[0] and not work:
+            return kinds.LayerScale(int(channels))  # one learned scale per channel (ConvNeXt)
+        return kinds.Learned(function, shape, params=None if stored == product(shape) else stored, macs=work)
+    # a constant that is no parameter (an integer tensor, a value the network computes from
+    # constants alone): arithmetic that keeps the tensor's shape and adds nothing
+    data_shape = tuple(op.data[0].shape)
+    if len(shape) <= len(data_shape) and all(same_size(a, 1) or same_size(a, b) for a, b in zip(reversed(shape), reversed(data_shape))):
+        return kinds.Rescaling()
+    raise Fallback("an element-wise operation with a constant that widens the tensor")
 
 
-def _per_channel(dims, rank, channels):
-    """A constant of ``C`` values broadcast over the channel axis (``C x 1 x 1`` on an image)."""
-    dims = tuple(int(d) for d in dims)
-    if rank == 4:
-        return dims in ((channels, 1, 1), (1, channels, 1, 1))
-    return dims in ((channels,), (1, channels))
+def _sum(op):
+    """``Sum`` of several tensors: an ``Add`` of them (one input: the tensor itself)."""
+    if len(op.data_index) != len([t for t in op.inputs if t]):
+        raise Fallback("a Sum with constant inputs")
+    if len(op.data_index) == 1:
+        return ALIAS
+    shapes = {tuple(d.shape) for d in op.data}
+    if len(shapes) != 1:
+        raise Fallback("a Sum of tensors of several shapes")
+    return kinds.Add()
 
 
-def _broadcast(op, function):
-    cls = getattr(kinds, "Binary", None)
-    if cls is None:
-        raise Fallback(f"no kind for '{function}' of two tensors")
-    return cls(function)
-
-
-_ACTIVATIONS = {
+ACTIVATIONS = {
     "Relu": "relu",
     "Sigmoid": "sigmoid",
     "Tanh": "tanh",
@@ -332,7 +616,7 @@ _ACTIVATIONS = {
 
 
 def _activation(op):
-    return kinds.Activation(_ACTIVATIONS[op.type])
+    return kinds.Activation(ACTIVATIONS[op.type])
 
 
 def _clip(op):
@@ -350,10 +634,7 @@ def _clip(op):
 
 
 def _elementwise(op):
-    cls = getattr(kinds, "Elementwise", None)
-    if cls is None:
-        raise Fallback("no kind for this element-wise operator")
-    return cls(op.type.lower())
+    return kinds.Elementwise(op.type.lower())
 
 
 def _dropout(op):
@@ -365,34 +646,42 @@ def _dropout(op):
 
 
 def _lrn(op):
+    _need_image(op, "local response normalisation")
     size = int(op.attr("size"))
     return kinds.LRN(depth_radius=(size - 1) // 2, bias=float(op.attr("bias", 1.0)), alpha=float(op.attr("alpha", 1e-4)), beta=float(op.attr("beta", 0.75)))
 
 
 def _pad(op):
-    mode = op.attr("mode", "constant")
     pads = op.attr("pads")
     if pads is None:
         pads = op.known_const(1, "pads").tolist()
-    if op.rank != 4 or len(pads) != 8:
-        raise Fallback(f"pads {pads} on a rank-{op.rank} tensor")
     pads = [int(p) for p in pads]
-    if any(pads[i] for i in (0, 1, 4, 5)):
+    rank = op.rank
+    if len(pads) != 2 * rank:
+        raise Fallback(f"pads {pads} on a rank-{rank} tensor")
+    if op.has(3):
+        raise Fallback("padding of selected axes")
+    if not any(pads):
+        return ALIAS
+    data = op.data[0]
+    if rank != 4 or data.batch_axis != 0:
+        raise Fallback(f"padding of a rank-{rank} tensor")
+    before, after = pads[:rank], pads[rank:]
+    spatial = [spec_axis(data, a) for a in range(1, 4)]
+    per = {spatial[i]: (before[i + 1], after[i + 1]) for i in range(3)}
+    if before[0] or after[0] or any(per[2]):
         raise Fallback("padding of the batch or channel axis")
-    top, left, bottom, right = pads[2], pads[3], pads[6], pads[7]
+    (top, bottom), (left, right) = per[0], per[1]
     if min(pads) < 0:
         if max(pads) > 0:
             raise Fallback("padding and cropping at once")
         return kinds.Cropping2D(((-top, -bottom), (-left, -right)))
-    del mode  # reflect/edge padding: the same shapes and counts as zero padding
-    return kinds.ZeroPadding2D(((top, bottom), (left, right)))
+    return kinds.ZeroPadding2D(((top, bottom), (left, right)))  # reflect/edge: the same shapes and counts
 
 
 def _resize(op):
     """Resize (opset 11+: X, roi, scales, sizes; opset 10: X, scales) and Upsample (X, scales)."""
-    cls = getattr(kinds, "Resize", None)
-    if cls is None or op.rank != 4:
-        raise Fallback("resizing a non-image tensor")
+    _need_image(op, "resize")
     mode = op.attr("mode", "nearest")
     scales = op.attr("scales")
     sizes = None
@@ -405,10 +694,10 @@ def _resize(op):
     if op.attr("axes") is not None:
         raise Fallback("resizing selected axes")
     if sizes is not None and len(sizes) == 4:
-        return cls(size=(int(sizes[2]), int(sizes[3])), mode=mode)
+        return kinds.Resize(size=(int(sizes[2]), int(sizes[3])), mode=mode)
     if scales is None or len(scales) != 4 or float(scales[0]) != 1 or float(scales[1]) != 1:
         raise Fallback(f"scales {scales}")
-    return cls(scale=tuple(int(s) if float(s).is_integer() else float(s) for s in scales[2:]), mode=mode)
+    return kinds.Resize(scale=tuple(int(s) if float(s).is_integer() else float(s) for s in scales[2:]), mode=mode)
 
 
 def _alias(op):
@@ -425,29 +714,168 @@ def perm_of(node):
 
 
 def _transpose(op):
-    """The layout changes TensorFlow converters write around an image: ``N x H x W x C`` to
-    ``N x C x H x W`` and back. Any other permutation of an image has no kind."""
-    perm = list(op.attr("perm") or [])
+    """A permutation of the axes: no row when the per-sample shape does not change (the layout
+    changes TensorFlow converters and ConvNeXt write between ``N x C x H x W`` and
+    ``N x H x W x C``; ``nn.MultiheadAttention`` moving the batch axis of ``N x L x E`` to
+    ``L x N x E``), else a Permute. The batch axis goes where the permutation takes it."""
     data = op.data[0]
-    if op.rank == 4 and perm == [0, 3, 1, 2] and data.channels_last:
-        return replace(data, channels_last=False)
-    if op.rank == 4 and perm == [0, 2, 3, 1] and not data.channels_last:
-        return replace(data, channels_last=True)
-    raise Fallback(f"a transpose {perm} of the image axes")
+    rank = data.rank
+    perm = [int(p) % rank for p in (op.attr("perm") or reversed(range(rank)))]
+    if sorted(perm) != list(range(rank)):
+        raise Fallback(f"perm {perm} is not a permutation of {rank} axes")
+    k = data.batch_axis
+    axis = None if k is None else perm.index(k)
+    inner_axes = [p for p in perm if p != k]  # the input's ONNX axes, in output order, batch left out
+    # as per-sample ONNX axes of the input (the batch removed from the numbering)
+    inner_perm = [p - (1 if k is not None and p > k else 0) for p in inner_axes]
+    inner_out = tuple(inner_dims(data)[p] for p in inner_perm)
+    candidates = [False]
+    if axis == 0 and len(inner_out) == 3:
+        candidates = [True, False] if op.reader.read_as_image(op.outputs[0]) else [False, True]
+    of_inner_in = {inner: spec for spec, inner in enumerate(onnx_axes_of(data))}
+    best = None
+    for image in candidates:
+        out = Data("", shape_of(inner_out, image), image, axis)
+        spec_perm = tuple(of_inner_in[inner_perm[q]] for q in onnx_axes_of(out))
+        if list(spec_perm) == list(range(len(spec_perm))):
+            op.layout = (image, axis)
+            return ALIAS
+        if best is None:
+            best = (image, spec_perm)
+    op.layout = (best[0], axis)
+    return kinds.Permute(best[1])
+
+
+def _split(op):
+    """Split (``chunk``): one Slice row per output, sizes from the ``split`` input or attribute,
+    or equal parts (``num_outputs``, or as many as the outputs)."""
+    data = op.data[0]
+    axis = int(op.attr("axis", 0))
+    size = op.dims()[axis % op.rank]
+    if op.has(1):
+        sizes = [int(v) for v in op.known_const(1, "split sizes").tolist()]
+    elif op.attr("split") is not None:
+        sizes = [int(v) for v in op.attr("split")]
+    else:
+        n = len(op.outputs)
+        if not is_number(size):
+            raise Fallback("an equal split of a symbolic axis")
+        part = -(-int(size) // n)
+        sizes = [min(part, int(size) - part * i) for i in range(n)]
+    spec = spec_axis(data, axis)
+    layers, start = [], 0
+    for s in sizes:
+        layers.append(kinds.Slice(axis=spec, start=start, stop=start + s))
+        start += s
+    return Outputs(tuple(layers))
+
+
+_INT_MAX = 2**62
+
+
+def _slice(op):
+    """Slice with constant starts, ends, axes and steps: one Slice row per sliced axis."""
+    starts = [int(v) for v in op.known_const(1, "starts").tolist()]
+    ends = [int(v) for v in op.known_const(2, "ends").tolist()]
+    axes = [int(v) for v in op.known_const(3, "axes").tolist()] if op.has(3) else list(range(len(starts)))
+    steps = [int(v) for v in op.known_const(4, "steps").tolist()] if op.has(4) else [1] * len(starts)
+    data = op.data[0]
+    dims = op.dims()
+    layers = []
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        size = dims[axis % op.rank]
+        if is_number(size):
+            size = int(size)
+            if len(range(size)[slice(start, end, step)]) == size and step == 1:
+                continue  # the whole axis
+            stop = None if (end >= size if step > 0 else end < -size) else end
+            start = max(min(start, size), -size) if start >= 0 or start >= -size else -size
+        else:
+            stop = None if abs(end) >= _INT_MAX else end
+        layers.append(kinds.Slice(axis=spec_axis(data, axis), start=start, stop=stop, step=step))
+    if not layers:
+        return ALIAS
+    return tuple(layers) if len(layers) > 1 else layers[0]
+
+
+def _gather(op):
+    """Gather of a computed tensor by a constant scalar index (a ViT's ``x[:, 0]``): a Take; by a
+    one-element index list: a Slice."""
+    if op.data_index != [0]:
+        raise Fallback("a Gather of a constant by computed indices")
+    import numpy as np
+
+    index = op.known_const(1, "indices")
+    axis = int(op.attr("axis", 0)) % op.rank
+    spec = spec_axis(op.data[0], axis)
+    if index.ndim == 0:
+        data = op.data[0]
+        if data.batched and axis < data.batch_axis:  # the batch axis moves down with the dropped one
+            op.layout = (False, data.batch_axis - 1)
+        return kinds.Take(axis=spec, index=int(index))
+    dims = op.dims()
+    flat = index.reshape(-1).astype(np.int64)
+    size = dims[axis]
+    if is_number(size):
+        flat = np.where(flat < 0, flat + int(size), flat)
+    start = int(flat[0])
+    if not np.array_equal(flat, np.arange(start, start + flat.size)):
+        raise Fallback(f"a Gather of {index.size} indices that are not one run")
+    # a run of indices is a slice (the dynamo exporter's as_strided), reshaped to the indices' shape
+    piece = () if (start == 0 and same_size(size, flat.size)) else (kinds.Slice(axis=spec, start=start, stop=start + flat.size),)
+    out = [*dims[:axis], *index.shape, *dims[axis + 1:]]
+    if index.ndim == 1:
+        return piece[0] if piece else ALIAS
+    if piece:
+        raise Fallback("a Gather of a slice into several axes")
+    return _reshape_to(op, out)
+
+
+def _expand(op):
+    """Expand of a computed tensor to a shape: a Tile when it grows, else the tensor itself."""
+    shape = [int(v) for v in op.known_const(1, "shape").tolist()]
+    dims = op.dims()
+    rank = max(len(shape), len(dims))
+    shape = [1] * (rank - len(shape)) + shape
+    padded = [1] * (rank - len(dims)) + list(dims)
+    if rank != len(dims):
+        raise Fallback("an Expand that adds axes")
+    repeats = [s if (same_size(d, 1) and s != 1) else 1 for d, s in zip(padded, shape)]
+    if all(r == 1 for r in repeats):
+        return ALIAS
+    data = op.data[0]
+    if data.batched and repeats[data.batch_axis] != 1:
+        raise Fallback("an Expand along the batch axis")
+    inner = [r for i, r in enumerate(repeats) if i != data.batch_axis]
+    return kinds.Tile(tuple(shape_of(inner, data.image)))
+
+
+def _tile(op):
+    repeats = [int(v) for v in op.known_const(1, "repeats").tolist()]
+    data = op.data[0]
+    if data.batched and repeats[data.batch_axis] != 1:
+        raise Fallback("a Tile along the batch axis")
+    inner = [r for i, r in enumerate(repeats) if i != data.batch_axis]
+    if all(r == 1 for r in inner):
+        return ALIAS
+    return kinds.Tile(tuple(shape_of(inner, data.image)))
 
 
 OPS = {
-    "Conv": _conv,
-    "ConvTranspose": _conv_transpose,
+    "Conv": lambda op: _image_first(op, _conv, "convolution"),
+    "ConvTranspose": lambda op: _image_first(op, _conv_transpose, "transposed convolution"),
     "Gemm": _gemm,
     "MatMul": _matmul,
-    "BatchNormalization": _batchnorm,
-    "MaxPool": _pool(kinds.MaxPool2D),
-    "AveragePool": _pool(kinds.AvgPool2D),
-    "GlobalAveragePool": _global(kinds.GlobalAvgPool2D),
-    "GlobalMaxPool": lambda op: _global(kinds.GlobalMaxPool2D)(op),
-    "ReduceMean": _reduce(kinds.GlobalAvgPool2D),
-    "ReduceMax": lambda op: _reduce(kinds.GlobalMaxPool2D)(op),
+    "Einsum": _einsum,
+    "BatchNormalization": lambda op: _image_first(op, _batchnorm, "batch normalisation"),
+    "LayerNormalization": _layernorm,
+    "InstanceNormalization": _groupnorm,
+    "GroupNormalization": _groupnorm,
+    "MaxPool": lambda op: _image_first(op, _pool(kinds.MaxPool2D), "pool"),
+    "AveragePool": lambda op: _image_first(op, _pool(kinds.AvgPool2D), "pool"),
+    "GlobalAveragePool": lambda op: _image_first(op, _global(kinds.GlobalAvgPool2D), "global pool"),
+    "GlobalMaxPool": lambda op: _image_first(op, _global(kinds.GlobalMaxPool2D), "global pool"),
+    **{name: _reduction for name in _REDUCTIONS},
     "Flatten": _flatten,
     "Reshape": _reshape,
     "Squeeze": _squeeze,
@@ -457,26 +885,25 @@ OPS = {
     "Sub": _binary,
     "Mul": _binary,
     "Div": _binary,
-    "Pow": lambda op: _broadcast(op, "pow") if len(op.data_index) == 2 else _elementwise(op),
-    "Max": lambda op: _broadcast(op, "max"),
-    "Min": lambda op: _broadcast(op, "min"),
-    **{name: _activation for name in _ACTIVATIONS},
+    "Sum": _sum,
+    "Pow": lambda op: kinds.Binary("pow") if len(op.data_index) == 2 else _elementwise(op),
+    "Max": lambda op: kinds.Binary("max"),
+    "Min": lambda op: kinds.Binary("min"),
+    **{name: _activation for name in ACTIVATIONS},
     "Clip": _clip,
     **{name: _elementwise for name in ("Exp", "Log", "Sqrt", "Abs", "Neg", "Reciprocal", "Erf", "Floor", "Ceil", "Round", "Sin", "Cos", "Sign")},
     "Dropout": _dropout,
     "Identity": _alias,
     "Transpose": _transpose,
     "Cast": _alias,
-    "LRN": _lrn,
+    "LRN": lambda op: _image_first(op, _lrn, "local response normalisation"),
     "Pad": _pad,
-    "Resize": _resize,
-    "Upsample": _resize,
+    "Resize": lambda op: _image_first(op, _resize, "resize"),
+    "Upsample": lambda op: _image_first(op, _resize, "resize"),
+    "Split": _split,
+    "Slice": _slice,
+    "Gather": _gather,
+    "Expand": _expand,
+    "Tile": _tile,
 }
-"""ONNX operator (default domain) -> builder of the spec layer(s) from the node (:class:`Op`)."""
-
-LAYOUT_FREE = frozenset(
-    {*_ACTIVATIONS, "Clip", "Dropout", "Identity", "Cast", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
-     "Exp", "Log", "Sqrt", "Abs", "Neg", "Reciprocal", "Erf", "Floor", "Ceil", "Round", "Sin", "Cos", "Sign"} - {"Softmax", "LogSoftmax"}
-)
-"""Element-wise operators: the same on an ``N x H x W x C`` tensor as on ``N x C x H x W``."""
-
+"""ONNX operator (default domain) -> builder of the spec layer(s) from the node (:class:`~.node.Op`)."""

@@ -19,9 +19,15 @@ from ...spec import Node
 from ..errors import OnnxImportError
 from .external import uses_external_data
 from .folding import Constants
-from .node import ALIAS, Op, Fallback
-from .ops import LAYOUT_FREE, OPS, perm_of
-from .tensors import Data, onnx_dims, sample_shape
+from .node import ALIAS, Fallback, Op, Outputs
+from .ops import ACTIVATIONS, IMAGE_OPS, KEEPS_LAYOUT, OPS, perm_of
+from .tensors import Data, onnx_dims, shape_of
+
+FLOAT_TYPES = frozenset({1, 10, 11, 16})
+"""TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16: the tensors that may be parameters."""
+
+_NOT_FLOAT = frozenset({"Shape", "Size", "Equal", "Less", "Greater", "Not", "And", "Or", "NonZero", "Range", "ArgMax", "ArgMin"})
+"""Operators on constants whose output is never a float (for :meth:`Reader._track`)."""
 
 
 _NAME_PART = re.compile(r"[^0-9A-Za-z_.:#-]+")
@@ -61,9 +67,26 @@ class Reader:
         self._inferred = None
         self._next_suffix: dict[str, int] = {}  # name -> the suffix _unique tries first
         self.readers: dict[str, int] = {}
+        self.readers_of: dict[str, list] = {}  # tensor -> the nodes reading it
+        self._image_readers: dict[str, bool] = {}
+        # Parameters reached through constants (docs/import.md, "Counting"): which constant tensors
+        # are floats, the stored float tensors each is made of, the products on constants that
+        # computed it, and what the rows counted already.
+        self.floats: set = set()
+        self.source_of: dict[str, frozenset] = {}
+        self.work_of: dict[str, frozenset] = {}
+        self.work_nodes: dict[str, object] = {}
+        self.counted_sources: set = set()
+        self.counted_work: set = set()
         for node in self.graph.node:
             for t in node.input:
                 self.readers[t] = self.readers.get(t, 0) + 1
+                self.readers_of.setdefault(t, []).append(node)
+        for t in self.graph.initializer:
+            if t.data_type in FLOAT_TYPES:
+                self.floats.add(t.name)
+                if product(t.dims) > 1:
+                    self.source_of[t.name] = frozenset((t.name,))
         for out in self.graph.output:
             self.readers[out.name] = self.readers.get(out.name, 0) + 1
 
@@ -108,6 +131,97 @@ class Reader:
         """The dimensions of constant ``name``, or ``None``."""
         return self.constants.dims(name)
 
+    def is_float(self, name) -> bool:
+        return name in self.floats
+
+    def sources(self, name) -> frozenset:
+        """The stored float tensors (initializers, Constant values) constant ``name`` is made of."""
+        return self.source_of.get(name, frozenset())
+
+    def claim_stored(self, sources) -> int:
+        """The elements of the stored tensors in ``sources`` that no row counted yet, now counted."""
+        new = sorted(set(sources) - self.counted_sources)
+        self.counted_sources.update(new)
+        return sum(product(self.dims(s) or (0,)) for s in new)
+
+    def claim_work(self, tensors) -> int:
+        """The MACs of the products on constants (MatMul, Gemm) that computed ``tensors``, not
+        counted yet (swin_v2's position-bias MLP, run on a constant table on every pass)."""
+        keys = set().union(*(self.work_of.get(t, frozenset()) for t in tensors)) - self.counted_work
+        self.counted_work.update(keys)
+        return sum(self._product_macs(self.work_nodes[k]) for k in keys)
+
+    def _product_macs(self, node) -> int:
+        a, b = self.dims(node.input[0]), self.dims(node.input[1])
+        out = self.dims(node.output[0])
+        if not a or not b or not out or not all(isinstance(v, int) for v in (*a, *b, *out)):
+            return 0
+        if node.op_type == "Gemm":
+            trans_a = any(x.name == "transA" and x.i for x in node.attribute)
+            return product(out) * (a[0] if trans_a else a[1])
+        return product(out) * a[-1]
+
+    def _track(self, node):
+        """What a node on constants makes, for the parameters read through it: float or not, the
+        stored float tensors it is made of, the products on constants before it."""
+        from onnx import helper
+
+        kind = node.op_type
+        sources = frozenset().union(*(self.sources(t) for t in node.input if t))
+        if kind in _NOT_FLOAT:
+            floating = False
+        elif kind == "Where":
+            floating = any(t in self.floats for t in node.input[1:])
+        elif kind == "Concat":
+            floating = any(t in self.floats for t in node.input)
+        elif kind == "Constant":
+            value = next((a for a in node.attribute if a.name in ("value", "value_float", "value_floats")), None)
+            floating = value is not None and (value.name != "value" or value.t.data_type in FLOAT_TYPES)
+            elements = product(value.t.dims) if floating and value.name == "value" else (len(value.floats) if floating and value.name == "value_floats" else 1)
+            sources = frozenset(node.output[:1]) if floating and elements > 1 else frozenset()
+        elif kind == "ConstantOfShape":
+            fill = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "value"), None)
+            floating = fill is None or fill.data_type in FLOAT_TYPES
+            # The model zoo's "light" files stand a weight in by its shape and a fill (0.02): such
+            # a tensor counts as stored; a zero fill is a canvas (Swin's mask), never a parameter.
+            from .external import tensor_values
+
+            filled = fill is not None and floating and not uses_external_data(fill)
+            sources = frozenset(node.output[:1]) if filled and tensor_values(fill, None, "a ConstantOfShape fill").reshape(-1)[:1].any() else frozenset()
+        else:
+            floating = bool(node.input) and node.input[0] in self.floats
+        work = frozenset().union(*(self.work_of.get(t, frozenset()) for t in node.input if t))
+        if kind in ("MatMul", "Gemm") and len(node.input) >= 2 and node.output:
+            key = f"{node.output[0]}"
+            self.work_nodes[key] = node
+            work = work | {key}
+        for name in node.output:
+            if not name:
+                continue
+            if floating:
+                self.floats.add(name)
+                if sources:
+                    self.source_of[name] = sources
+            if work:
+                self.work_of[name] = work
+
+    def read_as_image(self, tensor, depth=0) -> bool:
+        """Whether an operator that reads images (a convolution, a pool, BatchNorm) reads
+        ``tensor``, directly or through operators that keep the layout (activations, arithmetic,
+        a channel split or concatenation)."""
+        if tensor in self._image_readers:
+            return self._image_readers[tensor]
+        found = False
+        for node in self.readers_of.get(tensor, ()):
+            if node.op_type in IMAGE_OPS:
+                found = True
+            elif depth < 64 and (node.op_type in KEEPS_LAYOUT or node.op_type in ACTIVATIONS):
+                found = any(self.read_as_image(out, depth + 1) for out in node.output)
+            if found:
+                break
+        self._image_readers[tensor] = found
+        return found
+
     # -- the image input -----------------------------------------------------------------------
     def input(self):
         names = [i for i in self.graph.input if i.name not in self.initializers]
@@ -134,7 +248,7 @@ class Reader:
         self.batch = n
         name = _NAME_PART.sub("_", info.name)
         self._add(Node(kinds.Input(h, w, c, name=name)), (h, w, c))
-        self.data[info.name] = Data(name, (h, w, c), channels_last)
+        self.data[info.name] = Data(name, (h, w, c), image=not channels_last)
 
     def _channels_last(self, tensor) -> bool:
         """Whether the input is ``N x H x W x C``: TensorFlow converters (tf2onnx) keep the model's
@@ -151,12 +265,14 @@ class Reader:
                 self._opaque(node, _node_name(node, i), f"operator {node.domain}.{node.op_type}")
                 continue
             if node.op_type == "Constant":
+                self._track(node)
                 self.constants.constant(node, _node_name(node, i))
                 continue
             if node.op_type == "Shape" and node.input and node.output:
                 self._shape(node, _node_name(node, i))
                 continue
             if not any(t in self.data for t in node.input):
+                self._track(node)
                 self.constants.fold(node, _node_name(node, i))
                 continue
             self._layer(node, _node_name(node, i))
@@ -175,8 +291,7 @@ class Reader:
         if source not in self.data:
             self.constants.shape(node, name)
             return
-        data = self.data[source]
-        dims = list(onnx_dims(data.shape, self.batch, data.channels_last))
+        dims = list(onnx_dims(self.data[source], self.batch))
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         dims = dims[attrs.get("start", 0): attrs.get("end", len(dims))]
         symbolic = not all(is_number(v) for v in dims)
@@ -185,9 +300,6 @@ class Reader:
     def _layer(self, node, name):
         op = Op(self, node, self._unique(name))
         build = OPS.get(node.op_type)
-        channels_last = any(d.channels_last for d in op.data)
-        if channels_last and node.op_type not in LAYOUT_FREE and node.op_type != "Transpose":
-            return self._opaque(node, op.name, f"{node.op_type} on an N x H x W x C tensor", op)
         if build is None:
             return self._opaque(node, op.name, f"operator {node.op_type}", op)
         try:
@@ -195,31 +307,50 @@ class Reader:
         except Fallback as why:
             return self._opaque(node, op.name, f"{node.op_type} ({why})", op)
         except OnnxImportError:
-            raise  # a cap, a refused file, a tensor without its data: already one line naming the cause
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise  # a cap, a refused file, a weight that does not fit: already one line naming the cause
+        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as exc:
             raise OnnxImportError(f"node '{op.name}' ({node.op_type}): cannot read its attributes ({type(exc).__name__}: {exc})") from None
         if result is ALIAS:
-            self.data[node.output[0]] = op.data[0]
+            data = op.data[0]
+            if op.layout is not None and op.layout != (data.image, data.batch_axis):
+                data = replace(data, image=op.layout[0], batch_axis=op.layout[1])
+            self.data[node.output[0]] = data
             return
         if isinstance(result, Data):  # folded into the node that produced the input
             self.data[node.output[0]] = result
             return
+        if isinstance(result, Outputs):
+            for k, (out, layers) in enumerate(zip(node.output, result.layers)):
+                if out:
+                    self._rows(op, op.name if k == 0 else self._unique(f"{op.name}:{k}"), layers, out)
+            return
+        self._rows(op, op.name, result, node.output[0])
+
+    def _rows(self, op, name, result, output):
+        """The rows of one builder's answer (a layer or a chain), reading the node's computed
+        inputs; ``output`` becomes the last row's tensor, in the layout the builder chose."""
         layers = result if isinstance(result, tuple) else (result,)
+        first = op.data[0]
         reads = [d.node for d in op.data]
         shapes = [d.shape for d in op.data]
         shares = self._shared(op)
-        for layer in layers:
-            # The node's own layer keeps its name; the padding before it (uneven ONNX pads) and the
-            # cropping after a transposed convolution are named after it.
-            role = _ROLES.get(type(layer))
-            node_name = self._unique(f"{op.name}.{role}") if role and len(layers) > 1 else op.name
+        roles = [_ROLES.get(type(layer)) if len(layers) > 1 else None for layer in layers]
+        own = next((i for i, r in enumerate(roles) if r is None), 0)
+        for i, layer in enumerate(layers):
+            # The node's own layer keeps its name; the padding before it (uneven ONNX pads), the
+            # cropping after a transposed convolution, the layout change before an image operator
+            # and the other axes of a slice are named after it.
+            node_name = name if i == own else self._unique(f"{name}.{roles[i] or i + 1}")
             named = replace(layer, name=node_name)
             shape = self._out_shape(named, shapes, op)
-            self._add(Node(named, tuple(reads), shares=None if role else shares), shape)
+            self._add(Node(named, tuple(reads), shares=shares if i == own else None), shape)
             reads, shapes = [node_name], [shape]
         if op.weights and shares is None:
             self.owner.setdefault(tuple(op.weights), op.name)
-        self.data[node.output[0]] = Data(reads[0], shapes[0], channels_last and node.op_type in LAYOUT_FREE)
+        image, axis = op.layout if op.layout is not None else (first.image and len(shapes[0]) == 3, first.batch_axis)
+        if axis is not None and axis > len(shapes[0]):
+            axis = len(shapes[0])  # a row that dropped axes after the batch (a reduction)
+        self.data[output] = Data(reads[0], shapes[0], bool(image and axis == 0 and len(shapes[0]) == 3), axis)
 
     def _shared(self, op):
         """The node whose weights this one reuses: the same initializers, in the same order (a
@@ -246,18 +377,15 @@ class Reader:
         if not reads:  # a custom operator on constants only: a constant of unknown value
             self.constants.fold(node, name)
             return
-        channels_last = any(self.data[t].channels_last for t in node.input if t in self.data)
-        weights = 0
-        for t in node.input:
-            if t and t not in self.data:
-                dims = self.dims(t)
-                if dims is not None and t in self.initializers:
-                    weights += product(dims)
+        # its parameters: the float tensors of more than one element it reads, directly or through
+        # constant-only operators (counted once in the file); never integer shapes or indices
+        weights = self.claim_stored(frozenset().union(*(self.sources(t) for t in node.input if t and t not in self.data and t in self.floats)))
+        reason = "" if what.startswith("operator ") else f"cnncalc has no kind for this form: {what.split('(', 1)[-1].rstrip(')')}"
         for k, out in enumerate(node.output):
             if not out:
                 continue
             dims = self.inferred.get(out)
-            shape = self._inferred_shape(dims, channels_last)
+            shape = self._inferred_shape(dims)
             if shape is None:
                 raise OnnxImportError(
                     f"node '{name}' ({what}): cnncalc has no rule for it and onnx.shape_inference cannot tell its output shape {dims or ''}".rstrip()
@@ -266,11 +394,11 @@ class Reader:
             # The shape holds for the file's input only; an Opaque row reads one tensor (the first
             # computed input: a MatMul of two tensors is counted, not traced, past the second).
             source = next(self.data[t] for t in node.input if t in self.data)
-            layer = kinds.Opaque(class_name=node.op_type, output=shape, weights=weights if k == 0 else 0, non_trainable=0, input=source.shape, name=node_name)
+            layer = kinds.Opaque(class_name=node.op_type, output=shape, weights=weights if k == 0 else 0, non_trainable=0, input=source.shape, reason=reason, name=node_name)
             self._add(Node(layer, (reads[0],)), shape)
-            self.data[out] = Data(node_name, shape, channels_last and len(shape) == 3)
+            self.data[out] = Data(node_name, shape, image=len(dims) == 4 and len(shape) == 3)
 
-    def _inferred_shape(self, dims, channels_last=False):
+    def _inferred_shape(self, dims):
         if not dims or len(dims) < 2:
             return None
         symbols = {}
@@ -286,7 +414,7 @@ class Reader:
                 out.append(symbols[d])
             else:
                 return None
-        return tuple(out) if channels_last else sample_shape((None, *out))
+        return shape_of(out, len(out) == 3)
 
     def fold_bias(self, op, k):
         """``MatMul`` then ``Add`` of a ``units``-vector: one Dense with a bias (Gemm's form)."""
@@ -295,6 +423,8 @@ class Reader:
         node = self.nodes[position] if position is not None else None
         if node is None or not isinstance(node.layer, kinds.Dense) or node.layer.bias or op.type != "Add":
             return None
+        if node.layer.last_axis and node.layer.axis != -1:
+            return None  # a bias vector broadcasts over the last axis, not the contracted one
         dims = op.const_dims(k)
         if dims is None or product(dims) != node.layer.units or self.readers.get(op.inputs[op.data_index[0]], 0) != 1:
             return None
@@ -321,7 +451,7 @@ class Reader:
         self.nodes.append(node)
 
 
-_ROLES = {kinds.ZeroPadding2D: "pad", kinds.Cropping2D: "crop"}
+_ROLES = {kinds.ZeroPadding2D: "pad", kinds.Cropping2D: "crop", kinds.Permute: "layout"}
 """The helper layers a builder may chain around the node's own layer, and their name suffixes."""
 
 

@@ -1,7 +1,11 @@
 """Tensors of an ONNX graph as the reader sees them: computed (:class:`Data`) or constant.
 
-ONNX image tensors are ``N x C x H x W``; cnncalc's shapes are per sample and channels last. The
-helpers here convert shapes and axes between the two (docs/import.md, "Layout").
+ONNX tensors carry the batch first; cnncalc's shapes are per sample, and images are shown channels
+last. :class:`Data` records how a computed tensor's ONNX dimensions map onto its per-sample shape
+(docs/import.md, "Layout"): an image ``N x C x H x W`` is ``H x W x C``; any other tensor keeps the
+ONNX order without its batch axis (a ViT's ``N x tokens x channels``, Swin's ``N x H x W x C``);
+a tensor into which an exporter folded a batch of 1 (Swin's windows ``B nW x 7 x 7 x C``) keeps
+every ONNX axis. The helpers convert shapes and axes between the two.
 """
 
 from __future__ import annotations
@@ -9,16 +13,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class Fallback(Exception):
+    """Raised by a builder when this form of the operator has no kind: the node becomes Opaque."""
+
+
 @dataclass(frozen=True)
 class Data:
     """A tensor the network computes: the spec node holding it and its per-sample shape.
 
-    ``channels_last``: the ONNX tensor is ``N x H x W x C`` (a TensorFlow converter's input before
-    its ``Transpose`` to ``N x C x H x W``); the per-sample shape is ``H x W x C`` either way."""
+    - ``batch_axis``: the ONNX axis that is the batch axis the input marks (not part of the
+      shape): the first, or where a transpose moved it (``nn.MultiheadAttention``'s
+      ``L x N x E``); ``None`` when an exporter folded a batch of 1 into another axis (Swin's
+      windows), and then every ONNX axis is an axis of the shape.
+    - ``image``: a rank-4 tensor with its batch first, read as ``N x C x H x W`` and shown
+      ``H x W x C``; any other tensor keeps the ONNX order.
+    """
 
     node: str
     shape: tuple
-    channels_last: bool = False
+    image: bool = False
+    batch_axis: int | None = 0
+
+    @property
+    def batched(self) -> bool:
+        return self.batch_axis is not None
+
+    @property
+    def rank(self) -> int:
+        """The ONNX rank."""
+        return len(self.shape) + (1 if self.batched else 0)
 
 
 class Unknown:
@@ -31,28 +54,42 @@ class Unknown:
         self.reason = reason
 
 
-def onnx_dims(shape, batch, channels_last=False) -> tuple:
-    """The ONNX dimensions (batch first) of a per-sample shape: ``H x W x C`` -> ``N x C x H x W``."""
-    if len(shape) == 3 and not channels_last:
-        h, w, c = shape
-        return (batch, c, h, w)
-    return (batch, *shape)
+def inner_dims(data) -> tuple:
+    """The per-sample dimensions in ONNX order (``C x H x W`` for an image)."""
+    s = tuple(data.shape)
+    return (s[2], s[0], s[1]) if data.image else s
 
 
-def sample_shape(dims) -> tuple:
-    """The per-sample shape of ONNX dimensions: ``N x C x H x W`` -> ``H x W x C``."""
-    dims = tuple(dims)
-    if len(dims) == 4:
-        return (dims[2], dims[3], dims[1])
-    return dims[1:]
+def onnx_dims(data, batch) -> tuple:
+    """The ONNX dimensions of a computed tensor (the batch at its axis, when it has one)."""
+    inner = inner_dims(data)
+    if not data.batched:
+        return inner
+    k = data.batch_axis
+    return (*inner[:k], batch, *inner[k:])
 
 
-def sample_axis(axis, rank):
-    """An ONNX axis of a rank-``rank`` tensor as a negative axis of the per-sample shape."""
-    axis = int(axis)
-    axis = axis + rank if axis < 0 else axis
-    if axis <= 0 or axis >= rank:
-        raise ValueError(f"axis {axis} is the batch axis or outside rank {rank}")
-    if rank == 4:
-        return {1: -1, 2: -3, 3: -2}[axis]
-    return axis - rank
+def shape_of(inner, image) -> tuple:
+    """The per-sample shape of per-sample ONNX dimensions (an image's ``C x H x W`` is ``H x W x C``)."""
+    inner = tuple(inner)
+    return (inner[1], inner[2], inner[0]) if image else inner
+
+
+def spec_axis(data, axis) -> int:
+    """An ONNX axis of ``data`` as an axis (non-negative) of its per-sample shape; the batch axis
+    has none (:class:`Fallback`)."""
+    rank = data.rank
+    a = int(axis)
+    if not -rank <= a < rank:
+        raise Fallback(f"axis {axis} is outside a rank-{rank} tensor")
+    a %= rank
+    if data.batched:
+        if a == data.batch_axis:
+            raise Fallback("an operation along the batch axis")
+        a -= 1 if a > data.batch_axis else 0
+    return {0: 2, 1: 0, 2: 1}[a] if data.image else a
+
+
+def onnx_axes_of(data) -> list:
+    """``perm[i]``: the per-sample ONNX axis that shape axis ``i`` is."""
+    return [1, 2, 0] if data.image else list(range(len(data.shape)))
