@@ -232,31 +232,22 @@ _PRODUCT_OPS = {
     "tf-profiler": twice_macs,
 }
 
-register(
-    Kind(
-        MatMul,
-        rule=Rule(shape=matmul_shape, counts=matmul_counts, tracks_field=False),
-        prefix="matmul",
-        notation=_NO_ARROW,
-        keras=_keras_matmul,
-        strings={},
-        ops=_PRODUCT_OPS,
-        merge=True,
+for _cls, _shape, _counts, _prefix, _keras in (
+    (MatMul, matmul_shape, matmul_counts, "matmul", _keras_matmul),
+    (Einsum, einsum_shape, einsum_counts, "einsum", _keras_einsum),
+):
+    register(
+        Kind(
+            _cls,
+            rule=Rule(shape=_shape, counts=_counts, tracks_field=False),
+            prefix=_prefix,
+            notation=_NO_ARROW,
+            keras=_keras,
+            strings={},
+            ops=_PRODUCT_OPS,
+            merge=True,
+        )
     )
-)
-
-register(
-    Kind(
-        Einsum,
-        rule=Rule(shape=einsum_shape, counts=einsum_counts, tracks_field=False),
-        prefix="einsum",
-        notation=_NO_ARROW,
-        keras=_keras_einsum,
-        strings={},
-        ops=_PRODUCT_OPS,
-        merge=True,
-    )
-)
 
 register(
     Kind(
