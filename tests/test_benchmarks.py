@@ -136,6 +136,7 @@ def test_keras_import_smoke():
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_torchvision_onnx_smoke():
     """The stored ViT-B/16 export read once (the smoke form skips the 330 MB file onnx-tool needs)."""
     pytest.importorskip("onnx", reason="needs the onnx package (the dev extra has it)")
