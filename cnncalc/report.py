@@ -296,7 +296,20 @@ def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: b
     folded = batchnorm_line(analysis, units)
     if folded:
         lines.insert(3, folded)
+    upgraded = upgrade_line(analysis)
+    if upgraded:
+        lines.insert(1, upgraded)
     return lines
+
+
+def upgrade_line(analysis) -> str | None:
+    """The summary line of an ONNX file older than the opset cnncalc reads, upgraded in memory by
+    ``onnx.version_converter`` (``spec.meta["upgraded_to"]``, from the ONNX reader; the file itself
+    is never rewritten), so a user sees which opset the counts were read at."""
+    meta = analysis.spec.meta if analysis.spec is not None else {}
+    if not meta or not meta.get("upgraded_to"):
+        return None
+    return f"opset        {meta['opset']}, upgraded to {meta['upgraded_to']} in memory by onnx.version_converter (the file is unchanged)"
 
 
 def batchnorm_line(analysis, units: str = "exact") -> str | None:

@@ -22,6 +22,7 @@ from cnncalc import analyze, from_onnx  # noqa: E402
 from cnncalc.cli import main  # noqa: E402
 from cnncalc.conventions import get  # noqa: E402
 from cnncalc.spec import SpecError  # noqa: E402
+from cnncalc.report import summary_lines  # noqa: E402
 
 
 def _model(nodes, inits=(), shape=(1, 3, 8, 8), opset=17, output="y"):
@@ -338,6 +339,7 @@ def test_model_zoo_files_read_at_their_own_opset(path):
     a = analyze(spec)
     assert not a.uncounted
     assert a.totals.params == _stored_weights(model)
+    assert f"opset        {version}, upgraded to 13 in memory" in summary_lines(a)[1]  # the user sees it too
     name = os.path.basename(path)[:-5]
     if name in ZOO:
         assert a.totals.params == ZOO[name]
