@@ -42,6 +42,7 @@ class LayerStats:
     layer: object = field(repr=False, compare=False, default=None)
     receptive: object = field(repr=False, compare=False, default=None)  # receptive.ReceptiveField
     fan_in: int = field(repr=False, compare=False, default=1)  # tensors read (a merge: its inputs)
+    inputs: tuple = field(repr=False, compare=False, default=())  # the shape of every tensor read, in order
     shares: str | None = field(repr=False, compare=False, default=None)  # a shared layer's first call
     frozen: bool = field(repr=False, compare=False, default=False)  # a frozen layer (Keras trainable=False)
 
@@ -223,6 +224,19 @@ def _check_nesting(shape, name: str) -> None:
             )
 
 
+def _tracks(rule, layer, in_shape, out_shape) -> bool:
+    tracks = rule.tracks_field
+    return bool(tracks(layer, in_shape, out_shape)) if callable(tracks) else tracks
+
+
+def _field_stops(rule, layer, fields_in, warnings) -> None:
+    """A layer that carries no receptive field: rows after it show none. Where a tracked field
+    reaches a kind that says why (``Rule.field_note``: attention), the analysis notes it once."""
+    if rule.field_note and any(f is not None for f in fields_in):
+        warnings.append(f"layer '{layer.name}' ({layer.kind}): receptive fields stop here: {rule.field_note}")
+    return None
+
+
 def _analyze(spec: Spec) -> Analysis:
     rows: list[LayerStats] = []
     warnings: list[str] = []
@@ -240,18 +254,24 @@ def _analyze(spec: Spec) -> Analysis:
             # a broadcast gate (a 1x1 squeeze-and-excitation scale) carries global context, not a
             # window: the field follows the inputs that have the output's spatial size
             fields_in = [results[i][1] for i in st.inputs if not broadcasts(results[i][0], out_shape)]
-            out_field = merge_fields(fields_in, st.name, warnings.append) if len(out_shape) == 3 else None
+            if rule.tracks_field:
+                out_field = merge_fields(fields_in, st.name, warnings.append) if len(out_shape) in (2, 3) else None  # grids and tokens
+            else:
+                out_field = _field_stops(rule, named, [results[i][1] for i in st.inputs], warnings)
+            count_shapes = branch_shapes if rule.counts_every_input else in_shape  # attention: query, value, key
         else:
             in_shape, in_field = results[st.inputs[0]] if st.inputs else ((), None)
             out_shape = tuple(as_size(v) for v in rule.shape(named, in_shape, warnings.append))
             if isinstance(layer, Input):
                 out_field = INPUT_FIELD
-            elif rule.tracks_field:
+            elif _tracks(rule, named, in_shape, out_shape):
                 out_field = field_step(in_field, rule.window, named, in_shape, out_shape)
             else:
-                out_field = None
+                out_field = _field_stops(rule, named, [in_field], warnings)
+            count_shapes = in_shape
+            branch_shapes = [in_shape] if st.inputs else []
         _check_nesting(out_shape, st.name)
-        counts = call_counts(rule.counts(named, in_shape, out_shape), st.shares, st.trainable)
+        counts = call_counts(rule.counts(named, count_shapes, out_shape), st.shares, st.trainable)
         rows.append(
             LayerStats(
                 name=st.name,
@@ -266,6 +286,7 @@ def _analyze(spec: Spec) -> Analysis:
                 layer=layer,
                 receptive=out_field,
                 fan_in=len(st.inputs),
+                inputs=tuple(tuple(shape) for shape in branch_shapes),
                 shares=None if st.shares is None else steps[st.shares].name,
                 frozen=not st.trainable,
             )

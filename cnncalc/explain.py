@@ -276,6 +276,8 @@ def explain_row(stats) -> Explanation:
     leaf = not hasattr(layer, "layers") and not hasattr(layer, "nodes")
     if leaf:
         rule = rule_for(layer)
+        if rule.counts_every_input:  # attention counts from its query, value and key
+            in_shape = [_leaves(shape) for shape in stats.inputs]
         named = _traced_layer(replace(layer, name=stats.name))
         if len(stats.input) == 3 and len(stats.output) == 3 and rule.window is not None:
             traced = rule.shape(named, in_shape, lambda message: None)

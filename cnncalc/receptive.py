@@ -116,8 +116,12 @@ def same_left_padding(n, k_eff, s):
 
 
 def step(field: ReceptiveField | None, window, layer, in_shape, out_shape):
-    """The field after one layer. ``window`` is the kind's ``Rule.window`` (or ``None``)."""
-    if field is None or len(out_shape) != 3:
+    """The field after one layer. ``window`` is the kind's ``Rule.window`` (or ``None``).
+
+    A ``tokens x channels`` output (a vision transformer's patches, from the reshape of an
+    ``H x W x C`` grid) keeps each position's field through layers without a window (LayerNorm,
+    a Dense on the channels, activations); anything else that is not ``H x W x C`` ends it."""
+    if field is None or len(out_shape) not in (2, 3) or (len(out_shape) == 2 and (window is not None or len(in_shape) not in (2, 3))):
         return None
     if window is None:
         return field

@@ -62,8 +62,9 @@ def test_every_layer_subclass_is_registered_with_every_piece():
     # Dense, BN, LayerNorm, Normalization, LRN, Dropout, Activation, Rescaling, LayerScale,
     # ZeroPadding2D, Cropping2D, PadShortcut, Concat, Add, Multiply, ScaledAdd, Opaque; for
     # imported graphs: Resize, Elementwise, Binary; for transformers: MatMul, Einsum, EinsumDense,
-    # GroupNorm, Learned, ClassToken, Permute, Slice, Take, Tile, Reduce
-    assert len(KINDS) == 42
+    # GroupNorm, Learned, ClassToken, Permute, Slice, Take, Tile, Reduce; attention: MultiHeadAttention,
+    # Attention, AdditiveAttention
+    assert len(KINDS) == 45
 
 
 def test_every_kind_module_is_declared_once_in_families():

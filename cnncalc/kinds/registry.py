@@ -80,23 +80,32 @@ class Rule:
 
     - ``shape(layer, in_shape, warn) -> out_shape``: validates the input and derives the output.
       For a merge kind (Concat, Add) ``in_shape`` is the list of the branches' output shapes.
-    - ``counts(layer, in_shape, out_shape) -> Counts``: parameters and MACs.
+    - ``counts(layer, in_shape, out_shape) -> Counts``: parameters and MACs (a merge kind's
+      ``in_shape`` is its first input's shape, or, with ``counts_every_input``, the list of its
+      inputs' shapes, as for ``shape``: attention counts from its query, value and key).
     - ``materializes``: whether the output is a new tensor (counted as activations).
     - ``window(layer, axis) -> (kernel_eff, stride, pad_before_or_mode)``: the layer's sliding
       window along ``axis`` (0 height, 1 width) for receptive fields; ``None`` for point-wise
       layers that keep the geometry.
     - ``tracks_field``: ``False`` when receptive fields cannot be carried through the layer (a
-      transposed convolution, a reshape, a layer of unknown geometry): the rows after it show none.
+      transposed convolution, a reshape, a layer of unknown geometry): the rows after it show none;
+      or ``tracks_field(layer, in_shape, out_shape) -> bool`` when that depends on the shapes (a
+      reshape of ``H x W x C`` into ``HW`` tokens of ``C`` keeps every position's field).
     - ``counts_ops``: ``False`` for a layer whose operations are unknown (an imported custom
       layer): its MACs are reported as "not counted" and the totals say they exclude them.
+    - ``field_note``: why receptive fields stop at this kind (attention mixes every position),
+      added to the analysis' warnings where a tracked field reaches it; ``None``: no note.
+    - ``counts_every_input``: a merge kind whose ``counts`` receive every input's shape.
     """
 
     shape: Callable
     counts: Callable = no_counts
     materializes: bool = True
     window: Callable | None = None
-    tracks_field: bool = True
+    tracks_field: bool | Callable = True
     counts_ops: bool = True
+    field_note: str | None = None
+    counts_every_input: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Reshape: the same elements under another per-sample shape (a view, as Keras' ``Reshape``).
 
 ``target_shape`` may hold one ``-1``, inferred from the element count. A view adds no activations
-and no parameters; the receptive field is not carried through it (the pixels are rearranged).
+and no parameters; the receptive field is not carried through it (the pixels are rearranged),
+except by the reshape of a vision transformer's patch embedding, ``H x W x C`` into ``HW`` tokens of
+``C`` channels: each token is one position of the grid, with that position's field.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ def reshape_shape(layer: Reshape, in_shape, warn):
     return target
 
 
+def flattens_positions(layer, in_shape, out_shape) -> bool:
+    """``H x W x C -> HW x C``: the positions of a grid become tokens, the channels stay."""
+    return (
+        len(in_shape) == 3 and len(out_shape) == 2
+        and equal(out_shape[-1], in_shape[-1]) is True and equal(out_shape[0], in_shape[0] * in_shape[1]) is True
+    )
+
+
 def _keras(b, layer: Reshape, x, qualified):
     return b.keras.layers.Reshape(layer.target_shape, name=b.name(qualified))(x)
 
@@ -51,7 +61,7 @@ def _keras(b, layer: Reshape, x, qualified):
 register(
     Kind(
         Reshape,
-        rule=Rule(shape=reshape_shape, materializes=False, tracks_field=False),
+        rule=Rule(shape=reshape_shape, materializes=False, tracks_field=flattens_positions),
         prefix="reshape",
         notation=Absent("no arrow word: build it in Python (cnncalc.spec) or import a Keras model"),
         keras=_keras,

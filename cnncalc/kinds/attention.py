@@ -1,0 +1,424 @@
+"""Attention: Keras' ``MultiHeadAttention``, ``Attention`` (dot-product) and ``AdditiveAttention``.
+
+Each reads up to three tensors, in Keras' order: ``query``, ``value`` and ``key`` (the key is the
+value when not given; one input alone is self-attention). A tensor is a per-sample shape of any
+rank whose last axis holds the features (``tokens x channels``, or ``H x W x C`` for attention over
+an image's positions); no axis is taken for the batch. Written for the shapes below:
+``T_q = prod(query[:-1])`` query positions, ``T_k = prod(key[:-1])`` key positions, ``D_q``,
+``D_k``, ``D_v`` the three feature sizes.
+
+- **MultiHeadAttention** (``h`` heads of ``d_k = key_dim`` and ``d_v = value_dim``; ``O`` output
+  features: ``prod(output_shape)``, by default ``D_q``): four projections, each a Keras
+  ``EinsumDense`` with a bias per output feature (``use_bias``): query ``D_q x h d_k``, key
+  ``D_k x h d_k``, value ``D_v x h d_v``, output ``h d_v x O`` (and the gate ``D_q x h d_v`` of
+  ``use_gate``). Parameters are exactly Keras' ``count_params()``. Attention runs over the query's
+  ``attention_axes`` (by default every axis but the last): each query position is scored against
+  ``S = prod(key[attention_axes])`` key positions (the other axes are batch-like and must agree).
+  MACs: the projections ``T_q D_q h d_k + T_k D_k h d_k + T_k D_v h d_v + T_q h d_v O`` (+ the gate
+  ``T_q D_q h d_v``) plus the two activation x activation products ``QK^T = h T_q S d_k`` and
+  ``AV = h T_q S d_v``. Output ``query[:-1] + output_shape``.
+- **Attention** (Luong; ``score_mode`` ``dot`` or ``concat``): no projections; ``use_scale`` adds a
+  scalar weight, ``concat`` another. Over the last two axes (``T_q x D`` against ``T_v x D``; leading
+  axes batch-like): ``dot`` scores are ``QK^T = T_q T_v D_q`` MACs, ``concat`` scores are
+  ``sum(tanh(q + k))`` (additions, no MACs); then ``AV = T_q T_v D_v``. Output ``query[:-1] + (D_v,)``.
+- **AdditiveAttention** (Bahdanau): ``use_scale`` adds a weight vector of ``D_q``; the scores
+  ``sum(scale * tanh(q + k))`` are ``T_q T_v D_q`` MACs with the scale (a dense layer of one output
+  at every query-key pair) and none without it; then ``AV = T_q T_v D_v``.
+
+Softmax, the ``1/sqrt(d_k)`` scaling, the gate's product and dropout are not MACs
+(docs/counting.md). Each convention preset counts these kinds as the tool it copies would
+(docs/conventions.md, "Attention"): torchvision's ``_ops`` and fvcore count every matrix product
+(projections, ``QK^T``, ``AV``); ptflops has a hook for ``nn.MultiheadAttention`` only; torchinfo
+counts parameters; the TensorFlow profiler counts the ``MatMul``/``BatchMatMul`` nodes, not the
+``Einsum`` nodes Keras writes for multi-head ``QK^T`` and ``AV``. Attention mixes every position of
+its inputs, so receptive fields stop at it, with a note (``Rule.field_note``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..arith import equal, product
+from .base import Layer, Size, SpecError
+from .geometry import need_positive
+from .handles import parameters
+from .registry import Absent, Counts, Kind, Rule, ignored, register
+
+FIELD_NOTE = "attention mixes every position of its inputs, so the receptive field is the whole input"
+
+SCORE_MODES = ("dot", "concat")
+
+
+@dataclass(frozen=True)
+class MultiHeadAttention(Layer):
+    """Keras' ``MultiHeadAttention``: projections, ``heads`` dot-product attentions, output projection.
+
+    ``value_dim`` ``None`` is ``key_dim``; ``output_shape`` ``()`` keeps the query's features;
+    ``attention_axes`` are negative axes of the query's per-sample shape (``None``: all but the
+    last); ``bias`` is Keras' ``use_bias``, ``gate`` its ``use_gate``. ``branches`` as for a merge
+    (in a tree: the branches give query, value, key; in a graph the node names its inputs).
+    """
+
+    heads: Size = 1
+    key_dim: Size = 64
+    value_dim: Size | None = None
+    output_shape: tuple = ()
+    attention_axes: tuple | None = None
+    bias: bool = True
+    gate: bool = False
+    dropout: float = 0.0
+    branches: tuple = ()
+
+    def __post_init__(self):
+        shape = self.output_shape
+        object.__setattr__(self, "output_shape", tuple(shape) if isinstance(shape, (tuple, list)) else ((shape,) if shape else ()))
+        axes = self.attention_axes
+        if axes is not None:
+            object.__setattr__(self, "attention_axes", tuple(axes) if isinstance(axes, (tuple, list)) else (axes,))
+        object.__setattr__(self, "branches", tuple(self.branches))
+
+
+@dataclass(frozen=True)
+class Attention(Layer):
+    """Keras' ``Attention`` (Luong): ``softmax(score(query, key)) value``; ``score_mode`` dot or concat."""
+
+    use_scale: bool = False
+    score_mode: str = "dot"
+    dropout: float = 0.0
+    branches: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "branches", tuple(self.branches))
+
+
+@dataclass(frozen=True)
+class AdditiveAttention(Layer):
+    """Keras' ``AdditiveAttention`` (Bahdanau): scores ``sum(scale * tanh(query + key))``."""
+
+    use_scale: bool = True
+    dropout: float = 0.0
+    branches: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "branches", tuple(self.branches))
+
+
+def _fmt(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def _query_value_key(layer, shapes):
+    """``(query, value, key)`` from one to three input shapes (Keras' order; key defaults to value)."""
+    if not 1 <= len(shapes) <= 3:
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}) reads query, value and key: 1 to 3 inputs, got {len(shapes)}")
+    query = tuple(shapes[0])
+    value = tuple(shapes[1]) if len(shapes) > 1 else query
+    key = tuple(shapes[2]) if len(shapes) > 2 else value
+    if len(query) < 2:
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}) attends over positions: it needs positions x features (such as tokens x channels), got {_fmt(query)}")
+    if not len(query) == len(value) == len(key):
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}): query {_fmt(query)}, value {_fmt(value)} and key {_fmt(key)} must have one rank")
+    if any(equal(a, b) is False for a, b in zip(value[:-1], key[:-1])):
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}): value {_fmt(value)} and key {_fmt(key)} must agree on every axis but the last")
+    return query, value, key
+
+
+@dataclass(frozen=True)
+class MHATerms:
+    """The parts of one MultiHeadAttention call that the counts and the presets add up."""
+
+    weights: object
+    biases: object
+    in_projections: object  # MACs of the query, key, value (and gate) projections
+    out_projection: object  # MACs of the output projection
+    qk: object  # MACs of QK^T
+    av: object  # MACs of AV
+    scores: object  # elements of the attention scores (heads x T_q x S): softmax's input
+    rows: object  # rows softmax normalises (heads x T_q)
+    attention_axes: int  # how many axes attention runs over
+    projected_query: object  # elements of the projected query (T_q x heads x key_dim)
+    in_bias_adds: object  # elements of the projected query, key, value (and gate) when biased
+    out_elements: object  # elements of the output (T_q x O)
+    gate_elements: object  # elements of the gate (T_q x heads x value_dim), 0 without a gate
+
+
+def _attention_axes(layer: MultiHeadAttention, rank: int) -> tuple:
+    """The attended axes as non-negative indices of a rank-``rank`` per-sample shape."""
+    if layer.attention_axes is None:
+        return tuple(range(rank - 1))
+    axes = []
+    for a in layer.attention_axes:
+        a = int(a)
+        if not -rank <= a < rank:
+            raise SpecError(f"layer '{layer.name}' (MultiHeadAttention): attention axis {a} is outside its rank-{rank} query")
+        a = a % rank
+        if a == rank - 1:
+            raise SpecError(f"layer '{layer.name}' (MultiHeadAttention): the last axis holds the features, it cannot be an attention axis")
+        axes.append(a)
+    if not axes:
+        raise SpecError(f"layer '{layer.name}' (MultiHeadAttention) has no attention axis")
+    return tuple(sorted(set(axes)))
+
+
+def mha_terms(layer: MultiHeadAttention, shapes) -> MHATerms:
+    query, value, key = _query_value_key(layer, shapes)
+    rank = len(query)
+    axes = _attention_axes(layer, rank)
+    for i in range(rank - 1):
+        if i not in axes and equal(query[i], key[i]) is False:
+            raise SpecError(
+                f"layer '{layer.name}' (MultiHeadAttention): query {_fmt(query)} and key {_fmt(key)} differ on axis {i - rank}, "
+                "which is not an attention axis"
+            )
+    heads, key_dim = layer.heads, layer.key_dim
+    value_dim = layer.key_dim if layer.value_dim is None else layer.value_dim
+    for what, v in (("heads", heads), ("key_dim", key_dim), ("value_dim", value_dim), *(("output_shape", o) for o in layer.output_shape)):
+        need_positive(layer, what, v)
+    out = product(layer.output_shape) if layer.output_shape else query[-1]
+    hk, hv = heads * key_dim, heads * value_dim
+    t_q, t_k = product(query[:-1]), product(key[:-1])
+    attended = product(key[a] for a in axes)
+    gate_w = query[-1] * hv if layer.gate else 0
+    gate_elements = t_q * hv if layer.gate else 0
+    weights = query[-1] * hk + key[-1] * hk + value[-1] * hv + hv * out + gate_w
+    biases = (2 * hk + hv + out + (hv if layer.gate else 0)) if layer.bias else 0
+    return MHATerms(
+        weights=weights,
+        biases=biases,
+        in_projections=t_q * query[-1] * hk + t_k * key[-1] * hk + t_k * value[-1] * hv + t_q * gate_w,
+        out_projection=t_q * hv * out,
+        qk=t_q * attended * hk,
+        av=t_q * attended * hv,
+        scores=heads * t_q * attended,
+        rows=heads * t_q,
+        attention_axes=len(axes),
+        projected_query=t_q * hk,
+        in_bias_adds=(t_q * hk + t_k * hk + t_k * hv + gate_elements) if layer.bias else 0,
+        out_elements=t_q * out,
+        gate_elements=gate_elements,
+    )
+
+
+def mha_shape(layer: MultiHeadAttention, shapes, warn):
+    mha_terms(layer, shapes)  # validates the inputs and the hyper-parameters
+    query = tuple(shapes[0])
+    return (*query[:-1], *(layer.output_shape or (query[-1],)))
+
+
+def mha_counts(layer: MultiHeadAttention, shapes, out_shape) -> Counts:
+    t = mha_terms(layer, shapes)
+    return Counts(weights=t.weights, biases=t.biases, macs=t.in_projections + t.out_projection + t.qk + t.av)
+
+
+@dataclass(frozen=True)
+class ScoreTerms:
+    """The parts of one Attention / AdditiveAttention call."""
+
+    weights: object
+    score_macs: object  # MACs of the scores (dot: QK^T; additive with a scale: the weighted sum)
+    av: object  # MACs of AV
+    scores: object  # elements of the scores (T_q x T_v)
+    pairs: object  # elements of the broadcast query + key sums (T_q x T_v x D), concat / additive
+
+
+def score_terms(layer, shapes) -> ScoreTerms:
+    query, value, key = _query_value_key(layer, shapes)
+    if equal(query[-1], key[-1]) is False:
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}): query {_fmt(query)} and key {_fmt(key)} need the same number of features")
+    if any(equal(a, b) is False for a, b in zip(query[:-2], key[:-2])):
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}): query {_fmt(query)} and key {_fmt(key)} differ on a leading (batch-like) axis")
+    additive = isinstance(layer, AdditiveAttention)
+    if not additive and layer.score_mode not in SCORE_MODES:
+        raise SpecError(f"layer '{layer.name}' (Attention): score_mode '{layer.score_mode}' is not one of {', '.join(SCORE_MODES)}")
+    scores = product(query[:-1]) * key[-2]
+    pairs = scores * query[-1]
+    if additive:
+        weights = query[-1] if layer.use_scale else 0
+        score_macs = pairs if layer.use_scale else 0
+    else:
+        weights = (1 if layer.use_scale else 0) + (1 if layer.score_mode == "concat" else 0)
+        score_macs = pairs if layer.score_mode == "dot" else 0
+    return ScoreTerms(weights=weights, score_macs=score_macs, av=scores * value[-1], scores=scores, pairs=pairs)
+
+
+def score_shape(layer, shapes, warn):
+    score_terms(layer, shapes)
+    query, value = tuple(shapes[0]), tuple(shapes[1]) if len(shapes) > 1 else tuple(shapes[0])
+    return (*query[:-1], value[-1])
+
+
+def score_counts(layer, shapes, out_shape) -> Counts:
+    t = score_terms(layer, shapes)
+    return Counts(weights=t.weights, macs=t.score_macs + t.av)
+
+
+# ------------------------------------------------------------------------------------------------
+# Convention presets (docs/conventions.md, "Attention")
+# ------------------------------------------------------------------------------------------------
+
+
+def _mha(row) -> MHATerms:
+    return mha_terms(row.layer, row.inputs)
+
+
+def _mha_ptflops(row):
+    """ptflops ``multihead_attention_counter_hook`` (``nn.MultiheadAttention``): the query scaling
+    (projected query elements), the projections, the in-projection bias adds when biased, per head
+    ``QK^T`` + softmax (one per score) + ``AV``, the output projection and its bias adds (always)."""
+    t = _mha(row)
+    return t.projected_query + t.in_projections + t.in_bias_adds + t.qk + t.scores + t.av + t.out_projection + t.out_elements
+
+
+def _mha_tf_profiler(row):
+    """The TF profiler on the graph Keras writes (TF 2.21, Keras 3.15; docs/conventions.md).
+
+    Keras' TF backend turns an ``EinsumDense`` into ``BatchMatMulV2`` (2 x MACs) for the equations
+    it knows (``numpy.einsum``'s custom-op list): the projections of ``tokens x channels`` inputs,
+    and the output projection when its output is one axis; any other einsum stays an ``Einsum``
+    node, which has no flops registration. On the fused path (``tokens x channels``, no dropout:
+    ``ops.dot_product_attention``) ``QK^T`` and ``AV`` are ``Einsum`` nodes and the ``1/sqrt(d_k)``
+    scaling is one per score; otherwise they are ``BatchMatMulV2`` for tokens (``Einsum`` for other
+    ranks) and the scaling is one per projected query element. Bias adds (``AddV2``, ``BiasAdd``)
+    and the gate's product are one per element; softmax over one axis is 5 per score, over several
+    axes a log-sum-exp (3 per score plus 1 per normalised row)."""
+    t = _mha(row)
+    layer = row.layer
+    tokens = len(row.inputs[0]) == 2
+    fused = tokens and not layer.dropout
+    ops = t.in_bias_adds + (t.out_elements if layer.bias else 0) + t.gate_elements
+    if tokens:
+        ops += 2 * t.in_projections + (2 * t.out_projection if len(layer.output_shape) <= 1 else 0)
+        ops += 0 if fused else 2 * (t.qk + t.av)
+    ops += t.scores if fused else t.projected_query
+    return ops + (5 * t.scores if t.attention_axes == 1 else 3 * t.scores + t.rows)
+
+
+def _scores(row) -> ScoreTerms:
+    return score_terms(row.layer, row.inputs)
+
+
+def _matrix_products(row):
+    """fvcore's ``matmul_flop_jit`` / torchvision's ``_ops``: the matrix products (``QK^T`` of the
+    dot score, ``AV``); an additive score is element-wise arithmetic and a sum, not a product."""
+    t = _scores(row)
+    dot = isinstance(row.layer, Attention) and row.layer.score_mode == "dot"
+    return (t.score_macs if dot else 0) + t.av
+
+
+def _score_tf_profiler(row):
+    """The TF profiler on Keras' graph: ``BatchMatMulV2`` 2 x MACs (``QK^T`` of the dot score,
+    ``AV``); softmax 5 per score; the scalar scale (``Mul``) one per score; the concat / additive
+    score: the broadcast ``q + k`` (``AddV2``) and the scale (``Mul``; additive attention multiplies
+    by 1.0 without one) one per pair, the ``Sum``
+    pairs minus scores, the concat weight (``Mul``) one per score; ``Tanh`` has no registration."""
+    t = _scores(row)
+    layer = row.layer
+    total = 2 * t.av + 5 * t.scores
+    if isinstance(layer, Attention) and layer.score_mode == "dot":
+        return total + 2 * t.score_macs + (t.scores if layer.use_scale else 0)
+    scaled = layer.use_scale or isinstance(layer, AdditiveAttention)  # Keras multiplies by 1.0 without a scale
+    total += t.pairs + (t.pairs if scaled else 0) + (t.pairs - t.scores)
+    return total + (t.scores if isinstance(layer, Attention) else 0)
+
+
+def _macs(row):
+    return row.macs
+
+
+def _attention_ops(fvcore, ptflops, torchinfo, tf_profiler) -> dict:
+    return {
+        "macs": _macs,
+        "flops": lambda row: 2 * row.macs,
+        "torchvision": fvcore,  # torchvision's FLOP counter: conv, linear, mm/bmm, attention products
+        "fvcore": fvcore,
+        "ptflops": ptflops,
+        "torchinfo": torchinfo,
+        "tf-profiler": tf_profiler,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Keras forms
+# ------------------------------------------------------------------------------------------------
+
+
+def _query_value_key_tensors(outputs):
+    query = outputs[0]
+    value = outputs[1] if len(outputs) > 1 else query
+    key = outputs[2] if len(outputs) > 2 else None
+    return query, value, key
+
+
+def _keras_mha(b, layer: MultiHeadAttention, outputs, qualified):
+    if not 1 <= len(outputs) <= 3:
+        raise SpecError(f"layer '{qualified}' (MultiHeadAttention) reads 1 to 3 tensors, got {len(outputs)}")
+    query, value, key = _query_value_key_tensors(outputs)
+    rank = len(query.shape) - 1
+    options = {"use_gate": True} if layer.gate else {}
+    attention = b.keras.layers.MultiHeadAttention(
+        num_heads=int(layer.heads),
+        key_dim=int(layer.key_dim),
+        value_dim=None if layer.value_dim is None else int(layer.value_dim),
+        dropout=float(layer.dropout),
+        use_bias=bool(layer.bias),
+        output_shape=tuple(int(v) for v in layer.output_shape) or None,
+        attention_axes=None if layer.attention_axes is None else tuple(int(a) % rank + 1 for a in layer.attention_axes),
+        name=b.name(qualified),
+        **options,
+    )
+    return attention(query, value, key=key)
+
+
+def _keras_score(b, layer, outputs, qualified):
+    if not 1 <= len(outputs) <= 3:
+        raise SpecError(f"layer '{qualified}' ({layer.kind}) reads 1 to 3 tensors, got {len(outputs)}")
+    query, value, key = _query_value_key_tensors(outputs)
+    if isinstance(layer, AdditiveAttention):
+        attention = b.keras.layers.AdditiveAttention(use_scale=bool(layer.use_scale), dropout=float(layer.dropout), name=b.name(qualified))
+    else:
+        attention = b.keras.layers.Attention(
+            use_scale=bool(layer.use_scale), score_mode=layer.score_mode, dropout=float(layer.dropout), name=b.name(qualified)
+        )
+    return attention([query, value] + ([key] if key is not None else []))
+
+
+_NO_ARROW = Absent("attention reads several tensors and has no arrow form: build it in a Graph (cnncalc.spec) or import a Keras model")
+
+register(
+    Kind(
+        MultiHeadAttention,
+        rule=Rule(shape=mha_shape, counts=mha_counts, tracks_field=False, field_note=FIELD_NOTE, counts_every_input=True),
+        prefix="mha",
+        notation=_NO_ARROW,
+        keras=_keras_mha,
+        strings={},
+        ops=_attention_ops(
+            fvcore=_macs,  # linear_flop_jit + matmul/bmm/einsum handles: every product
+            ptflops=_mha_ptflops,
+            torchinfo=parameters,  # calculate_macs of a non-convolution module: its weights and biases
+            tf_profiler=_mha_tf_profiler,
+        ),
+        merge=True,
+    )
+)
+
+for _cls, _prefix in ((Attention, "attention"), (AdditiveAttention, "additive_attention")):
+    register(
+        Kind(
+            _cls,
+            rule=Rule(shape=score_shape, counts=score_counts, tracks_field=False, field_note=FIELD_NOTE, counts_every_input=True),
+            prefix=_prefix,
+            notation=_NO_ARROW,
+            keras=_keras_score,
+            strings={"score_mode": SCORE_MODES} if _cls is Attention else {},
+            ops={
+                # ptflops hooks modules (nn.MultiheadAttention), and torch has no dot-product or
+                # additive attention module: its matmuls are functional calls, which the preset
+                # (count_functional=False) leaves uncounted. torchinfo counts parameters named
+                # weight or bias: these layers' scales are neither.
+                **ignored("ptflops", "torchinfo"),
+                **{k: v for k, v in _attention_ops(_matrix_products, None, None, _score_tf_profiler).items() if v is not None},
+            },
+            merge=True,
+        )
+    )
