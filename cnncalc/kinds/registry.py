@@ -154,7 +154,9 @@ class Kind:
       (:mod:`cnncalc.symbolic`).
     - ``ops``: convention name -> ``handle(row) -> count`` or :data:`IGNORED`, for every preset
       of :mod:`cnncalc.conventions`.
-    - ``merge``: the kind joins branches (Concat, Add) rather than transforming one input.
+    - ``merge``: the kind reads several tensors (joins branches: Concat, Add; attention's query,
+      value and key; an imported layer of unknown computation) rather than transforming one
+      input: its ``shape`` and ``counts`` receive the list of its inputs' shapes.
     """
 
     spec: type
