@@ -24,6 +24,7 @@ import keras
 from .analysis import analyze
 from .keras_bridge import spec_name, to_keras
 from .kinds import SpecError
+from .kinds.opaque import OUTPUT_MARK
 from .naming import SEPARATOR
 from .report import render_check, shape_text
 
@@ -53,24 +54,31 @@ class Side:
 
 @dataclass(frozen=True)
 class CheckRow:
-    """One spec layer (or one unmatched Keras layer): both sides and the Keras layers behind it."""
+    """One spec layer (or one unmatched Keras layer): both sides and the Keras layers behind it.
+
+    ``split`` is ``False`` where our side cannot tell trainable from non-trainable parameters (an
+    unknown layer read from a ``.keras`` file, whose weights carry no trainable flag): the row then
+    compares the total parameters and the output shape.
+    """
 
     name: str
     kind: str
     ours: Side | None
     keras: Side | None
     keras_layers: tuple = ()
+    split: bool = True
 
     @property
     def ok(self) -> bool:
-        return self.ours is not None and self.ours == self.keras
+        return self.ours is not None and self.keras is not None and not self.differs
 
     @property
     def differs(self) -> tuple:
-        """Which quantities differ: ``("output",)``, ``("trainable", "non_trainable")``, ``("missing",)``."""
+        """Which quantities differ: ``("output",)``, ``("trainable", "non_trainable")``, ``("params",)``, ``("missing",)``."""
         if self.ours is None or self.keras is None:
             return ("missing",)
-        return tuple(k for k in ("output", "trainable", "non_trainable") if getattr(self.ours, k) != getattr(self.keras, k))
+        compared = ("output", "trainable", "non_trainable") if self.split else ("output", "params")
+        return tuple(k for k in compared if getattr(self.ours, k) != getattr(self.keras, k))
 
     def to_dict(self) -> dict:
         return {
@@ -80,6 +88,7 @@ class CheckRow:
             "ours": self.ours.to_dict() if self.ours else None,
             "keras": self.keras.to_dict() if self.keras else None,
             "keras_layers": list(self.keras_layers),
+            **({} if self.split else {"compared": "params (the file does not say which are trainable)"}),
         }
 
 
@@ -188,15 +197,52 @@ def check(spec, input=None, model=None) -> CheckResult:
     return CheckResult(analysis.model, tuple(rows), totals, keras.backend.backend(), keras.__version__)
 
 
+def _call_parts(name: str):
+    """``(base name, call index, output index, repeated)`` of an imported row's name.
+
+    ``blk#2/conv`` is layer ``conv`` of nested model ``blk`` in the model's second call of
+    ``blk``: the Keras layer ``blk/conv`` (a nested model's layers hold one call of their own,
+    whatever calls the model), a repeated call (no parameters of its own). ``split:1`` is the
+    second output of ``split``.
+    """
+    from .importers.keras import CALL_MARK
+
+    output = 0
+    head, mark, tail = name.rpartition(OUTPUT_MARK)
+    if mark and tail.isdigit():
+        name, output = head, int(tail)
+    bases, repeated, call = [], False, 0
+    for part in name.split(SEPARATOR):
+        base, mark, number = part.partition(CALL_MARK)
+        bases.append(base)
+        repeated = repeated or bool(mark)
+        call = int(number) - 1 if mark and number.isdigit() else 0
+    return SEPARATOR.join(bases), call, output, repeated
+
+
+def _output_of(layer, call: int, output: int):
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if call and call < len(nodes):
+        outputs = nodes[call].output_tensors
+    else:
+        outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+    return outputs[output] if output < len(outputs) else outputs[0]
+
+
 def check_import(model, spec=None) -> CheckResult:
-    """Compare the import of a live Keras ``model`` (:func:`cnncalc.from_keras`) with the model itself.
+    """Compare an import of the Keras ``model`` with the model itself: the live import
+    (:func:`cnncalc.from_keras`, by default) or ``spec``, the reading of the file ``model`` was
+    loaded from (``cnncalc FILE.keras --check-keras``: the file read without Keras, against Keras'
+    own loading of it).
 
     Per row, the Keras layer of the same qualified name (nested models' layers found inside them):
-    its output shape (a shared layer's ``name#k`` row: the output of its k-th call), its trainable
-    and non-trainable weights (on its first call only, as the analysis counts them; a frozen
-    layer's all non-trainable). Nested models and their own InputLayers have no row of their own.
+    its output shape (a shared layer's ``name#k`` row: the output of its k-th call; ``name:k``:
+    its output k), its trainable and non-trainable weights (on its first call only, as the
+    analysis counts them; a frozen layer's all non-trainable). Nested models and their own
+    InputLayers have no row of their own. An unknown layer read from a file compares its total
+    parameters (the file does not say which are trainable).
     """
-    from .importers.keras import CALL_MARK, from_keras, live_layers
+    from .importers.keras import from_keras, live_layers
 
     spec = spec if spec is not None else from_keras(model)
     analysis = analyze(spec)
@@ -207,20 +253,21 @@ def check_import(model, spec=None) -> CheckResult:
         )
     table = live_layers(model, "")
     rows = []
+    unsplit = False
     for stats in analysis.layers:
         ours = Side(tuple(int(v) for v in stats.output), int(stats.trainable), int(stats.non_trainable))
-        base, _, call = stats.name.partition(CALL_MARK)
+        base, call, output, repeated = _call_parts(stats.name)
         layer = table.get(base)
         theirs = None
         if layer is not None:
-            k = int(call) - 1 if call else 0
-            nodes = getattr(layer, "_inbound_nodes", [])
-            out = nodes[k].output_tensors[0] if k and k < len(nodes) else layer.output
             # an operator applied to symbolic tensors (keras.ops: ``x + 3.0``) holds no weights
-            trainable = 0 if k else _size(getattr(layer, "trainable_weights", []))
-            frozen = 0 if k else _size(getattr(layer, "non_trainable_weights", []))
-            theirs = Side(_shape(out), trainable, frozen)
-        rows.append(CheckRow(stats.name, stats.kind, ours, theirs, (base,) if layer is not None else ()))
+            first = not repeated and not output
+            trainable = _size(getattr(layer, "trainable_weights", [])) if first else 0
+            frozen = _size(getattr(layer, "non_trainable_weights", [])) if first else 0
+            theirs = Side(_shape(_output_of(layer, call, output)), trainable, frozen)
+        split = getattr(stats.layer, "split_known", True) or not (stats.trainable or stats.non_trainable)
+        unsplit = unsplit or not split
+        rows.append(CheckRow(stats.name, stats.kind, ours, theirs, (base,) if layer is not None else (), split))
     t = analysis.totals
     totals = CheckRow(
         "total",
@@ -228,6 +275,7 @@ def check_import(model, spec=None) -> CheckResult:
         Side(tuple(int(v) for v in analysis.output), int(t.trainable), int(t.non_trainable)),
         Side(_shape(model.outputs[0]), _size(model.trainable_weights), _size(model.non_trainable_weights)),
         (),
+        not unsplit,
     )
     return CheckResult(analysis.model, tuple(rows), totals, keras.backend.backend(), keras.__version__)
 
@@ -235,8 +283,9 @@ def check_import(model, spec=None) -> CheckResult:
 def run_check(spec, fmt: str = "text", out=None, model=None) -> int:
     """``cnncalc MODEL --check-keras``: print the check in ``fmt``; 0 when all agree, else 1.
 
-    With ``model`` (a Keras model the spec was imported from: ``keras:NAME``, a ``.keras`` file)
-    the import is checked against it (:func:`check_import`); otherwise the spec is built in Keras.
+    With ``model`` (a Keras model the spec was imported from: ``keras:NAME`` imported live, or a
+    ``.keras`` file read without Keras and ``model`` Keras' own loading of that file) the import is
+    checked against it (:func:`check_import`); otherwise the spec is built in Keras.
     """
     result = check(spec) if model is None else check_import(model, spec)
     print(render_check(result, fmt), file=out or sys.stdout)
