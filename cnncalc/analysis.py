@@ -232,7 +232,7 @@ def _tracks(rule, layer, in_shape, out_shape) -> bool:
 def _field_stops(rule, layer, fields_in, warnings) -> None:
     """A layer that carries no receptive field: rows after it show none. Where a tracked field
     reaches a kind that says why (``Rule.field_note``: attention), the analysis notes it once."""
-    if rule.field_note and any(f is not None for f in fields_in):
+    if rule.field_note and not getattr(layer, "output_index", 0) and any(f is not None for f in fields_in):  # once per layer, not per output
         warnings.append(f"layer '{layer.name}' ({layer.kind}): receptive fields stop here: {rule.field_note}")
     return None
 

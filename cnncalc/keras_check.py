@@ -175,9 +175,13 @@ def check(spec, input=None, model=None) -> CheckResult:
         ours = Side(tuple(int(v) for v in stats.output), int(stats.trainable), int(stats.non_trainable))
         layers = groups.get(stats.name, [])
         theirs = None
-        if layers:
+        base, mark, index = stats.name.rpartition(OUTPUT_MARK)
+        if not layers and mark and index.isdigit() and groups.get(base):  # output k of a layer (attention's scores)
+            layers = groups[base][-1:]
+            theirs = Side(_shape(_output_of(layers[0], 0, int(index))), 0, 0)
+        elif layers:
             theirs = Side(
-                _shape(layers[-1].output),
+                _shape(layers[-1].output if not isinstance(layers[-1].output, (list, tuple)) else layers[-1].output[0]),
                 sum(_size(layer.trainable_weights) for layer in layers),
                 sum(_size(layer.non_trainable_weights) for layer in layers),
             )

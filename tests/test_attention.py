@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from cnncalc import analyze
+from cnncalc.arith import product
 from cnncalc.conventions import get
 from cnncalc.explain import explain
 from cnncalc.spec import (
@@ -278,7 +279,7 @@ def test_value_and_key_must_agree_off_the_feature_axis():
         analyze(spec)
 
 
-# The TF profiler on the graph Keras writes: 17 configurations (fused and explicit paths, grids,
+# The TF profiler on the graph Keras writes: 18 configurations (fused and explicit paths, grids,
 # gates, several attention axes, multi-axis outputs) measured against the tf-profiler preset.
 TF_CASES = [
     (MultiHeadAttention(heads=2, key_dim=4, value_dim=3, name="a"), ("tok", "tok"), True),
@@ -286,6 +287,7 @@ TF_CASES = [
     (MultiHeadAttention(heads=2, key_dim=4, bias=False, name="a"), ("tok", "v", "tok"), True),
     (MultiHeadAttention(heads=2, key_dim=4, gate=True, name="a"), ("tok", "v"), True),
     (MultiHeadAttention(heads=2, key_dim=4, dropout=0.1, name="a"), ("tok",), True),
+    (MultiHeadAttention(heads=2, key_dim=4, return_scores=True, name="a"), ("tok",), True),
     (MultiHeadAttention(heads=2, key_dim=4, output_shape=(2, 3), name="a"), ("tok",), True),
     (MultiHeadAttention(heads=2, key_dim=4, gate=True, dropout=0.2, output_shape=(5,), name="a"), ("tok", "v"), True),
     (MultiHeadAttention(heads=2, key_dim=4, name="a"), ("in",), False),
@@ -355,3 +357,36 @@ def test_a_global_pool_over_tokens_equals_keras():
 
     spec = graph(Node(GlobalAvgPool2D(name="gap"), ("tok",)))
     assert check(spec).ok
+
+
+@pytest.mark.parametrize(
+    "layer, scores",
+    [
+        (MultiHeadAttention(heads=2, key_dim=4, return_scores=True, name="a"), (2, 16, 16)),
+        (MultiHeadAttention(heads=2, key_dim=4, attention_axes=(-2,), return_scores=True, name="a"), (4, 2, 4, 4)),
+        (Attention(return_scores=True, name="a"), (16, 16)),
+        (AdditiveAttention(return_scores=True, name="a"), (16, 16)),
+    ],
+)
+def test_attention_scores_as_a_second_output(layer, scores):
+    """Keras' return_attention_scores=True: the row ``a:1`` has the scores' shape and counts nothing."""
+    src = "tok" if len(scores) < 4 else "in"
+    first = analyze(graph(node(replace(layer, return_scores=False), src, src), tokens=src == "tok")).row("a")
+    spec = graph(node(layer, src, src), node(replace(layer, output_index=1, name="a:1"), src, src), tokens=src == "tok")
+    a = analyze(spec)
+    row, second = a.row("a"), a.row("a:1")
+    assert (row.params, row.macs) == (first.params, first.macs)
+    assert second.output == scores and (second.params, second.macs, second.activations) == (0, 0, product(scores))
+    assert all(get(name).count(second) == 0 for name in ("macs", "ptflops", "torchinfo", "tf-profiler", "fvcore"))
+    assert len([w for w in a.warnings if "receptive fields stop" in w]) == 1  # one note per layer, not per output
+
+
+@pytest.mark.keras
+def test_attention_scores_equal_keras():
+    pytest.importorskip("keras")
+    from cnncalc.keras_check import check
+
+    for layer in (MultiHeadAttention(heads=2, key_dim=4, return_scores=True, name="a"), Attention(use_scale=True, return_scores=True, name="a")):
+        spec = graph(node(layer, "tok", "v", "tok"), node(replace(layer, output_index=1, name="a:1"), "tok", "v", "tok"), Node(Dense(3, last_axis=True, name="d"), ("a:1",)))
+        result = check(spec)
+        assert result.ok, [(r.name, r.ours, r.keras) for r in result.mismatches]

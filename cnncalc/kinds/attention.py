@@ -25,6 +25,11 @@ an image's positions); no axis is taken for the batch. Written for the shapes be
   ``sum(scale * tanh(q + k))`` are ``T_q T_v D_q`` MACs with the scale (a dense layer of one output
   at every query-key pair) and none without it; then ``AV = T_q T_v D_v``.
 
+With ``return_attention_scores=True`` a layer has a second output, its scores (``output_index=1``:
+a row ``name:1`` of the same kind that reads the same inputs and counts nothing but its elements:
+``non-attention axes x h x query attention axes x key attention axes`` for MultiHeadAttention,
+``query[:-1] x T_v`` for the others).
+
 Softmax, the ``1/sqrt(d_k)`` scaling, the gate's product and dropout are not MACs
 (docs/counting.md). Each convention preset counts these kinds as the tool it copies would
 (docs/conventions.md, "Attention"): torchvision's ``_ops`` and fvcore count every matrix product
@@ -42,6 +47,7 @@ from ..arith import equal, product
 from .base import Layer, Size, SpecError
 from .geometry import need_positive
 from .handles import parameters
+from .opaque import OUTPUT_MARK
 from .registry import Absent, Counts, Kind, Rule, ignored, register
 
 FIELD_NOTE = "attention mixes every position of its inputs, so the receptive field is the whole input"
@@ -57,6 +63,9 @@ class MultiHeadAttention(Layer):
     ``attention_axes`` are negative axes of the query's per-sample shape (``None``: all but the
     last); ``bias`` is Keras' ``use_bias``, ``gate`` its ``use_gate``. ``branches`` as for a merge
     (in a tree: the branches give query, value, key; in a graph the node names its inputs).
+    ``return_scores``: the layer also returns its attention scores (Keras'
+    ``return_attention_scores=True``); the row with ``output_index=1`` is that second output,
+    reading the same inputs, adding its elements and nothing else (the first row counts the layer).
     """
 
     heads: Size = 1
@@ -67,6 +76,8 @@ class MultiHeadAttention(Layer):
     bias: bool = True
     gate: bool = False
     dropout: float = 0.0
+    return_scores: bool = False
+    output_index: int = 0
     branches: tuple = ()
 
     def __post_init__(self):
@@ -85,6 +96,8 @@ class Attention(Layer):
     use_scale: bool = False
     score_mode: str = "dot"
     dropout: float = 0.0
+    return_scores: bool = False
+    output_index: int = 0
     branches: tuple = ()
 
     def __post_init__(self):
@@ -97,6 +110,8 @@ class AdditiveAttention(Layer):
 
     use_scale: bool = True
     dropout: float = 0.0
+    return_scores: bool = False
+    output_index: int = 0
     branches: tuple = ()
 
     def __post_init__(self):
@@ -201,13 +216,28 @@ def mha_terms(layer: MultiHeadAttention, shapes) -> MHATerms:
 
 def mha_shape(layer: MultiHeadAttention, shapes, warn):
     mha_terms(layer, shapes)  # validates the inputs and the hyper-parameters
-    query = tuple(shapes[0])
+    query, _, key = _query_value_key(layer, shapes)
+    if _scores_row(layer):  # (non-attention axes, heads, query attention axes, key attention axes)
+        axes = _attention_axes(layer, len(query))
+        others = [query[i] for i in range(len(query) - 1) if i not in axes]
+        return (*others, layer.heads, *(query[i] for i in axes), *(key[i] for i in axes))
     return (*query[:-1], *(layer.output_shape or (query[-1],)))
 
 
 def mha_counts(layer: MultiHeadAttention, shapes, out_shape) -> Counts:
     t = mha_terms(layer, shapes)
+    if _scores_row(layer):
+        return Counts()
     return Counts(weights=t.weights, biases=t.biases, macs=t.in_projections + t.out_projection + t.qk + t.av)
+
+
+def _scores_row(layer) -> bool:
+    """The second output of a layer that returns its attention scores."""
+    if layer.output_index and not layer.return_scores:
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}): output {layer.output_index} exists only with return_scores (Keras' return_attention_scores)")
+    if layer.output_index not in (0, 1):
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}) has 2 outputs (the result and the scores), not {layer.output_index + 1}")
+    return layer.output_index == 1
 
 
 @dataclass(frozen=True)
@@ -243,13 +273,13 @@ def score_terms(layer, shapes) -> ScoreTerms:
 
 def score_shape(layer, shapes, warn):
     score_terms(layer, shapes)
-    query, value = tuple(shapes[0]), tuple(shapes[1]) if len(shapes) > 1 else tuple(shapes[0])
-    return (*query[:-1], value[-1])
+    query, value, key = _query_value_key(layer, shapes)
+    return (*query[:-1], key[-2]) if _scores_row(layer) else (*query[:-1], value[-1])
 
 
 def score_counts(layer, shapes, out_shape) -> Counts:
     t = score_terms(layer, shapes)
-    return Counts(weights=t.weights, macs=t.score_macs + t.av)
+    return Counts() if _scores_row(layer) else Counts(weights=t.weights, macs=t.score_macs + t.av)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -275,8 +305,8 @@ def _mha_tf_profiler(row):
     Keras' TF backend turns an ``EinsumDense`` into ``BatchMatMulV2`` (2 x MACs) for the equations
     it knows (``numpy.einsum``'s custom-op list): the projections of ``tokens x channels`` inputs,
     and the output projection when its output is one axis; any other einsum stays an ``Einsum``
-    node, which has no flops registration. On the fused path (``tokens x channels``, no dropout:
-    ``ops.dot_product_attention``) ``QK^T`` and ``AV`` are ``Einsum`` nodes and the ``1/sqrt(d_k)``
+    node, which has no flops registration. On the fused path (``tokens x channels``, no dropout, no
+    scores returned: ``ops.dot_product_attention``) ``QK^T`` and ``AV`` are ``Einsum`` nodes and the ``1/sqrt(d_k)``
     scaling is one per score; otherwise they are ``BatchMatMulV2`` for tokens (``Einsum`` for other
     ranks) and the scaling is one per projected query element. Bias adds (``AddV2``, ``BiasAdd``)
     and the gate's product are one per element; softmax over one axis is 5 per score, over several
@@ -284,7 +314,7 @@ def _mha_tf_profiler(row):
     t = _mha(row)
     layer = row.layer
     tokens = len(row.inputs[0]) == 2
-    fused = tokens and not layer.dropout
+    fused = tokens and not layer.dropout and not layer.return_scores
     ops = t.in_bias_adds + (t.out_elements if layer.bias else 0) + t.gate_elements
     if tokens:
         ops += 2 * t.in_projections + (2 * t.out_projection if len(layer.output_shape) <= 1 else 0)
@@ -325,8 +355,15 @@ def _macs(row):
     return row.macs
 
 
+def _first_output(handle):
+    """A preset's handle on the layer's row; its scores row (``output_index=1``) counts nothing."""
+    if handle is None:
+        return None
+    return lambda row: 0 if row.layer.output_index else handle(row)
+
+
 def _attention_ops(fvcore, ptflops, torchinfo, tf_profiler) -> dict:
-    return {
+    handles = {
         "macs": _macs,
         "flops": lambda row: 2 * row.macs,
         "torchvision": fvcore,  # torchvision's FLOP counter: conv, linear, mm/bmm, attention products
@@ -335,6 +372,7 @@ def _attention_ops(fvcore, ptflops, torchinfo, tf_profiler) -> dict:
         "torchinfo": torchinfo,
         "tf-profiler": tf_profiler,
     }
+    return {name: _first_output(handle) for name, handle in handles.items()}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -349,7 +387,28 @@ def _query_value_key_tensors(outputs):
     return query, value, key
 
 
+def _scores_of(b, layer, qualified):
+    """The Keras scores tensor of the layer whose second output ``qualified`` is (built first)."""
+    base = qualified.rsplit(OUTPUT_MARK, 1)[0]
+    scores = getattr(b, "attention_scores", {}).get(base)
+    if scores is None:
+        raise SpecError(f"layer '{qualified}' ({layer.kind}): the scores of '{base}', which is not built before it")
+    return scores
+
+
+def _returning_scores(b, layer, qualified, result):
+    """The layer's output; its scores kept on the builder for its ``name:1`` row."""
+    if not layer.return_scores:
+        return result
+    if not hasattr(b, "attention_scores"):
+        b.attention_scores = {}
+    b.attention_scores[qualified] = result[1]
+    return result[0]
+
+
 def _keras_mha(b, layer: MultiHeadAttention, outputs, qualified):
+    if layer.output_index:
+        return _scores_of(b, layer, qualified)
     if not 1 <= len(outputs) <= 3:
         raise SpecError(f"layer '{qualified}' (MultiHeadAttention) reads 1 to 3 tensors, got {len(outputs)}")
     query, value, key = _query_value_key_tensors(outputs)
@@ -366,10 +425,12 @@ def _keras_mha(b, layer: MultiHeadAttention, outputs, qualified):
         name=b.name(qualified),
         **options,
     )
-    return attention(query, value, key=key)
+    return _returning_scores(b, layer, qualified, attention(query, value, key=key, return_attention_scores=layer.return_scores))
 
 
 def _keras_score(b, layer, outputs, qualified):
+    if layer.output_index:
+        return _scores_of(b, layer, qualified)
     if not 1 <= len(outputs) <= 3:
         raise SpecError(f"layer '{qualified}' ({layer.kind}) reads 1 to 3 tensors, got {len(outputs)}")
     query, value, key = _query_value_key_tensors(outputs)
@@ -379,7 +440,7 @@ def _keras_score(b, layer, outputs, qualified):
         attention = b.keras.layers.Attention(
             use_scale=bool(layer.use_scale), score_mode=layer.score_mode, dropout=float(layer.dropout), name=b.name(qualified)
         )
-    return attention([query, value] + ([key] if key is not None else []))
+    return _returning_scores(b, layer, qualified, attention([query, value] + ([key] if key is not None else []), return_attention_scores=layer.return_scores))
 
 
 _NO_ARROW = Absent("attention reads several tensors and has no arrow form: build it in a Graph (cnncalc.spec) or import a Keras model")
