@@ -213,12 +213,15 @@ def _analyse(args, out, err) -> int:
     if args.check_keras and (args.html or args.plot):
         raise SpecError("--html and --plot draw the analysis: run them without --check-keras")
     if args.check_keras:
-        from .importers.keras import PREFIX, from_keras, is_keras_file, keras_model
+        from .importers.keras import PREFIX, from_keras, is_keras_file, keras_model, read_keras_file
 
         imported = args.model.startswith(PREFIX) or is_keras_file(args.model)
         if imported and args.input is not None:
             raise SpecError("--check-keras checks an imported model at its own input size: drop --input")
-        spec = None if imported else load_spec(args.model, input=given_input, classes=args.classes)
+        if args.via_keras:
+            raise SpecError("--check-keras compares the file's own reading with Keras' loading of it: drop --via-keras")
+        # a .keras file: its reading without Keras (what `cnncalc FILE.keras` prints) is what is checked
+        spec = read_keras_file(args.model) if is_keras_file(args.model) else None if imported else load_spec(args.model, input=given_input, classes=args.classes)
         analysis = analyze(spec) if spec is not None else None
         if analysis is not None and analysis.symbolic:  # refused before TensorFlow takes seconds to load
             raise SpecError(f"model '{analysis.model}': the Keras check needs numeric sizes, not {shape_text(analysis.input)}")
@@ -228,7 +231,7 @@ def _analyse(args, out, err) -> int:
             raise SpecError(f"--check-keras needs TensorFlow/Keras ({exc.name} is not installed): pip install 'cnncalc[keras]'") from None
         if imported:
             model = keras_model(args.model)
-            return run_check(from_keras(model), fmt=args.format, out=out, model=model)
+            return run_check(spec if spec is not None else from_keras(model), fmt=args.format, out=out, model=model)
         return run_check(spec, fmt=args.format, out=out)
     spec = load_spec(args.model, input=given_input, classes=args.classes, via_keras=args.via_keras)
     if args.plot:

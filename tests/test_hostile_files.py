@@ -465,11 +465,12 @@ def gate_config():
 
 
 def h5_bytes(build):
-    """An HDF5 file made in memory: ``layers/gate/vars/0`` (4 weights), then ``build(file)``."""
+    """An HDF5 file made in memory: ``layers/my_gate/vars/0`` (4 weights: where Keras stores the
+    variables of the model's first ``MyGate``, whatever its name), then ``build(file)``."""
     h5py = pytest.importorskip("h5py")
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
-        h5.create_dataset("layers/gate/vars/0", data=np.zeros(4, np.float32))
+        h5.create_dataset("layers/my_gate/vars/0", data=np.zeros(4, np.float32))
         build(h5py, h5)
     return buffer.getvalue()
 
@@ -484,7 +485,7 @@ def test_weight_shapes_are_read_in_place_or_inflated_when_compressed(tmp_path):
 
 
 def _deep_groups(h5py, h5):
-    group = h5["layers/gate"]
+    group = h5["layers/my_gate"]
     for i in range(3000):
         group = group.create_group("layers").create_group(f"g{i}")
 
@@ -492,17 +493,17 @@ def _deep_groups(h5py, h5):
 def _virtual(h5py, h5):
     layout = h5py.VirtualLayout(shape=(4,), dtype="f4")
     layout[:] = h5py.VirtualSource("/etc/passwd", "data", shape=(4,))
-    h5["layers/gate/vars"].create_virtual_dataset("1", layout)
+    h5["layers/my_gate/vars"].create_virtual_dataset("1", layout)
 
 
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda h5py, h5: h5["layers/gate/vars"].__setitem__("1", h5py.ExternalLink("/etc/passwd", "/x")), "'/layers/gate/vars/1' is an external link to '/etc/passwd': cnncalc never opens a file a model names"),
-        (lambda h5py, h5: h5["layers/gate"].__setitem__("layers", h5py.SoftLink("/layers/gate/layers")), "'/layers/gate/layers' is a soft link to '/layers/gate/layers'"),
-        (lambda h5py, h5: h5["layers/gate"].create_group("layers").__setitem__("loop", h5["layers"]), "is a group reached twice (a hard-link cycle or a shared group)"),
+        (lambda h5py, h5: h5["layers/my_gate/vars"].__setitem__("1", h5py.ExternalLink("/etc/passwd", "/x")), "'/layers/my_gate/vars/1' is an external link to '/etc/passwd': cnncalc never opens a file a model names"),
+        (lambda h5py, h5: h5["layers/my_gate"].__setitem__("layers", h5py.SoftLink("/layers/my_gate/layers")), "'/layers/my_gate/layers' is a soft link to '/layers/my_gate/layers'"),
+        (lambda h5py, h5: h5["layers/my_gate"].create_group("layers").__setitem__("loop", h5["layers"]), "is a group reached twice (a hard-link cycle or a shared group)"),
         (_deep_groups, f"groups nest deeper than cnncalc's cap MAX_H5_DEPTH = {MAX_H5_DEPTH}"),
-        (_virtual, "'/layers/gate/vars/1' is a virtual dataset (its data is in other files): refused"),
+        (_virtual, "'/layers/my_gate/vars/1' is a virtual dataset (its data is in other files): refused"),
     ],
     ids=["external link", "soft-link loop", "hard-link cycle", "3000 deep", "virtual dataset"],
 )

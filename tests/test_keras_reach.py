@@ -12,15 +12,14 @@ import pytest
 
 from cnncalc import analyze, from_keras
 from cnncalc.cli import main
-from cnncalc.keras_weights import saved_order, snake_case
+from cnncalc.importers.keras import read_keras_file
+from cnncalc.importers.keras.weights import saved_order, snake_case
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
 
 def _read(path):
-    from cnncalc import read_keras_file
-
     return read_keras_file(str(path))
 
 
@@ -46,6 +45,11 @@ class Block(keras.layers.Layer):
         self.conv = keras.layers.Conv2D(filters, 3, padding="same")
         self.norms = [keras.layers.BatchNormalization(), keras.layers.BatchNormalization()]
         self.zscale = self.add_weight(shape=(filters,), initializer="ones", name="zscale")
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+        for norm in self.norms:
+            norm.build((*input_shape[:-1], self.filters))
 
     def call(self, x):
         return self.norms[1](self.norms[0](self.conv(x))) * self.zscale
@@ -95,6 +99,7 @@ def nested_twice():
     b = block(keras.layers.Conv2D(4, 1, name="side")(inputs))
     x = keras.layers.Add(name="join")([a, b])
     x = keras.Sequential([keras.layers.Conv2D(4, 1), Gate()], name="tail")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)  # records the shape the Gate made
     return keras.Model(inputs, x, name="outer")
 
 
@@ -261,7 +266,7 @@ def test_my_vit_rf_counts_attention_and_stops_the_field_there(saved, capsys):
     assert main([str(paths["vit"]), "--rf"]) == 0
     out, err = capsys.readouterr()
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
-    assert rows["tokens"][-4:] == ["4", "4", "1.5", "0"]  # each token: its 4x4 patch
+    assert rows["ln0a"][-4:] == ["4", "4", "1.5", "0"]  # each token: its 4x4 patch
     assert rows["mha0"][-4:] == ["-", "-", "-", "-"]
     assert "warning: layer 'mha0' (MultiHeadAttention): receptive fields stop here: attention mixes every position" in err
     assert "not counted" not in out + err

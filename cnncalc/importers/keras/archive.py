@@ -41,7 +41,7 @@ def read_keras_file(path: str, *, via_keras: bool = False):
             except UnknownClass:
                 if WEIGHTS not in archive.namelist():
                     raise
-                shapes = weight_shapes(archive, path)
+                shapes = weight_shapes(archive, path, config)
             return from_config(config, weight_shapes=shapes)
     except FileNotFoundError:
         raise KerasImportError(f"no such file: '{path}'") from None

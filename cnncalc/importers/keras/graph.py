@@ -7,6 +7,7 @@ import heapq
 from dataclasses import replace
 
 from ... import kinds
+from ...kinds.opaque import OUTPUT_MARK
 from ...spec import Graph, Node, Spec
 from ...traverse import SEPARATOR
 from ..errors import KerasImportError
@@ -68,8 +69,28 @@ def _tensors(value, found, where):
     return found
 
 
-def _calls(layer_cfg, where):
-    """The calls of one layer: for each, the list of :class:`_Tensor` it reads."""
+KEYWORD_INPUTS = {"MultiHeadAttention": ("query", "value", "key")}
+"""Classes whose tensors may be passed by keyword, in the order of their call signature (Keras'
+``MultiHeadAttention.call(query, value, key=None, ...)``); another class's keyword tensors follow
+its positional ones in the order the config lists them."""
+
+
+def _keyword_tensors(cls, kwargs, where):
+    """The tensors a Keras 3 call passes by keyword, masks left out (a mask is not data: it does
+    not change what the layer computes, only which scores are kept)."""
+    if not isinstance(kwargs, dict):
+        raise KerasImportError(f"{where}: a call's kwargs must be a dict, got {shown(kwargs)}")
+    order = KEYWORD_INPUTS.get(cls)
+    keys = [k for k in order if k in kwargs] if order else [k for k in kwargs if "mask" not in str(k)]
+    found = []
+    for key in keys:
+        _tensors(kwargs[key], found, where)
+    return found
+
+
+def _calls(layer_cfg, where, cls=None):
+    """The calls of one layer: for each, the list of :class:`_Tensor` it reads (positional, then by
+    keyword) and the call's options (``return_attention_scores``)."""
     nodes = layer_cfg.get("inbound_nodes")
     if nodes is None:
         return []
@@ -78,12 +99,24 @@ def _calls(layer_cfg, where):
     calls = []
     for node in nodes:
         if isinstance(node, dict):  # Keras 3
-            calls.append(_tensors(node.get("args", []), [], where))
+            kwargs = node.get("kwargs") or {}
+            tensors = _tensors(node.get("args", []), [], where) + _keyword_tensors(cls, kwargs, where)
+            calls.append((tensors, {"return_attention_scores": kwargs.get("return_attention_scores") is True}))
         elif isinstance(node, list):  # Keras 2: [[name, call, tensor, kwargs], ...]
-            calls.append([_Tensor(*_reference(ref, where, "an inbound node")) for ref in node])
+            calls.append(([_Tensor(*_reference(ref, where, "an inbound node")) for ref in node], {}))
         else:
             raise KerasImportError(f"{where}: a call in inbound_nodes must be a dict (Keras 3) or a list (Keras 2), got {shown(node)}")
     return calls
+
+
+def _build_input_shape(layer, where):
+    """The per-sample input shape a layer was built for (``build_config``), or ``None``: in a
+    Sequential file, the output shape of the layer before it."""
+    build = layer.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if not isinstance(shape, list) or not shape or not all(v is None or isinstance(v, int) for v in shape):
+        return None  # not recorded, or a nested shape (a layer of several inputs)
+    return _recorded_shape(shape, where)
 
 
 def _refs(value, where):
@@ -138,15 +171,20 @@ class Reader:
         self.names: set[str] = set()
 
     # -- a container's config: functional or sequential ----------------------------------------
-    def model(self, cfg, scope, feeds, trainable=True, call=0):
+    def model(self, cfg, scope, feeds, trainable=True, base=None):
         """Add the nodes of the model ``cfg``; ``feeds`` are the node names its inputs read (None at
-        the top). Returns the names of the nodes holding its outputs."""
-        trainable = trainable and cfg.get("trainable", True) is not False
-        if "input_layers" in cfg or "output_layers" in cfg:
-            return self._functional(cfg, scope, feeds, trainable, call)
-        return self._sequential(cfg, scope, feeds, trainable, call)
+        the top). Returns the names of the nodes holding its outputs.
 
-    def _sequential(self, cfg, scope, feeds, trainable, call):
+        ``scope`` prefixes the names of this call of the model (``blk#2/``); ``base`` those of its
+        first call (``blk/``), where the parameters of its layers are counted (and found: the
+        live layers, the file's weights), so that a nested model called again shares them."""
+        trainable = trainable and cfg.get("trainable", True) is not False
+        base = scope if base is None else base
+        if "input_layers" in cfg or "output_layers" in cfg:
+            return self._functional(cfg, scope, feeds, trainable, base)
+        return self._sequential(cfg, scope, feeds, trainable, base)
+
+    def _sequential(self, cfg, scope, feeds, trainable, base):
         current = feeds[0] if feeds else None
         model = scope + str(cfg.get("name", "?"))
         for i, layer in enumerate(_layers(cfg)):
@@ -161,10 +199,13 @@ class Reader:
                 if not shape:
                     raise KerasImportError(f"Sequential model '{cfg.get('name', '?')}' records no input shape: build it (model.build) or start it with keras.Input")
                 current = self._input({"batch_shape": shape, "name": "input"}, scope + "input")
-            current = self.call(cls, lcfg, name, scope, [current], 0, trainable, call)
+            recorded = _build_input_shape(layer, f"layer '{scope}{name}'")
+            if recorded is not None and isinstance(current, str):  # what the layer before produced
+                self.produced_shapes.setdefault(current, recorded)
+            current = self.call(cls, lcfg, name, scope, base, [current], 0, trainable)
         return [current]
 
-    def _functional(self, cfg, scope, feeds, trainable, call):
+    def _functional(self, cfg, scope, feeds, trainable, base):
         model = scope + str(cfg.get("name", "?"))
         produced: dict[tuple, str] = {}  # (layer name, call index) -> node name
         inputs = _refs(cfg.get("input_layers"), f"model '{model}': input_layers")
@@ -179,7 +220,7 @@ class Reader:
         # first call), as Keras' own functional_from_config does with its unprocessed nodes. Each
         # call is visited once and woken once per input it waits on: linear in the calls whatever
         # their order (a config listed in reverse is no slower than one in order).
-        calls = []  # (class, config, name, call index, tensors)
+        calls = []  # (class, config, name, call index, tensors, options)
         for i, layer in enumerate(_layers(cfg)):
             cls, lcfg = _layer_entry(layer, i, model)
             name = _layer_name(layer.get("name") or lcfg.get("name"), i, cls, model)
@@ -187,12 +228,16 @@ class Reader:
                 if feeds is None:
                     produced[(name, 0)] = self._input(lcfg, scope + name)
                 continue
-            calls += [(cls, lcfg, name, c, tensors) for c, tensors in enumerate(_calls(layer, f"layer '{scope}{name}'"))]
+            calls += [(cls, lcfg, name, c, tensors, options) for c, (tensors, options) in enumerate(_calls(layer, f"layer '{scope}{name}'", cls))]
+        outputs = _refs(cfg.get("output_layers"), f"model '{model}': output_layers")
+        used: dict[tuple, int] = {}  # (layer, call) -> how many of its outputs are read
+        for ref in [(t.layer, t.call, t.index) for item in calls for t in item[4]] + outputs:
+            used[ref[:2]] = max(used.get(ref[:2], 1), ref[2] + 1)
         producer = {(item[2], item[3]): j for j, item in enumerate(calls)}
         waiting: dict[tuple, list[int]] = {}  # (layer, call) not made yet -> the calls waiting for it
         missing = [0] * len(calls)
         ready: list[int] = []
-        for j, (_, _, _, _, tensors) in enumerate(calls):
+        for j, (_, _, _, _, tensors, _) in enumerate(calls):
             keys = {(t.layer, t.call) for t in tensors if (t.layer, t.call) not in produced}  # not "- produced.keys()": that walks every key
             missing[j] = len(keys)
             for key in keys:
@@ -202,9 +247,9 @@ class Reader:
             heapq.heappush(ready, j)
             while ready:  # this call, then every call it completes, earliest in the config first
                 k = heapq.heappop(ready)
-                cls, lcfg, name, c, tensors = calls[k]
+                cls, lcfg, name, c, tensors, options = calls[k]
                 reads = self._reads(scope, name, tensors, produced)
-                produced[(name, c)] = self.call(cls, lcfg, name, scope, reads, c, trainable, call)
+                produced[(name, c)] = self.call(cls, lcfg, name, scope, base, reads, c, trainable, options, used.get((name, c), 1))
                 for w in waiting.pop((name, c), ()):
                     missing[w] -= 1
                     if missing[w] == 0:
@@ -212,7 +257,7 @@ class Reader:
         if any(missing):
             raise KerasImportError(self._never_ready(calls, producer, produced, missing, scope))
         result = []
-        for ref in _refs(cfg.get("output_layers"), f"model '{model}': output_layers"):
+        for ref in outputs:
             src = produced.get((ref[0], ref[1]))
             if src is None:
                 raise KerasImportError(f"model '{cfg.get('name')}': output '{ref[0]}' is not a layer of the config")
@@ -231,10 +276,10 @@ class Reader:
         seen: list[int] = []
         while j not in seen:
             seen.append(j)
-            _, _, name, c, tensors = calls[j]
+            _, _, name, c, tensors, _ = calls[j]
             key = next((t.layer, t.call) for t in tensors if (t.layer, t.call) not in produced)
             if key not in producer:
-                defined = any(n == key[0] for _, _, n, _, _ in calls)
+                defined = any(item[2] == key[0] for item in calls)
                 what = f"a call {key[1] + 1} of '{key[0]}', which the config does not have" if defined else f"'{key[0]}', which the config does not define"
                 return f"layer '{scope}{name}' reads {what}"
             j = producer[key]
@@ -285,59 +330,86 @@ class Reader:
         return qualified
 
     # -- one call of a layer -------------------------------------------------------------------
-    def call(self, cls, cfg, name, scope, reads, c, trainable, outer_call):
-        """Add the node of call ``c`` of the Keras layer ``name`` of class ``cls`` (a nested model:
-        its nodes); returns the name of the node holding its output (a list for a model with
-        several outputs)."""
-        qualified = scope + name
-        trainable = trainable and cfg.get("trainable", True) is not False
-        suffix = "" if c == 0 and outer_call == 0 else f"{CALL_MARK}{c + 1 + outer_call}"
-        if cls in CONTAINERS:
-            inner = self.model(cfg, qualified + suffix + SEPARATOR, reads, trainable, call=c + outer_call)
-            return inner[0] if len(inner) == 1 else inner
-        node_name = qualified + suffix
-        spec_layer = self._spec_layer(cls, cfg, qualified, reads)
-        shares = qualified if node_name != qualified else None
-        self._add(Node(replace(spec_layer, name=node_name), tuple(reads), shares=shares, trainable=trainable))
-        return node_name
+    def call(self, cls, cfg, name, scope, base, reads, c, trainable, options=None, outputs=1):
+        """Add the node(s) of call ``c`` of the Keras layer ``name`` of class ``cls`` (a nested
+        model: its nodes); returns the name of the node holding its output, or the names of its
+        outputs (a model or a layer with several: ``name``, ``name:1``, ...).
 
-    def _spec_layer(self, cls, cfg, qualified, reads):
+        The node is ``<scope><name>`` (``#k`` for the layer's k-th call); its parameters belong to
+        ``<base><name>``, the layer's first call in the first call of every enclosing model, which
+        a repeated call shares."""
+        trainable = trainable and cfg.get("trainable", True) is not False
+        node_name = scope + name + ("" if c == 0 else f"{CALL_MARK}{c + 1}")
+        first = base + name
+        if cls in CONTAINERS:
+            inner = self.model(cfg, node_name + SEPARATOR, reads, trainable, base=first + SEPARATOR)
+            return inner[0] if len(inner) == 1 else inner
+        shares = first if node_name != first else None
+        names = []
+        for k, layer in enumerate(self._spec_layers(cls, cfg, first, reads, options or {}, outputs, trainable)):
+            out = node_name if k == 0 else f"{node_name}{OUTPUT_MARK}{k}"
+            # an unknown layer's output k reads its first row; attention's scores read its inputs
+            ins = (node_name,) if k and isinstance(layer, kinds.Opaque) else tuple(reads)
+            self._add(Node(replace(layer, name=out), ins, shares=shares if k == 0 else None, trainable=trainable))
+            names.append(out)
+        return names[0] if len(names) == 1 else names
+
+    def _spec_layers(self, cls, cfg, qualified, reads, options, outputs, trainable):
+        """The spec layer of one call, one per output (a layer returning its attention scores
+        has two; an unknown layer one per output read)."""
         ranks = [len(self.produced_shapes[r]) for r in reads if r in self.produced_shapes]
         build = CLASSES.get(cls)
-        if build is not None:
-            try:
-                return build(cfg, ranks)
-            except ConfigError as exc:
-                raise KerasImportError(f"layer '{qualified}' ({cls}): {exc}") from None
-            except KerasImportError:
-                raise
-            except (KeyError, TypeError, ValueError) as exc:
-                raise KerasImportError(f"layer '{qualified}' ({cls}): cannot read its config ({type(exc).__name__}: {exc})") from None
-        return self._opaque(cls, qualified)
+        if build is None:
+            return self._opaque(cls, qualified, reads, outputs, trainable)
+        try:
+            layer = build(cfg, ranks)
+        except ConfigError as exc:
+            raise KerasImportError(f"layer '{qualified}' ({cls}): {exc}") from None
+        except KerasImportError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KerasImportError(f"layer '{qualified}' ({cls}): cannot read its config ({type(exc).__name__}: {exc})") from None
+        if options.get("return_attention_scores") and hasattr(layer, "return_scores"):
+            return [replace(layer, return_scores=True), replace(layer, return_scores=True, output_index=1)]
+        return [layer]
 
-    def _opaque(self, cls, qualified):
+    def _opaque(self, cls, qualified, reads, outputs, trainable):
+        """A layer of a class with no formula: one :class:`~cnncalc.kinds.Opaque` per output, its
+        shapes and parameters from the live layer or, from a file, from what its consumers recorded
+        and the weights ``keras.saving`` stored for it."""
         live = self.live.get(qualified)
         if live is not None:
-            shape = tuple(live.output.shape[1:])
-            if any(v is None for v in shape):
-                raise KerasImportError(f"layer '{qualified}' (Keras class {cls}): output shape {shape} is not fully known")
+            tensors = live.output if isinstance(live.output, (list, tuple)) else [live.output]
+            shapes = [tuple(t.shape[1:]) for t in tensors]
+            for shape in shapes:
+                if any(v is None for v in shape):
+                    raise KerasImportError(f"layer '{qualified}' (Keras class {cls}): output shape {shape} is not fully known")
             weights = sum(size_of(w.shape) for w in getattr(live, "trainable_weights", []))  # keras.ops operators hold none
             frozen = sum(size_of(w.shape) for w in getattr(live, "non_trainable_weights", []))
-            recorded = tuple(getattr(live, "input", None).shape[1:]) if hasattr(live, "input") and not isinstance(live.input, (list, tuple)) else ()
-            return kinds.Opaque(
-                class_name=cls, output=tuple(int(v) for v in shape), weights=weights, non_trainable=frozen,
-                input=tuple(int(v) for v in recorded) if recorded and all(v is not None for v in recorded) else (),
-            )
+            given = getattr(live, "input", None) if hasattr(live, "input") else None
+            ins = [tuple(t.shape[1:]) for t in (given if isinstance(given, (list, tuple)) else [given] if given is not None else [])]
+            known = all(v is not None for shape in ins for v in shape) and ins
+            return [
+                kinds.Opaque(
+                    class_name=cls, output=tuple(int(v) for v in shape), weights=weights if k == 0 else 0, non_trainable=frozen if k == 0 else 0,
+                    input=tuple(int(v) for v in ins[0]) if known and k == 0 else (),
+                    inputs=tuple(tuple(int(v) for v in i) for i in ins) if known and k == 0 and len(ins) > 1 else (),
+                    output_index=k,
+                )
+                for k, shape in enumerate(shapes)
+            ]
         if self.weight_shapes is None:
             raise UnknownClass(
                 f"layer '{qualified}': Keras class {cls} is not one cnncalc can count from a config; "
                 "analyse the live model (cnncalc.from_keras(model)) or load it through Keras (--via-keras, pip install 'cnncalc[keras]')"
             )
-        # From a file: shape from the consumers' records (filled in later), weights from the archive.
-        self.pending_opaque.append(len(self.nodes))
-        shapes = self.weight_shapes.get(qualified, [])
-        weights = sum(size_of(s) for s in shapes)
-        return kinds.Opaque(class_name=cls, output=(), weights=weights, non_trainable=0)
+        # From a file: shapes from the consumers' records (filled in later), weights from the archive.
+        weights = sum(size_of(s) for s in self.weight_shapes.get(qualified, []))
+        self.pending_opaque += [len(self.nodes) + k for k in range(outputs)]
+        return [
+            kinds.Opaque(class_name=cls, output=(), weights=weights if k == 0 else 0, non_trainable=0, output_index=k, split_known=not (weights and trainable))
+            for k in range(outputs)
+        ]
 
     def _add(self, node):
         if node.name in self.names:
@@ -346,7 +418,8 @@ class Reader:
         self.nodes.append(node)
 
     def finish(self):
-        """Fill in the output shapes of opaque layers read from a file (what their consumers recorded)."""
+        """Fill in the output shapes of opaque layers read from a file (what their consumers
+        recorded) and the input shapes they hold for (what their producers' consumers recorded)."""
         for i in self.pending_opaque:
             node = self.nodes[i]
             shape = self.produced_shapes.get(node.name)
@@ -355,9 +428,12 @@ class Reader:
                     f"layer '{node.name}' (Keras class {node.layer.class_name}): its output shape is not recorded in the file; "
                     "load it through Keras (--via-keras, pip install 'cnncalc[keras]')"
                 )
-            recorded = self.produced_shapes.get(node.inputs[0]) if len(node.inputs) == 1 else None
-            known_input = tuple(int(v) for v in recorded) if recorded and all(v is not None for v in recorded) else ()
-            self.nodes[i] = replace(node, layer=replace(node.layer, output=tuple(int(v) for v in shape), input=known_input))
+            recorded = [self.produced_shapes.get(name) for name in node.inputs] if not node.layer.output_index else []
+            known = bool(recorded) and all(r is not None and all(v is not None for v in r) for r in recorded)
+            inputs = tuple(tuple(int(v) for v in r) for r in recorded) if known else ()
+            self.nodes[i] = replace(
+                node, layer=replace(node.layer, output=tuple(int(v) for v in shape), input=inputs[0] if inputs else (), inputs=inputs if len(inputs) > 1 else ())
+            )
 
 
 def check_depth(config):

@@ -8,7 +8,7 @@ docs/import.md lists the table.
 from __future__ import annotations
 
 from ... import kinds
-from .values import ConfigError, activation_name, axes, channels_last, count, flag, integer, last_axis_only, number, one_or_pair, padding_mode, sample_axis, shown, sides
+from .values import ConfigError, activation_name, axes, channels_last, count, flag, integer, last_axis_only, number, one_or_pair, padding_mode, sample_axis, shown, sides, text
 
 _RELU_NAMES = {6.0: "relu6"}
 
@@ -148,6 +148,50 @@ def _rescaling(cfg, ranks):
     return kinds.Rescaling(scale=_numbers(cfg, "scale", 1.0), offset=_numbers(cfg, "offset", 0.0))
 
 
+def _attention_axes(cfg, ranks):
+    """``attention_axes`` (Keras' axes, batch included; ``None``: every axis but the features) as
+    negative axes of the query's per-sample shape."""
+    value = cfg.get("attention_axes")
+    if value is None:
+        return None
+    if not ranks:
+        raise ConfigError("'attention_axes' needs the query's recorded shape (a Keras 3 config records it)")
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return tuple(sample_axis(integer(a, "attention_axes"), ranks[0]) for a in values)
+
+
+def _output_shape(cfg):
+    value = cfg.get("output_shape")
+    if value is None:
+        return ()
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return tuple(integer(v, "output_shape", minimum=1) for v in values)
+
+
+def _multi_head_attention(cfg, ranks):
+    return kinds.MultiHeadAttention(
+        heads=count(cfg, "num_heads"),
+        key_dim=count(cfg, "key_dim"),
+        value_dim=None if cfg.get("value_dim") is None else count(cfg, "value_dim"),
+        output_shape=_output_shape(cfg),
+        attention_axes=_attention_axes(cfg, ranks),
+        bias=flag(cfg, "use_bias", True),
+        gate=flag(cfg, "use_gate", False),
+        dropout=number(cfg, "dropout", 0.0),
+    )
+
+
+def _dot_attention(cfg, ranks):
+    mode = text(cfg, "score_mode", "dot")
+    if mode not in ("dot", "concat"):
+        raise ConfigError(f"score_mode '{mode}' is not dot or concat")
+    return kinds.Attention(use_scale=flag(cfg, "use_scale", False), score_mode=mode, dropout=number(cfg, "dropout", 0.0))
+
+
+def _additive_attention(cfg, ranks):
+    return kinds.AdditiveAttention(use_scale=flag(cfg, "use_scale", True), dropout=number(cfg, "dropout", 0.0))
+
+
 def _flatten(cfg, ranks):
     channels_last(cfg)
     return kinds.Flatten()
@@ -175,6 +219,13 @@ CLASSES = {
     "GlobalAvgPool2D": _global(kinds.GlobalAvgPool2D),
     "GlobalMaxPooling2D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
     "GlobalMaxPool2D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
+    "GlobalAveragePooling1D": _global(kinds.GlobalAvgPool2D),  # over tokens: T x C -> C
+    "GlobalAvgPool1D": _global(kinds.GlobalAvgPool2D),
+    "GlobalMaxPooling1D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
+    "GlobalMaxPool1D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
+    "MultiHeadAttention": _multi_head_attention,
+    "Attention": _dot_attention,
+    "AdditiveAttention": _additive_attention,
     "Flatten": _flatten,
     "Reshape": _reshape,
     "Add": lambda cfg, ranks: kinds.Add(),
