@@ -441,7 +441,7 @@ def _check_cells(result, row, fmt_number) -> list:
     if _show_folded(result):
         cells.append(" + ".join(row.keras_layers) if row.keras_layers else "-")
     if row.ok:
-        cells.append("OK" if row.split else "OK (params: the file does not say which are trainable)")
+        cells.append("OK" if getattr(row, "split", True) else "OK (params: the file does not say which are trainable)")
     else:
         cells.append("MISMATCH (" + ", ".join(d.replace("_", "-") for d in row.differs) + ")")
     return cells
