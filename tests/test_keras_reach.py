@@ -308,3 +308,31 @@ def test_the_reading_counts_what_the_file_holds(saved, tmp_path):
             dst.writestr(item, data)
     a = analyze(_read(changed))
     assert (a.row("mygate").params, a.row("dense").params, a.row("real").params) == (5, 4, 25)
+
+
+def test_attention_called_by_keyword_with_a_mask_and_returning_its_scores(tmp_path):
+    """``mha(query=q, value=v, key=k, attention_mask=m, return_attention_scores=True)``: the tensors
+    by keyword in the signature's order, the mask left out (it does not change the counts), the
+    scores a second row ``mha:1`` of their own shape."""
+    inputs = keras.Input((4, 4, 8), name="image")
+    tokens = keras.layers.Reshape((16, 8), name="tokens")(inputs)
+    value = keras.layers.Dense(6, name="v")(tokens)
+    key = keras.layers.Dense(5, name="k")(tokens)
+    mask = keras.layers.Dense(16, name="mask")(tokens)
+    out, scores = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(
+        key=key, value=value, query=tokens, attention_mask=mask, return_attention_scores=True
+    )
+    flat = keras.layers.Flatten(name="flat")(scores)
+    model = keras.Model(inputs, [out, flat], name="kw")
+    path = tmp_path / "kw.keras"
+    model.save(path)
+    for spec in (_read(path), from_keras(model)):
+        a = analyze(spec)
+        mha, second = a.row("mha"), a.row("mha:1")
+        assert mha.inputs == ((16, 8), (16, 6), (16, 5))
+        assert (mha.params, second.params, second.output) == (model.get_layer("mha").count_params(), 0, (2, 16, 16))
+        assert a.row("flat").output == (512,) and a.totals.params == model.count_params()
+    from cnncalc.keras_check import check_import
+
+    result = check_import(keras.saving.load_model(path), _read(path))
+    assert result.ok, [(r.name, r.ours, r.keras) for r in result.mismatches]
