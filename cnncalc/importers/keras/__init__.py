@@ -12,14 +12,19 @@ it reads come from ``inbound_nodes`` (``keras_history = [layer, call, tensor]``;
 is read too). Nested models (a ``Functional`` or ``Sequential`` used as a layer) are expanded, their
 layers named ``outer/inner``; their own ``InputLayer`` is an alias of the tensor fed in and gets no
 row. A layer called twice is a shared layer: the second call is the node ``name#2``, which counts
-MACs and activations again and shares the first call's parameters. A layer (or nested model) with
-``trainable: false`` counts its parameters as non-trainable, as ``model.non_trainable_weights`` does.
+MACs and activations again and shares the first call's parameters; a nested model called again
+gives its layers the nodes ``blk#2/conv``, which share ``blk/conv``'s. A layer (or nested model)
+with ``trainable: false`` counts its parameters as non-trainable, as ``model.non_trainable_weights``
+does. A call reads its tensors positionally and by keyword (``MultiHeadAttention(query=...,
+value=..., key=...)``; masks are not data); a layer with several outputs gives a node per output
+(``name``, ``name:1``, ...: an unknown class's outputs, attention's scores).
 
 What each Keras class becomes is the table :data:`CLASSES`; docs/import.md lists it with the
-conventions. A class outside it becomes an :class:`~cnncalc.kinds.Opaque` row when its output shape
-and parameters can be known (from the live layer, or from the consumers' recorded tensor shapes
-and the archive's weight shapes), named in the analysis' warnings with "MACs not counted"; when
-they cannot, :class:`KerasImportError` names the class and the install that helps.
+conventions. A class outside it becomes an :class:`~cnncalc.kinds.Opaque` row per output, whatever
+its number of inputs, when its output shapes and parameters can be known (from the live layer, or
+from the consumers' recorded tensor shapes and the weights the archive stores for it, found where
+``keras.saving`` puts them: :mod:`.weights`), named in the analysis' warnings with "MACs not
+counted"; when they cannot, :class:`KerasImportError` names the class and the install that helps.
 
 Modules: :mod:`.graph` (config -> graph: the walk over functional, sequential and nested models),
 :mod:`.layers` (the class table), :mod:`.values` (config values), :mod:`.archive` (the ``.keras``
