@@ -188,6 +188,7 @@ def test_ptflops_hook_arithmetic_on_a_torch_equivalent_layer():
     assert get("ptflops").count(row) == hook
 
 
+@pytest.mark.slow  # imports torch (2 s of CPU)
 def test_torch_flop_counter_on_torch_multi_head_attention_equals_the_macs():
     """torch's own FlopCounterMode (2 per MAC of addmm and bmm) on ``nn.MultiheadAttention`` with
     the attention weights materialised: the projections and both products, as torchvision counts."""

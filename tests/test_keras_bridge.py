@@ -121,7 +121,11 @@ def _small_input(name):
     return default
 
 
-@pytest.mark.parametrize("name", zoo.names())
+SLOW_ZOO = {"resnet110", "resnet50"}
+"""Zoo entries whose Keras build costs over a second of CPU (docs/testing.md): slow."""
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_ZOO else n for n in zoo.names()])
 def test_zoo_entry_agrees_with_keras_per_layer_and_imports_back(name):
     spec = zoo.get(name, input=_small_input(name))
     model = to_keras(spec)
@@ -142,7 +146,18 @@ REFERENCE = [
 ]
 
 
-@pytest.mark.parametrize("name, options, params, non_trainable", REFERENCE, ids=[r[0] + "".join(f"-{v}" for v in r[1].values()) for r in REFERENCE])
+SLOW_REFERENCE = {"vgg19", "resnet44-B"}
+"""Reference builds that cost over a second of CPU (docs/testing.md): slow."""
+
+
+def _reference_id(entry):
+    return entry[0] + "".join(f"-{v}" for v in entry[1].values())
+
+
+@pytest.mark.parametrize(
+    "name, options, params, non_trainable",
+    [pytest.param(*r, id=_reference_id(r), marks=[pytest.mark.slow] if _reference_id(r) in SLOW_REFERENCE else []) for r in REFERENCE],
+)
 def test_reference_totals_at_full_size(name, options, params, non_trainable):
     if name not in zoo.names():
         pytest.skip(f"zoo entry '{name}' is not registered on this branch yet")

@@ -200,6 +200,7 @@ def test_an_unknown_class_in_a_config_without_the_model_names_it_and_the_way_out
         from_config(config)
 
 
+@pytest.mark.slow  # builds a keras.applications model (over a second of CPU)
 def test_keras_name_on_the_command_line(capsys):
     assert main(["keras:MobileNetV3Small", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -208,12 +209,14 @@ def test_keras_name_on_the_command_line(capsys):
     assert "keras.applications has no model 'NoSuchNet'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # builds a keras.applications model (over a second of CPU)
 def test_keras_name_check_keras_agrees_layer_by_layer(capsys):
     assert main(["keras:MobileNetV3Small", "--check-keras"]) == 0
     out = capsys.readouterr().out
     assert "MISMATCH" not in out
 
 
+@pytest.mark.slow  # builds a keras.applications model (over a second of CPU)
 def test_compare_an_import_with_the_zoo(capsys):
     assert main(["compare", "keras:VGG16", "vgg16"]) == 0
     out = capsys.readouterr().out

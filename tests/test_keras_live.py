@@ -47,8 +47,10 @@ def check_against_keras(model):
     return a, record
 
 
+@pytest.mark.slow  # each builds a catalogue model (1-2 s of CPU); the stored records are checked quickly elsewhere
 @pytest.mark.parametrize("name", LIVE)
 def test_live_models_match_keras_and_their_stored_records(name):
+    keras.backend.clear_session()  # Keras names layers from global counters: the records' names need a fresh start
     model = keras_truth.build(keras, name)
     try:
         _, record = check_against_keras(model)
@@ -65,6 +67,7 @@ def test_live_models_match_keras_and_their_stored_records(name):
         gc.collect()
 
 
+@pytest.mark.slow  # each builds a catalogue model (1-3 s of CPU)
 @pytest.mark.parametrize(
     "name, size",
     [("ResNet50", (160, 160, 3)), ("MobileNetV2", (96, 128, 3)), ("NASNetMobile", (160, 160, 3)), ("EfficientNetB0", (260, 200, 3))],
@@ -77,6 +80,7 @@ def test_models_without_the_top_at_other_sizes(name, size):
         keras.backend.clear_session()
 
 
+@pytest.mark.slow  # builds a catalogue model
 def test_xception_at_150_without_the_top_gives_the_figure_docs_compare_with_the_tf1_profiler():
     model = keras.applications.Xception(weights=None, include_top=False, input_shape=(150, 150, 3))
     try:
@@ -99,6 +103,7 @@ def test_an_imported_net_takes_symbolic_sizes_that_agree_with_the_numbers():
     assert symbolic.totals.params == numeric.totals.params == 25_636_712  # global pooling: no size in the head
 
 
+@pytest.mark.slow  # builds a catalogue model
 def test_a_model_built_on_any_size_imports_with_symbolic_sizes():
     """MobileNetV3's default input is ``(None, None, 3)``: the import gives H and W as symbols,
     and at 224 x 224 the formulas give what Keras counts for a model built at that size."""
