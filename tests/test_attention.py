@@ -340,26 +340,6 @@ def test_the_tf_profiler_preset_equals_the_profiler_on_keras_graph():
     assert not misses, "\n".join(misses)
 
 
-def test_a_global_pool_over_tokens():
-    """Keras' GlobalAveragePooling1D / GlobalMaxPooling1D at the end of a transformer: T x C -> C."""
-    from cnncalc.spec import GlobalAvgPool2D, GlobalMaxPool2D
-
-    spec = graph(Node(GlobalAvgPool2D(name="gap"), ("tok",)), Node(GlobalMaxPool2D(keepdims=True, name="gmp"), ("tok",)))
-    a = analyze(spec)
-    assert (a.row("gap").output, a.row("gmp").output) == ((8,), (1, 8))
-    assert get("fvcore").count(a.row("gap")) == get("ptflops").count(a.row("gmp")) == 16 * 8
-
-
-@pytest.mark.keras
-def test_a_global_pool_over_tokens_equals_keras():
-    pytest.importorskip("keras")
-    from cnncalc.keras_check import check
-    from cnncalc.spec import GlobalAvgPool2D
-
-    spec = graph(Node(GlobalAvgPool2D(name="gap"), ("tok",)))
-    assert check(spec).ok
-
-
 @pytest.mark.parametrize(
     "layer, scores",
     [

@@ -1,8 +1,7 @@
 """Pooling: max and average pooling over windows, and global average and max pooling.
 
 Global pooling reduces ``H x W x C`` to ``C`` (``keepdims``: ``1 x 1 x C``, as Keras'
-``keepdims=True`` in squeeze-and-excitation blocks), and ``T x C`` tokens to ``C`` (``1 x C``; Keras'
-``GlobalAveragePooling1D`` at the end of a transformer). Its output sees the whole input, so the
+``keepdims=True`` in squeeze-and-excitation blocks). Its output sees the whole input, so the
 receptive field stops there (reported as none).
 """
 
@@ -43,14 +42,14 @@ class AvgPool2D(Layer):
 
 @dataclass(frozen=True)
 class GlobalAvgPool2D(Layer):
-    """Mean over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``); over tokens: ``T x C -> C``."""
+    """Mean over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``)."""
 
     keepdims: bool = False
 
 
 @dataclass(frozen=True)
 class GlobalMaxPool2D(Layer):
-    """Maximum over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``); over tokens: ``T x C -> C``."""
+    """Maximum over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``)."""
 
     keepdims: bool = False
 
@@ -67,8 +66,6 @@ def pool_shape(layer, in_shape, warn):
 
 
 def global_pool_shape(layer, in_shape, warn):
-    if len(in_shape) == 2:  # tokens x channels (Keras' GlobalAveragePooling1D / GlobalMaxPooling1D)
-        return (1, in_shape[1]) if layer.keepdims else (in_shape[1],)
     channels = need_spatial(layer, in_shape)[2]
     return (1, 1, channels) if layer.keepdims else (channels,)
 
@@ -129,9 +126,8 @@ def _keras_pool(b, layer, x, qualified):
 
 
 def _keras_global(b, layer, x, qualified):
-    axes = "1D" if len(x.shape) == 3 else "2D"  # tokens x channels, or H x W x C (batch first)
-    name = ("GlobalAveragePooling" if isinstance(layer, GlobalAvgPool2D) else "GlobalMaxPooling") + axes
-    return getattr(b.keras.layers, name)(keepdims=layer.keepdims, name=b.name(qualified))(x)
+    cls = b.keras.layers.GlobalAveragePooling2D if isinstance(layer, GlobalAvgPool2D) else b.keras.layers.GlobalMaxPooling2D
+    return cls(keepdims=layer.keepdims, name=b.name(qualified))(x)
 
 
 def _write_global(layer) -> str:

@@ -94,6 +94,16 @@ def _global(cls):
     return build
 
 
+def _token_pool(function):
+    """Keras' GlobalAveragePooling1D / GlobalMaxPooling1D: a reduction over the steps (tokens)."""
+
+    def build(cfg, ranks):
+        channels_last(cfg)
+        return kinds.Reduce(function, axes=(-2,), keepdims=flag(cfg, "keepdims", False))
+
+    return build
+
+
 def _concat(cfg, ranks):
     axis = integer(-1 if cfg.get("axis") is None else cfg["axis"], "axis")
     return kinds.Concat(axis=sample_axis(axis, ranks[0] if ranks else 3))
@@ -219,10 +229,10 @@ CLASSES = {
     "GlobalAvgPool2D": _global(kinds.GlobalAvgPool2D),
     "GlobalMaxPooling2D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
     "GlobalMaxPool2D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
-    "GlobalAveragePooling1D": _global(kinds.GlobalAvgPool2D),  # over tokens: T x C -> C
-    "GlobalAvgPool1D": _global(kinds.GlobalAvgPool2D),
-    "GlobalMaxPooling1D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
-    "GlobalMaxPool1D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
+    "GlobalAveragePooling1D": _token_pool("mean"),  # over tokens: T x C -> C
+    "GlobalAvgPool1D": _token_pool("mean"),
+    "GlobalMaxPooling1D": _token_pool("max"),
+    "GlobalMaxPool1D": _token_pool("max"),
     "MultiHeadAttention": _multi_head_attention,
     "Attention": _dot_attention,
     "AdditiveAttention": _additive_attention,
