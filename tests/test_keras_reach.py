@@ -160,16 +160,6 @@ def saved(tmp_path_factory):
     return models, paths
 
 
-def _size(weights):
-    total = 0
-    for w in weights:
-        n = 1
-        for d in w.shape:
-            n *= int(d)
-        total += n
-    return total
-
-
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_the_file_reading_and_the_live_import_have_keras_parameter_count(saved, name):
     models, paths = saved
