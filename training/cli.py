@@ -61,8 +61,24 @@ _COMMON_ARGS = {
     "subset": ("--subset", {"type": int, "help": "use this many training images"}),
     "test_subset": ("--test-subset", {"type": int, "help": "use this many test images"}),
     "target_acc": ("--target-acc", {"type": float, "help": "record epochs and wall time to reach this validation accuracy"}),
-    "distribute": ("--distribute", {"choices": ("mirrored",), "help": "run the step under tf.distribute.MirroredStrategy"}),
+    "distribute": ("--distribute", {"choices": ("mirrored", "multi-host"), "help": "mirrored: every device of this machine "
+                                    "(tf.distribute.MirroredStrategy, TensorFlow backend); multi-host: every device of several "
+                                    "processes or machines (JAX's distributed runtime, KERAS_BACKEND=jax; see docs/distributed.md)"}),
 }
+# How a process of a multi-host run finds the others (not stored: a resume may use another address).
+_LAUNCH_ARGS = {
+    "coordinator": ("--coordinator", {"metavar": "HOST:PORT", "help": "address of process 0, which listens on PORT (default: found by JAX's cluster detection: Slurm, Open MPI, ...)"}),
+    "num_processes": ("--num-processes", {"type": int, "metavar": "N", "help": "number of processes (default: from the cluster)"}),
+    "process_id": ("--process-id", {"type": int, "metavar": "I", "help": "this process's index, 0..N-1; process 0 writes the run directory (default: from the cluster)"}),
+    "start_timeout": ("--start-timeout", {"type": float, "metavar": "S", "help": "seconds the processes wait for each other at start (default 300)"}),
+    "heartbeat_timeout": ("--heartbeat-timeout", {"type": int, "metavar": "S", "help": "seconds of silence after which a process counts as lost and the others stop (default 100)"}),
+}
+
+
+def _add_launch(parser) -> None:
+    group = parser.add_argument_group("multi-host (--distribute multi-host, every process the same command but --process-id)")
+    for flag, kwargs in _LAUNCH_ARGS.values():
+        group.add_argument(flag, **kwargs)
 
 
 def _add_common(parser, exp):
@@ -76,6 +92,8 @@ def _add_common(parser, exp):
     group.add_argument("--verbose", action="store_true", help="let TensorFlow's native notices through to the terminal (else they go to native.log in the run directory)")
     for option in exp.options:
         parser.add_argument(option.flag, **option.argparse_kwargs())
+    if "distribute" in exp.common:
+        _add_launch(parser)
 
 
 def build_parser():
@@ -98,6 +116,8 @@ def build_parser():
     resume.add_argument("run_dir")
     resume.add_argument("--quiet", action="store_true")
     resume.add_argument("--verbose", action="store_true", help="let TensorFlow's native notices through to the terminal")
+    resume.add_argument("--distribute", choices=("mirrored", "multi-host"), help="as the run was started (default: as stored in its config.json)")
+    _add_launch(resume)
 
     report = sub.add_parser("report", help="markdown tables and combined plots of runs")
     report.add_argument("run_dirs", nargs="+")
@@ -129,6 +149,11 @@ def _run_experiment(args) -> int:
     overrides = {k: getattr(args, k, None) for k in keys}
     config = resolve_config(exp, args.preset, overrides)
     run = RunDir(args.out or default_out(exp.name))
+    launch = _launch(args, config.get("distribute"))
+    if launch is not None:
+        from .cli_multihost import run_experiment
+
+        return run_experiment(exp, config, run, launch, args)
 
     def refuse_a_started_run():
         if run.exists("config.json") and not run.stopped_before_first_epoch():
@@ -151,7 +176,14 @@ def _resume(args) -> int:
     from .runs import RunDir, RunError
 
     run = RunDir(args.run_dir)
+    if args.distribute == "multi-host" or (args.distribute is None and _stored_distribute(run) == "multi-host"):
+        from .cli_multihost import resume
+
+        return resume(run, _launch(args, "multi-host"), args)
+    _launch(args, args.distribute)  # launch flags without multi-host: a usage error
     config = run.config()
+    if args.distribute is not None and args.distribute != config.get("distribute"):
+        raise RunError(f"'{run.path}' was started with --distribute {config.get('distribute')}, not {args.distribute}: resume it as it was started")
     if config.get("subrun"):
         parent = os.path.dirname(os.path.abspath(run.path))
         raise RunError(f"'{run.path}' is the sub-run '{config['subrun']}' of the sweep '{parent}': resume the sweep with 'cnntrain resume {parent}'")
@@ -171,19 +203,54 @@ def _resume(args) -> int:
         return _execute(exp, Context(config, run, resume=True, verbose=0 if args.quiet else 1), args.verbose)
 
 
-def _execute(exp, ctx, verbose: bool = False) -> int:
+def _launch(args, distribute):
+    """The multi-host launch of the command line (:class:`training.multihost.Launch`), or None
+    when the run is not multi-host; a launch flag without ``--distribute multi-host`` is a usage error."""
+    given = [flag for dest, (flag, _) in _LAUNCH_ARGS.items() if getattr(args, dest, None) is not None]
+    if distribute != "multi-host":
+        if given:
+            raise UsageError(f"{given[0]} needs --distribute multi-host")
+        return None
+    from .multihost import runtime
+
+    start = runtime.DEFAULT_START_TIMEOUT if args.start_timeout is None else args.start_timeout
+    heartbeat = runtime.DEFAULT_HEARTBEAT_TIMEOUT if args.heartbeat_timeout is None else args.heartbeat_timeout
+    return runtime.Launch(args.coordinator, args.num_processes, args.process_id, start, heartbeat)
+
+
+def _stored_distribute(run):
+    """The ``distribute`` a run directory's config.json records, or None when it cannot be read."""
+    from .runs import RunError
+
+    try:
+        return run.config().get("distribute")
+    except RunError:
+        return None
+
+
+def _execute(exp, ctx, verbose: bool = False, *, prelude: str = "", announce: bool = True) -> int:
     """Run the recipe in its (locked) directory (``experiments.execute``: the status always says
     how it ended, ``finished`` last); TensorFlow's native notices go to ``native.log`` unless
-    ``--verbose``."""
+    ``--verbose`` (``prelude``: native notices written before the run directory existed).
+    Under a Keras backend other than TensorFlow, TensorFlow is kept out of the process
+    (:func:`training.keras_backend.keep_tensorflow_out`)."""
     from contextlib import nullcontext
 
     from .experiments import execute
     from cnncalc.native_stderr import redirected
 
+    if prelude and not verbose:
+        with open(ctx.file(NATIVE_LOG), "a", encoding="utf-8") as log:
+            log.write(prelude)
     # TensorFlow is first imported inside: its native notices go to native.log unless --verbose.
     with nullcontext() if verbose else redirected(ctx.file(NATIVE_LOG)):
+        if "keras" in exp.requires:
+            from .keras_backend import keep_tensorflow_out
+
+            keep_tensorflow_out()
         execute(exp, ctx)
-    print(f"done: {ctx.path}", file=sys.stderr)
+    if announce:
+        print(f"done: {ctx.path}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -245,18 +312,28 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _dispatch(argv) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "data":
+        return _data(args)
+    if args.command == "resume":
+        return _resume(args)
+    if args.command == "report":
+        return _report(args)
+    return _run_experiment(args)
+
+
 def _main(argv) -> int:
     from .runs import NonFiniteLoss, RunError
 
     try:
-        args = build_parser().parse_args(argv)
-        if args.command == "data":
-            return _data(args)
-        if args.command == "resume":
-            return _resume(args)
-        if args.command == "report":
-            return _report(args)
-        return _run_experiment(args)
+        try:
+            return _dispatch(argv)
+        except Exception as exc:  # a multi-host run whose collective failed because a process is gone
+            lost = _peer_loss(exc)
+            if lost is None:
+                raise
+            raise lost from None
     except NonFiniteLoss as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -265,6 +342,9 @@ def _main(argv) -> int:
         print(f"error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
+        if _is_peer_lost(exc):
+            print(f"error: {exc}; the last completed epoch is saved (cnntrain resume DIR continues, on every process)", file=sys.stderr)
+            return _exit_peer_lost()
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(f"error: {what}; the last completed epoch is saved (cnntrain resume DIR continues)", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
@@ -273,6 +353,23 @@ def _main(argv) -> int:
             raise
         print(f"error: internal error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); set CNNTRAIN_DEBUG=1 for the traceback", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _peer_loss(exc):
+    """:class:`training.multihost.PeerLost` behind ``exc`` in a multi-host run (loaded only then), else None."""
+    module = sys.modules.get("training.multihost")
+    return None if module is None else module.peer_loss(exc)
+
+
+def _is_peer_lost(exc) -> bool:
+    module = sys.modules.get("training.multihost")
+    return module is not None and isinstance(exc, module.PeerLost)
+
+
+def _exit_peer_lost() -> int:
+    from .multihost import EXIT_PEER_LOST
+
+    return EXIT_PEER_LOST
 
 
 if __name__ == "__main__":

@@ -270,6 +270,29 @@ def _stop_on_non_finite():
     return StopOnNonFinite()
 
 
+def _cluster():
+    """The multi-host cluster this process belongs to (:mod:`training.multihost`), or None."""
+    from .multihost import current
+
+    return current()
+
+
+def _local(x, y):
+    """This process's share of the global batch ``x, y`` in a multi-host run, else the batch itself."""
+    cluster = _cluster()
+    return (x, y) if cluster is None else cluster.local_share(x, y)
+
+
+def _evaluate(model, x, y, batch_size: int) -> dict:
+    """``model.evaluate`` over ``x, y``; in a multi-host run each process feeds its part of every batch."""
+    cluster = _cluster()
+    if cluster is None:
+        return model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    from .runs.feeding import evaluation_batches
+
+    return model.evaluate(evaluation_batches(x, y, batch_size, cluster), verbose=0, return_dict=True)
+
+
 def _to_numpy(v):
     from keras import ops
 
@@ -351,7 +374,7 @@ def lr_range_test(
         for i, lr in enumerate(lrs):
             optimizer.learning_rate = float(lr)
             idx = next(batches)
-            loss = float(model.train_on_batch(x[idx], y[idx], return_dict=True)["loss"])
+            loss = float(model.train_on_batch(*_local(x[idx], y[idx]), return_dict=True)["loss"])
             avg = beta * avg + (1 - beta) * loss
             s = avg / (1 - beta ** (i + 1))
             losses.append(loss)
@@ -510,7 +533,7 @@ def batch_size_range_test(
 
         def stream(rng=rng, physical=physical):
             for idx in _batches(n, physical, rng):
-                yield x[idx], y[idx]
+                yield _local(x[idx], y[idx])
 
         start = time.perf_counter()
         history = model.fit(stream(), steps_per_epoch=iterations * steps, epochs=1, shuffle=False, verbose=verbose)
@@ -518,7 +541,7 @@ def batch_size_range_test(
         done = int(_to_numpy(model.optimizer.iterations))
         if done != iterations:  # pragma: no cover - guards the Keras >= 3.5 counting
             raise RuntimeError(f"expected {iterations} optimizer updates at batch size {b}, Keras counted {done}")
-        result = model.evaluate(x_eval, y_eval, batch_size=physical, verbose=0, return_dict=True)
+        result = _evaluate(model, x_eval, y_eval, physical)
         rows.append((b, float(result["loss"]), float(history.history["loss"][-1]), physical, steps, seconds))
 
     cols = list(zip(*rows))

@@ -21,6 +21,7 @@ another one, which is how ``policies`` chains the exercise's four experiments.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import os
@@ -323,9 +324,16 @@ def execute(exp: Experiment, ctx: Context) -> dict:
     """
     ctx.run.set_status("running")
     try:
-        results = exp.run(ctx) or {}
-    except KeyboardInterrupt:
-        mark_stopped(ctx.run, "interrupted")
+        try:
+            with _working_in(ctx):
+                results = exp.run(ctx) or {}
+        except Exception as exc:  # a multi-host run whose collective failed because a process is gone
+            lost = _peer_loss(exc, ctx)
+            if lost is None:
+                raise
+            raise lost from None
+    except KeyboardInterrupt as exc:
+        mark_stopped(ctx.run, "interrupted", **({"reason": str(exc)} if str(exc) else {}))
         raise
     except Exception as exc:
         mark_stopped(ctx.run, "failed", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -333,6 +341,29 @@ def execute(exp: Experiment, ctx: Context) -> dict:
     ctx.run.write_json("results.json", results)
     ctx.run.set_status("finished")
     return results
+
+
+def _multi_host(ctx: Context) -> bool:
+    return ctx.config.get("distribute") == "multi-host"
+
+
+def _working_in(ctx: Context):
+    """Registers the run with the multi-host watchdog (which marks it interrupted should it have
+    to stop a process stuck in a collective); nothing in a single-process run."""
+    if not _multi_host(ctx):
+        return contextlib.nullcontext()
+    from ..multihost import working_in
+
+    return working_in(ctx.run)
+
+
+def _peer_loss(exc: BaseException, ctx: Context):
+    """:class:`training.multihost.PeerLost` when ``exc`` came from a lost process of a multi-host run, else None."""
+    if not _multi_host(ctx):
+        return None
+    from ..multihost import peer_loss
+
+    return peer_loss(exc)
 
 
 def mark_stopped(run: RunDir, state: str, **details) -> None:

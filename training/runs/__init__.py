@@ -2,14 +2,15 @@
 
 Kept apart from the Keras library (``training.optimizers``, ``schedules``, ``batching``, ...) because
 it is about *runs*, not models: what is written where (:mod:`.rundir`), how a run trains and
-resumes exactly (:mod:`.loop`), and the tables and plots over finished runs (:mod:`.report`). The
+resumes exactly (:mod:`.loop`, fed by :mod:`.feeding`), and the tables and plots over finished runs (:mod:`.report`). The
 recipes of ``training.experiments`` train through it; see docs/training.md.
 
 The public names are re-exported here (``from training.runs import RunDir, train``). Importing this
 package imports neither Keras nor matplotlib.
 """
 
-from .loop import Convergence, NonFiniteLoss, TrainingPlan, current_learning_rate, epoch_order, restore_seed_states, seed_states, train
+from .feeding import epoch_order
+from .loop import Convergence, NonFiniteLoss, TrainingPlan, current_learning_rate, restore_seed_states, seed_states, train
 from .rundir import HISTORY_FIELDS, TRACE_FIELDS, RunDir, RunError, library_versions
 
 __all__ = [

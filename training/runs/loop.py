@@ -13,7 +13,8 @@ evaluates the same weights.
 
 Why it costs little over a plain ``model.fit`` (``python -m benchmarks --only training-loop``):
 an epoch's batches are gathered from tensors made once per run by a ``tf.data`` pipeline (no
-Python per batch), the validation split is one dataset made once, and the per-step trace asks
+Python per batch; under JAX, from the host arrays by :mod:`.feeding`'s ``PyDataset``), the
+validation split is one dataset made once, and the per-step trace asks
 nothing of the optimizer per batch: the batch losses are the logs Keras hands every callback
 anyway, and the learning rates are computed for the whole epoch at its end, from the schedule.
 When every epoch has the same number of steps (any constant batch size), one ``fit`` runs every
@@ -21,8 +22,12 @@ epoch and the per-epoch work happens in its ``on_epoch_end`` (:func:`_make_epoch
 the data iterators are made once per run, as in a plain ``fit``; a batch-size schedule that
 changes the step count gets a ``fit`` per epoch.
 
-Keras (and TensorFlow, for ``--distribute``) is imported inside the functions that train, so
-importing this module stays light.
+``--distribute mirrored`` runs the step under ``tf.distribute.MirroredStrategy``;
+``--distribute multi-host`` trains with every process of a :mod:`training.multihost` cluster
+(JAX's ``keras.distribution.DataParallel``), each feeding its part of every global batch.
+
+Keras (and TensorFlow, for ``--distribute mirrored``) is imported inside the functions that
+train, so importing this module stays light.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Callable
 
 import numpy as np
 
+from .feeding import Feeder
 from .rundir import RunDir, RunError
 
 
@@ -151,114 +157,6 @@ def restore_seed_states(model, states: list) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Data feeding: the epoch's order and batch sizes are pure functions of (seed, epoch)
-# --------------------------------------------------------------------------------------------
-
-
-def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
-    """The sample order of ``epoch``: the same on every run and after every resume."""
-    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
-
-
-class _Feeder:
-    """Every epoch's batches as a Keras input, and the validation split, made once per run.
-
-    With the TensorFlow backend and no ``expand_batch``, the training arrays become tensors once
-    and an epoch is a ``tf.data`` pipeline over its index order cut into the epoch's batch sizes
-    (a ragged tensor of indices, one row per batch, gathered in the graph): no Python per batch,
-    and any mix of batch sizes. Otherwise (another backend, a per-batch NumPy transform) a
-    ``keras.utils.PyDataset`` serves the same batches from Python.
-    """
-
-    def __init__(self, plan: TrainingPlan):
-        import keras
-
-        self.plan = plan
-        self.graph = keras.backend.backend() == "tensorflow" and plan.expand_batch is None
-        self.val = None
-        if self.graph:
-            import tensorflow as tf
-
-            self.x, self.y = tf.convert_to_tensor(plan.x_train), tf.convert_to_tensor(plan.y_train)
-            if plan.x_val is not None:
-                self.val = tf.data.Dataset.from_tensor_slices((plan.x_val, plan.y_val)).batch(int(plan.batch_size))
-        elif plan.x_val is not None:
-            self.val = (plan.x_val, plan.y_val)
-
-    def epoch(self, epoch: int):
-        """``(data, sizes)``: epoch ``epoch``'s batches in order and their sizes."""
-        plan = self.plan
-        order = epoch_order(plan.seed, epoch, len(plan.x_train))
-        sizes = plan.steps_of(epoch)
-        if self.graph:
-            import tensorflow as tf
-
-            rows = tf.RaggedTensor.from_row_lengths(order, sizes)
-            return self._gathered(tf.data.Dataset.from_tensor_slices(rows)), sizes
-        return _py_dataset(plan, order, sizes), sizes
-
-    def _gathered(self, rows):
-        """The batches whose sample indices ``rows`` (a dataset of index vectors) yields, gathered in the graph."""
-        import tensorflow as tf
-
-        x, y = self.x, self.y
-        return rows.map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx))).prefetch(2)
-
-    def epochs(self, first: int, stop: int):
-        """``(data, steps)`` for one ``fit`` over epochs ``first .. stop - 1``, or ``None``.
-
-        Possible when the batches are gathered in the graph and every epoch has the same number
-        of steps (``fit``'s ``steps_per_epoch`` is one number): the epochs' batches follow one
-        another in one dataset, each epoch's order made from ``(seed, epoch)`` by
-        :func:`epoch_order` when the pipeline reaches it (NumPy, once per epoch), so ``fit``
-        creates its iterators once per run. Why it matters: a ``fit`` per epoch creates and
-        destroys them every epoch, and their teardown sometimes *waits* (tens of milliseconds to
-        seconds on a busy 2-core machine) where plain ``fit`` overlaps it with work.
-        """
-        if not self.graph or stop <= first:
-            return None
-        plan = self.plan
-        sizes = [plan.steps_of(first)]
-        for e in range(first + 1, stop):
-            sizes.append(plan.steps_of(e))
-            if len(sizes[-1]) != len(sizes[0]):
-                return None  # a batch-size schedule that changes the step count: one fit per epoch
-        import tensorflow as tf
-
-        n, seed = len(plan.x_train), int(plan.seed)
-
-        def order_of(epoch):
-            return epoch_order(seed, int(epoch), n).astype(np.int64)
-
-        def rows(epoch, lengths):
-            order = tf.numpy_function(order_of, [epoch], tf.int64, stateful=False)
-            order.set_shape([n])
-            return tf.data.Dataset.from_tensor_slices(tf.RaggedTensor.from_row_lengths(order, lengths))
-
-        epochs = tf.data.Dataset.from_tensor_slices((tf.range(first, stop, dtype=tf.int64), tf.constant(sizes, dtype=tf.int64)))
-        return self._gathered(epochs.flat_map(rows)), sizes
-
-
-def _py_dataset(plan: TrainingPlan, order: np.ndarray, sizes: list):
-    import keras
-
-    bounds = np.cumsum([0] + sizes)
-
-    class EpochBatches(keras.utils.PyDataset):
-        def __len__(self):
-            return len(sizes)
-
-        def __getitem__(self, i):
-            idx = order[bounds[i] : bounds[i + 1]]
-            x, y = plan.x_train[idx], plan.y_train[idx]
-            if plan.expand_batch is not None:
-                x, y = plan.expand_batch(x, y)
-            return x, y
-
-    return EpochBatches(workers=1, use_multiprocessing=False)
-
-
-# --------------------------------------------------------------------------------------------
 # Callbacks
 # --------------------------------------------------------------------------------------------
 
@@ -294,7 +192,7 @@ def learning_rates(optimizer, first_step: int, count: int) -> list[float]:
     return [float(keras.ops.convert_to_numpy(schedule(int(t)))) for t in steps]
 
 
-def _make_epoch_recorder(state: dict, close: Callable):
+def _make_epoch_recorder(state: dict, close: Callable, begin: Callable | None = None):
     import keras
 
     class EpochRecorder(keras.callbacks.Callback):
@@ -310,6 +208,8 @@ def _make_epoch_recorder(state: dict, close: Callable):
         stays set after ``fit`` returns). ``seconds`` runs from
         ``began``: set by the loop before it calls ``fit``, and again after each ``close``, so an
         epoch's time holds everything Keras does for it but not the loop's own work.
+        ``begin(epoch)``, when given, runs as Keras begins each epoch, before it asks for the
+        epoch's first batch (a host-fed dataset switches to that epoch's order there).
         """
 
         def __init__(self):
@@ -319,6 +219,8 @@ def _make_epoch_recorder(state: dict, close: Callable):
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch, self.means = epoch, []
+            if begin is not None:
+                begin(epoch)
             self.first_step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
         def on_train_batch_end(self, batch, logs=None):
@@ -397,10 +299,10 @@ def _strategy(name):
     devices are named explicitly so that a CPU split in two (``CNNTRAIN_LOGICAL_CPUS=2``)
     gives two replicas.
     """
-    if not name:
+    if not name or name == "multi-host":  # multi-host: keras.distribution, set when the cluster started
         return None
     if name != "mirrored":
-        raise RunError(f"unknown --distribute '{name}' (known: mirrored)")
+        raise RunError(f"unknown --distribute '{name}' (known: mirrored, multi-host)")
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -426,6 +328,18 @@ def _deterministic(seed: int) -> None:
             pass
 
 
+def _cluster(name):
+    """The started multi-host cluster for ``--distribute multi-host`` (:mod:`training.multihost`), else None."""
+    if name != "multi-host":
+        return None
+    from ..multihost import current
+
+    cluster = current()
+    if cluster is None:
+        raise RunError("--distribute multi-host: the cluster is not started in this process (cnntrain starts it; a script calls training.multihost.start first)")
+    return cluster
+
+
 def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
     """Train ``plan`` in ``run`` (fresh, or from its latest checkpoint) and return the metrics.
 
@@ -434,13 +348,32 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
     marking the run interrupted; in both cases everything up to the last completed epoch is on
     disk. With ``plan.convergence`` the run may stop before ``plan.epochs``; the metrics then
     describe the best epoch's weights (``best_epoch``, ``stopped_epoch``, ``converged``).
+
+    With ``plan.distribute == "multi-host"`` every process of the started cluster
+    (:mod:`training.multihost`) calls this with the same plan: each feeds its part of every
+    global batch, and a lost process ends the run as ``interrupted``
+    (:class:`training.multihost.PeerLost`).
     """
+    cluster = _cluster(plan.distribute)
+    if cluster is None:
+        return _train(run, plan, resume, None)
+    from ..multihost import working_in
+
+    if int(plan.batch_size) % cluster.devices and plan.batch_sizes is None:
+        raise RunError(f"--batch-size {plan.batch_size} does not split among the {cluster.devices} devices of {cluster.processes} processes: give a multiple of {cluster.devices}")
+    with working_in(run):
+        return _train(run, plan, resume, cluster)
+
+
+def _train(run: RunDir, plan: TrainingPlan, resume: bool, cluster) -> dict:
     import keras
 
     _deterministic(plan.seed)
     strategy = _strategy(plan.distribute)
     if strategy is not None and plan.verbose:
         plan.log(f"MirroredStrategy: {strategy.num_replicas_in_sync} replicas, global batch split across them")
+    if cluster is not None and plan.verbose:
+        plan.log(f"multi-host: {cluster.processes} processes, {cluster.devices} devices; each process feeds its {cluster.processes}th of every global batch")
     checkpoint = run.latest_checkpoint() if resume else None
     history, traces = ([], [])
     start_epoch, state = 0, {"step": 0, "wall_seconds": 0.0}
@@ -475,7 +408,7 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
         model = load_or_build()
 
     run.set_status("running", epoch=start_epoch)
-    feeder = _Feeder(plan)
+    feeder = Feeder(plan, cluster)
     best_weights = None  # the best epoch's weights, when this process trained it
     epoch_sizes: dict = {}  # epoch -> its batch sizes
 
@@ -529,30 +462,27 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
             return True
         return False
 
-    recorder = _make_epoch_recorder(state, close)
+    end = start_epoch if finished else plan.epochs
+    whole = feeder.epochs(start_epoch, end)
+    # A host-fed single fit serves one epoch at a time: switched when Keras begins each epoch.
+    begin = whole[0].set_epoch if whole is not None and feeder.mode == "host" else None
+    recorder = _make_epoch_recorder(state, close, begin)
     # shuffle=False: the order is ours (epoch_order); Keras would reshuffle batches with Python's
     # global RNG, which a resumed process does not share. verbose=0: the loop logs each epoch once.
     fit_options = dict(shuffle=False, validation_data=feeder.val, callbacks=[recorder, *plan.callbacks], verbose=0)
-    end = start_epoch if finished else plan.epochs
     try:
-        whole = feeder.epochs(start_epoch, end)
-        if whole is not None:  # one fit, its iterators made once (see _Feeder.epochs)
-            data, sizes = whole
-            epoch_sizes.update(zip(range(start_epoch, end), sizes))
-            recorder.began = time.perf_counter()
-            model.fit(data, epochs=end, initial_epoch=start_epoch, steps_per_epoch=len(sizes[0]), **fit_options)
-        else:  # a fit per epoch: a step count that changes, or batches served from Python
-            for epoch in range(start_epoch, end):
-                data, epoch_sizes[epoch] = feeder.epoch(epoch)
-                recorder.began = time.perf_counter()
-                model.fit(data, epochs=epoch + 1, initial_epoch=epoch, **fit_options)
-                if model.stop_training:  # set by the loop's close, a non-finite loss or any callback, as in one fit
-                    break
+        try:
+            _fit(model, feeder, whole, start_epoch, end, epoch_sizes, recorder, fit_options)
+        except Exception as exc:  # in a multi-host run, a failed collective may mean a lost process
+            lost = _peer_loss(exc, cluster)
+            if lost is None:
+                raise
+            raise lost from None
         if "nonfinite" in state:
             raise NonFiniteLoss(f"{state['nonfinite']}; kept the last good checkpoint (epoch {state['last_good_epoch']})")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         done = history[-1]["epoch"] if history else start_epoch
-        run.set_status("interrupted", completed_epochs=done)
+        run.set_status("interrupted", completed_epochs=done, **({"reason": str(exc)} if str(exc) else {}))
         plan.log(f"interrupted: epochs up to {done} are saved; continue with 'cnntrain resume {run.path}'")
         raise
 
@@ -564,9 +494,37 @@ def train(run: RunDir, plan: TrainingPlan, *, resume: bool = False) -> dict:
                        **{f"best_{plan.convergence.monitor}": stop["best"] if math.isfinite(stop["best"]) else None})  # fmt: skip
     if strategy is not None:
         metrics["replicas"] = int(strategy.num_replicas_in_sync)
+    if cluster is not None:
+        metrics.update(cluster.record())
     run.write_metrics(metrics)
     run.set_status("finished", epochs=len(history))
     return metrics
+
+
+def _fit(model, feeder: Feeder, whole, start_epoch: int, end: int, epoch_sizes: dict, recorder, fit_options: dict) -> None:
+    """Epochs ``start_epoch .. end - 1``: one ``fit`` when ``whole`` (:meth:`Feeder.epochs`) holds
+    them all, else a ``fit`` per epoch; each epoch's batch sizes go to ``epoch_sizes``."""
+    if whole is not None:  # one fit, its iterators made once (see Feeder.epochs)
+        data, sizes = whole
+        epoch_sizes.update(zip(range(start_epoch, end), sizes))
+        recorder.began = time.perf_counter()
+        model.fit(data, epochs=end, initial_epoch=start_epoch, steps_per_epoch=len(sizes[0]), **fit_options)
+        return
+    for epoch in range(start_epoch, end):  # a fit per epoch: a step count that changes, or batches served from Python
+        data, epoch_sizes[epoch] = feeder.epoch(epoch)
+        recorder.began = time.perf_counter()
+        model.fit(data, epochs=epoch + 1, initial_epoch=epoch, **fit_options)
+        if model.stop_training:  # set by the loop's close, a non-finite loss or any callback, as in one fit
+            break
+
+
+def _peer_loss(exc: BaseException, cluster):
+    """:class:`training.multihost.PeerLost` when ``exc`` came from a lost process of ``cluster``, else None."""
+    if cluster is None:
+        return None
+    from ..multihost import peer_loss
+
+    return peer_loss(exc)
 
 
 def _resumable_records(run: RunDir, plan: TrainingPlan, epoch: int, step: int) -> tuple[list, list]:
@@ -617,7 +575,11 @@ def _metrics(model, plan: TrainingPlan, history: list[dict]) -> dict:
         metrics["epochs_to_target"] = hit["epoch"] if hit else None
         metrics["seconds_to_target"] = hit["wall_seconds"] if hit else None
     if plan.x_test is not None:
-        values = model.evaluate(plan.x_test, plan.y_test, verbose=0, return_dict=True)
+        cluster = _cluster(plan.distribute)
+        if cluster is None:
+            values = model.evaluate(plan.x_test, plan.y_test, verbose=0, return_dict=True)
+        else:  # each process feeds its part of every test batch
+            values = model.evaluate(Feeder(plan, cluster).evaluation(plan.x_test, plan.y_test), verbose=0, return_dict=True)
         metrics["test_loss"] = float(values.get("loss"))
         acc = values.get("accuracy", values.get("sparse_categorical_accuracy"))
         if acc is not None:
