@@ -306,10 +306,26 @@ def main(argv=None) -> int:
     on_main_thread = threading.current_thread() is threading.main_thread()  # where signals arrive
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
     try:
-        return _main(argv)
+        code = _main(argv)
     finally:
         if on_main_thread and previous is not None:  # None: a handler not set from Python
             signal.signal(signal.SIGTERM, previous)
+    _end_if_abandoned(code)
+    return code
+
+
+def _end_if_abandoned(code: int) -> None:
+    """A multi-host process that lost process 0 ends here (``os._exit``), its private directory
+    removed and its output flushed: JAX's exit handler would end it with a native fatal error."""
+    runtime = sys.modules.get("training.multihost.runtime")
+    if runtime is None or not runtime.abandoned():
+        return
+    from .multihost.peers import remove_all
+
+    remove_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _dispatch(argv) -> int:

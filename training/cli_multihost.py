@@ -70,7 +70,7 @@ def run_experiment(exp, config: dict, run, launch, args) -> int:
     from . import multihost
     from .experiments import Context, check_data
     from .keras_backend import keep_tensorflow_out
-    from .runs import RunDir, RunError
+    from .runs import RunError
 
     launch = multihost.prepare(launch)
     keep_tensorflow_out()
@@ -91,6 +91,29 @@ def run_experiment(exp, config: dict, run, launch, args) -> int:
 
     error = _local_checks(checks)
     cluster = multihost.start(launch, found.get("settings"), error=error, verbose=args.verbose)
+    with _leaving():
+        return _train_new(exp, config, run, cluster, ctx, args, lead, refuse_a_started_run)
+
+
+@contextlib.contextmanager
+def _leaving():
+    """Around everything after the runtime started: a normal end waits for every process and
+    leaves in order (:func:`training.multihost.finish`); an error leaves at once, still in order."""
+    from . import multihost
+
+    try:
+        yield
+    except BaseException:
+        multihost.leave()
+        raise
+    multihost.finish()
+
+
+def _train_new(exp, config, run, cluster, ctx, args, lead: bool, refuse_a_started_run) -> int:
+    from . import multihost
+    from .experiments import Context
+    from .runs import RunDir
+
     multihost.check_batch_sizes(config, cluster)
     config = {**config, "cluster": cluster.record()}
     if lead:
@@ -106,7 +129,6 @@ def run_experiment(exp, config: dict, run, launch, args) -> int:
         peer.create(config)
         print(f"process {cluster.process} of {cluster.processes}: training with process 0, which writes the run directory", file=sys.stderr)
         code = _execute(exp, Context(config, peer, verbose=0, log=_silent, _data=ctx._data), args.verbose, announce=False)
-    multihost.finish()
     return code
 
 
@@ -115,7 +137,7 @@ def resume(run, launch, args) -> int:
     from . import multihost
     from .experiments import Context, check_config, load_recipes
     from .keras_backend import keep_tensorflow_out
-    from .runs import RunDir, RunError
+    from .runs import RunError
 
     launch = multihost.prepare(launch)
     keep_tensorflow_out()
@@ -151,19 +173,25 @@ def resume(run, launch, args) -> int:
         if isinstance(cluster, str):  # process 0 found the run finished
             print(cluster, file=sys.stderr)
             return EXIT_OK
-        exp, config, ctx = found["exp"], found["config"], found["ctx"]
-        multihost.check_batch_sizes(config, cluster)
-        if lead and config.get("cluster") not in (None, cluster.record()):
-            was = config["cluster"]
-            print(f"resuming on {cluster.processes} processes, {cluster.devices} devices (the run started on {was.get('processes')}, {was.get('devices')}): "
-                  "the data order and global batch are the same, metrics.json records the new numbers", file=sys.stderr)  # fmt: skip
-        if lead:
-            multihost.barrier("cnntrain: the other processes copied the run")  # process 0 writes nothing before
-            code = _execute(exp, ctx, args.verbose, prelude=cluster.startup_log)
-        else:
-            peer = RunDir(multihost.private_directory(run.path, cluster.process, resume=True))
-            multihost.barrier("cnntrain: the other processes copied the run")
-            print(f"process {cluster.process} of {cluster.processes}: resuming with process 0, which writes the run directory", file=sys.stderr)
-            code = _execute(exp, Context(config, peer, resume=True, verbose=0, log=_silent, _data=ctx._data), args.verbose, announce=False)
-        multihost.finish()
-        return code
+        with _leaving():
+            return _resume_run(run, cluster, found, args, lead)
+
+
+def _resume_run(run, cluster, found: dict, args, lead: bool) -> int:
+    from . import multihost
+    from .experiments import Context
+    from .runs import RunDir
+
+    exp, config, ctx = found["exp"], found["config"], found["ctx"]
+    multihost.check_batch_sizes(config, cluster)
+    if lead and config.get("cluster") not in (None, cluster.record()):
+        was = config["cluster"]
+        print(f"resuming on {cluster.processes} processes, {cluster.devices} devices (the run started on {was.get('processes')}, {was.get('devices')}): "
+              "the data order and global batch are the same, metrics.json records the new numbers", file=sys.stderr)  # fmt: skip
+    if lead:
+        multihost.barrier("cnntrain: the other processes copied the run")  # process 0 writes nothing before
+        return _execute(exp, ctx, args.verbose, prelude=cluster.startup_log)
+    peer = RunDir(multihost.private_directory(run.path, cluster.process, resume=True))
+    multihost.barrier("cnntrain: the other processes copied the run")
+    print(f"process {cluster.process} of {cluster.processes}: resuming with process 0, which writes the run directory", file=sys.stderr)
+    return _execute(exp, Context(config, peer, resume=True, verbose=0, log=_silent, _data=ctx._data), args.verbose, announce=False)

@@ -242,7 +242,8 @@ def batch_augment(ctx):
             "cutout": cutout,
             "m": m,
             "batch_size": b,
-            "samples_per_step": max(expand.sizes) if expand.sizes else m * b,  # measured; a finished sub-run is not re-fed
+            # measured (each process of a multi-host run expands its own part); a finished sub-run is not re-fed
+            "samples_per_step": max(expand.sizes) * int((ctx.get("cluster") or {}).get("processes", 1)) if expand.sizes else m * b,
             "steps_per_epoch": history[-1]["steps"] if history else steps_per_epoch,
             "epochs": len(history),
             "epochs_to_target": metrics.get("epochs_to_target"),

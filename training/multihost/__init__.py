@@ -12,7 +12,7 @@ Importing this package imports neither JAX nor Keras. See docs/distributed.md.
 """
 
 from .peers import private_directory
-from .runtime import Cluster, ClusterError, Launch, barrier, check_batch_sizes, current, finish, prepare, start
+from .runtime import Cluster, ClusterError, Launch, barrier, check_batch_sizes, current, finish, leave, prepare, start
 from .watchdog import EXIT_PEER_LOST, PeerLost, peer_loss, working_in
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "check_batch_sizes",
     "current",
     "finish",
+    "leave",
     "peer_loss",
     "prepare",
     "private_directory",

@@ -26,8 +26,10 @@ multiple of ``D`` (the few samples cut sit out that epoch's pass; see docs/distr
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 from ..runs.rundir import RunError
@@ -134,6 +136,13 @@ class Cluster:
 
 
 _CLUSTER: Cluster | None = None
+_ABANDONED = False  # process 0 is lost: this process cannot disconnect and must end with os._exit
+
+
+def abandoned() -> bool:
+    """True when this process lost process 0 and must end without JAX's exit handler (which would
+    try to disconnect from the lost coordination service and end in a native fatal error)."""
+    return _ABANDONED
 
 
 def current() -> Cluster | None:
@@ -152,13 +161,13 @@ def check_batch_sizes(config: dict, cluster: Cluster) -> None:
 
 def prepare(launch: Launch) -> Launch:
     """The checks every process can make alone, then ``launch`` completed by cluster detection:
-    the JAX backend, launch values that can work, a coordinator, a count and an index."""
+    launch values that can work, the JAX backend, a coordinator, a count and an index."""
+    launch.check()
     from ..keras_backend import backend as keras_backend
 
     backend = keras_backend()
     if backend != "jax":
         raise ClusterError(f"--distribute multi-host needs the JAX backend (KERAS_BACKEND=jax); this process runs {backend}")
-    launch.check()
     return launch.detected()
 
 
@@ -197,22 +206,37 @@ def start(launch: Launch, settings: dict | None, *, error: str | None = None, do
 
 
 def _initialize(launch: Launch, verbose: bool) -> str:
-    """``jax.distributed.initialize`` in recoverable mode; returns the native notices it wrote
-    (kept for the run's ``native.log``: the run directory does not exist yet)."""
+    """``jax.distributed.initialize`` in recoverable mode, then a first collective (which connects
+    the collectives library); returns the native notices both wrote to the process's stdout and
+    stderr (kept for the run's ``native.log``: the run directory does not exist yet)."""
     import jax
 
     jax.config.update("jax_enable_recoverability", True)
     kwargs = dict(coordinator_address=launch.coordinator, num_processes=launch.num_processes, process_id=launch.process_id,
                   initialization_timeout=int(max(1, launch.start_timeout)), heartbeat_timeout_seconds=int(launch.heartbeat_timeout),
                   shutdown_timeout_seconds=int(launch.heartbeat_timeout))  # fmt: skip
-    if verbose:
+
+    def begin():
         jax.distributed.initialize(**kwargs)
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices("cnntrain: started")  # Gloo says "Rank 0 is connected ..." on stdout
+
+    if verbose:
+        begin()
         return ""
     from ..native_stderr import redirected
 
     with tempfile.NamedTemporaryFile("r", prefix="cnntrain-start-", suffix=".log") as log:
-        with redirected(log.name):
-            jax.distributed.initialize(**kwargs)
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with redirected(log.name):
+                os.dup2(2, 1)  # native stdout to the same log; Python's sys.stdout is not written meanwhile
+                begin()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
         return log.read()
 
 
@@ -226,9 +250,44 @@ def barrier(name: str) -> None:
 
 
 def finish() -> None:
-    """Wait for every process at the end of a run (so that process 0, which hosts JAX's service,
-    does not leave while another still needs it), then flush the output."""
+    """The end of a run on every process: wait for all of them, then leave (:func:`leave`)."""
     barrier("cnntrain: end of run")
-    sys.stdout.flush()
-    sys.stderr.flush()
+    leave()
+
+
+def leave() -> None:
+    """Disconnect from JAX's runtime in order: the other processes first, then process 0, which
+    hosts the coordination service (a process whose service goes away first ends with a native
+    fatal error). Process 0 waits for the others to disconnect, at most the heartbeat timeout.
+    Without a reachable service (process 0 is lost) there is nothing to disconnect from."""
+    if _CLUSTER is None or _CLUSTER.processes == 1:
+        return
+    import jax
+    from jax._src.distributed import global_state
+
+    from . import watchdog
+
+    watchdog.stop()
+    client = global_state.client
+    if client is None:
+        return
+    if _CLUSTER.process != 0:
+        if watchdog.coordinator_lost():
+            global _ABANDONED
+            _ABANDONED = True  # nothing to disconnect from: the process must end without JAX's exit handler
+            return
+        jax.distributed.shutdown()
+        return
+    # get_live_nodes returns once every live process has asked too, or has left: the others
+    # do not ask any more, so it returns as they disconnect (or are declared dead).
+    everyone = list(range(_CLUSTER.processes))
+    deadline = time.monotonic() + _CLUSTER.heartbeat_timeout + 5.0
+    while time.monotonic() < deadline:
+        try:
+            if set(client.get_live_nodes(everyone)) <= {0}:
+                break
+        except Exception:  # noqa: BLE001 - the service cannot say: stop waiting
+            break
+        time.sleep(0.05)
+    jax.distributed.shutdown()
 

@@ -9,10 +9,11 @@ survivor with a native fatal error (a C++ stack dump, exit 134) before Python ca
 :mod:`.runtime` starts the runtime in JAX's *recoverable* mode, which drops that last behaviour,
 and this module supplies the rest:
 
-- a daemon thread asks JAX's coordination service every half second which processes are alive
-  (the service marks a process dead when its connection breaks or after ``--heartbeat-timeout``
-  seconds of silence); a process that left, or a coordination service that stopped answering
-  (process 0 hosts it), is recorded as lost;
+- a daemon thread asks JAX's coordination service which processes are alive, every half second
+  (the service answers once every live process has asked, so the processes' threads keep pace;
+  it declares a process dead after ``--heartbeat-timeout`` seconds without its heartbeat); a
+  process that left, or a coordination service that stopped answering (process 0 hosts it), is
+  recorded as lost;
 - the main thread, when an operation fails (:func:`peer_loss`), waits up to the heartbeat timeout
   for that record and turns the failure into :class:`PeerLost`, a ``KeyboardInterrupt``: the loop
   marks the run ``interrupted`` with its completed epochs, exactly as on Ctrl-C, and ``cnntrain``
@@ -28,7 +29,6 @@ import contextlib
 import os
 import sys
 import threading
-import time
 
 EXIT_PEER_LOST = 75  # sysexits.h EX_TEMPFAIL: a temporary failure, resume to continue
 POLL_SECONDS = 0.5
@@ -52,6 +52,20 @@ def start(cluster) -> None:
     """Start watching the other processes of ``cluster`` (a daemon thread)."""
     if cluster.processes > 1:
         threading.Thread(target=_watch, args=(cluster,), name="cnntrain-watchdog", daemon=True).start()
+
+
+_stopped = threading.Event()
+_lost_processes: list[int] = []
+
+
+def stop() -> None:
+    """Stop watching (the run is over, the process disconnects)."""
+    _stopped.set()
+
+
+def coordinator_lost() -> bool:
+    """True once process 0, which hosts JAX's coordination service, is lost."""
+    return 0 in _lost_processes
 
 
 def lost() -> str | None:
@@ -97,8 +111,7 @@ def _watch(cluster) -> None:
     from jax._src.distributed import global_state  # the client jax.distributed.initialize made
 
     everyone = list(range(cluster.processes))
-    while True:
-        time.sleep(POLL_SECONDS)
+    while not _stopped.wait(POLL_SECONDS):
         client = global_state.client
         if client is None:  # the runtime was shut down: the run is over
             return
@@ -111,7 +124,8 @@ def _watch(cluster) -> None:
         else:
             missing = [p for p in everyone if p not in alive]
             why = f"it stopped, or sent no heartbeat for {cluster.heartbeat_timeout} s"
-        if missing:
+        if missing and not _stopped.is_set():
+            _lost_processes.extend(missing)
             names = ", ".join(map(str, missing))
             _lost = f"lost process{'es' if len(missing) > 1 else ''} {names} of {cluster.processes} ({why})"
             _lost_event.set()

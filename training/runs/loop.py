@@ -373,7 +373,7 @@ def _train(run: RunDir, plan: TrainingPlan, resume: bool, cluster) -> dict:
     if strategy is not None and plan.verbose:
         plan.log(f"MirroredStrategy: {strategy.num_replicas_in_sync} replicas, global batch split across them")
     if cluster is not None and plan.verbose:
-        plan.log(f"multi-host: {cluster.processes} processes, {cluster.devices} devices; each process feeds its {cluster.processes}th of every global batch")
+        plan.log(f"multi-host: {cluster.processes} processes, {cluster.devices} devices; each process feeds 1/{cluster.processes} of every global batch")
     checkpoint = run.latest_checkpoint() if resume else None
     history, traces = ([], [])
     start_epoch, state = 0, {"step": 0, "wall_seconds": 0.0}
@@ -394,6 +394,7 @@ def _train(run: RunDir, plan: TrainingPlan, resume: bool, cluster) -> dict:
     def load_or_build():
         if checkpoint is None:
             return plan.build_model()
+        _register_saved_objects()
         try:
             model = keras.models.load_model(checkpoint["model_path"], custom_objects=plan.custom_objects or None)
         except Exception as exc:
@@ -525,6 +526,14 @@ def _peer_loss(exc: BaseException, cluster):
     from ..multihost import peer_loss
 
     return peer_loss(exc)
+
+
+def _register_saved_objects() -> None:
+    """Import the modules whose Keras classes a checkpoint may name (the calculator's layers, the
+    augmentation layers, the optimizers, the schedules): each registers its classes on import,
+    and a resume in a fresh process loads the checkpoint before any of them is otherwise imported."""
+    import cnncalc.keras_layers  # noqa: F401
+    from .. import augment, optimizers, schedules  # noqa: F401
 
 
 def _resumable_records(run: RunDir, plan: TrainingPlan, epoch: int, step: int) -> tuple[list, list]:
