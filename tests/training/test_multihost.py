@@ -5,8 +5,9 @@ free port of its own, a timeout, and killed (by its own pid) if it outlives it; 
 they work in are the test's. The faults are real: a ``kill -9`` of process 1 in the middle of an
 epoch (it signals itself from a hook, so the moment is exact), a coordinator address nobody
 listens on, processes started with different settings. The compiled XLA programs are shared
-between the runs through JAX's persistent compilation cache (a directory of this module), which
-changes no result, only the time. docs/distributed.md describes what is tested here.
+between the runs through JAX's persistent compilation cache (a directory of this module) and
+compiled unoptimised (test_backends.FAST_COMPILE), which changes no result, only the time.
+docs/distributed.md describes what is tested here.
 """
 
 import csv
@@ -22,6 +23,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.training.test_backends import FAST_COMPILE
 from training.cli import main
 
 pytestmark = pytest.mark.keras
@@ -63,10 +65,10 @@ def env(place, **extra):
         "KERAS_BACKEND": "jax",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "JAX_COMPILATION_CACHE_DIR": str(place / "xla-cache"),
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+        **FAST_COMPILE,
         "TMPDIR": str(place / "tmp"),  # a killed process leaves its private directory here
         **extra,
+        "XLA_FLAGS": " ".join(filter(None, (FAST_COMPILE["XLA_FLAGS"], extra.get("XLA_FLAGS")))),
     }
 
 

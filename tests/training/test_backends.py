@@ -1,0 +1,177 @@
+"""Every experiment under ``KERAS_BACKEND=tensorflow`` and ``KERAS_BACKEND=jax``: the same smallest configuration.
+
+Two child processes, one per backend (started together), run every experiment's smallest
+configuration on tiny data through ``cnntrain`` itself. What must be the same whatever the
+backend is compared: the files each run writes, the epochs, steps and batch sizes, the learning
+rate of every step (the CLR and step schedules, the cyclical batch size, the finders' sweeps),
+the keys of every result. The losses differ (each backend draws its own initial weights). The
+JAX process must train without importing TensorFlow, and resume exactly: a run stopped after
+its first epoch and resumed gives the uninterrupted history. ``policies`` is the chain of the
+four finder experiments run here one by one (the chain itself: test_policies.py).
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.keras, pytest.mark.slow]
+pytest.importorskip("jax", reason="needs JAX: pip install -e '.[dev]' (jax[cpu])")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# JAX compiles every program (each weight initialiser too) once per process, which is most of these
+# tests' time on a CPU: XLA's unoptimised code generation compiles in about two thirds of the time,
+# and the persistent cache shares identical programs between the runs. Neither changes what is tested.
+FAST_COMPILE = {"XLA_FLAGS": "--xla_backend_optimization_level=0", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}  # fmt: skip
+
+
+def cases(fashion, cifar):
+    f = ["--data-dir", fashion, "--subset", "200", "--test-subset", "60"]
+    c = ["--data-dir", cifar, "--batch-size", "32"]
+    return {
+        "clr": ["clr", *f, "--epochs", "2", "--batch-size", "60"],
+        "lr-range": ["lr-range", *f, "--steps", "12", "--batch-size", "32"],
+        "batch-range": ["batch-range", *f, "--b-lo", "16", "--b-hi", "32", "--iterations", "4", "--max-physical-batch", "16"],
+        "cyclical-batch": ["cyclical-batch", *f, "--b-min", "16", "--b-max", "64", "--step-epochs", "0.5", "--epochs", "2"],
+        "optimizers": ["optimizers", *f, "--methods", "adam", "--epochs", "1"],
+        "cnn-ladder": ["cnn-ladder", "--dataset", "cifar10", *c, "--networks", "cs231n-a", "--epochs", "1"],
+        "cutout-demo": ["cutout-demo", "--data-dir", cifar],
+        "batch-augment": ["batch-augment", *c, "--model", "lenet5", "--m", "2", "--max-epochs", "1", "--subset", "160", "--test-subset", "32"],
+        "numpy-net": ["numpy-net", "--dataset", "fashion_mnist", "--data-dir", fashion, "--subset", "200", "--num-iters", "20"],
+    }
+
+
+# Runs every case with cnntrain's main() in one process; under JAX also stops clr after its first
+# epoch (KeyboardInterrupt once its checkpoint is written) and resumes it.
+DRIVER = r"""
+import json, sys
+import keras
+import training.runs as runs
+from training.cli import main
+
+out, cases = sys.argv[1], json.loads(sys.argv[2])
+codes = {name: main([*argv, "--quiet", "--out", f"{out}/{name}"]) for name, argv in cases.items()}
+if keras.backend.backend() == "jax":
+    save = runs.RunDir.save_checkpoint
+    def save_then_stop(self, model, state, **kw):
+        save(self, model, state, **kw)
+        if state["epoch"] == 1:
+            raise KeyboardInterrupt
+    runs.RunDir.save_checkpoint = save_then_stop
+    codes["clr-stopped"] = main([*cases["clr"], "--quiet", "--out", f"{out}/clr-cut"])
+    runs.RunDir.save_checkpoint = save
+    codes["clr-resumed"] = main(["resume", f"{out}/clr-cut", "--quiet"])
+print("RESULT " + json.dumps({"codes": codes, "backend": keras.backend.backend(), "tensorflow_imported": "tensorflow" in sys.modules}))
+"""
+
+
+def write_idx(path, array):
+    import gzip
+
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    root = tmp_path_factory.mktemp("backends")
+    fashion = root / "fashion"
+    fashion.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 200), ("t10k", 60)):
+        labels = np.arange(n) % 10
+        write_idx(fashion / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 60, size=(n, 28, 28)) + labels[:, None, None] * 20)
+        write_idx(fashion / f"{split}-labels-idx1-ubyte.gz", labels)
+    from tests.training.test_cli_augmentation import write_tiny_cifar
+
+    write_tiny_cifar(root / "cifar", n_per_batch=32, n_test=32)
+    argv = json.dumps(cases(str(fashion), str(root / "cifar")))
+    procs = {}
+    for backend in ("tensorflow", "jax"):
+        env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+               "KERAS_HOME": str(root / "keras-home"), "JAX_COMPILATION_CACHE_DIR": str(root / "xla-cache"),
+               **FAST_COMPILE}  # fmt: skip
+        procs[backend] = subprocess.Popen([sys.executable, "-c", DRIVER, str(root / backend), argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = {}
+    try:
+        for backend, proc in procs.items():
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err[-3000:]
+            line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+            results[backend] = {**json.loads(line[len("RESULT "):]), "path": root / backend, "stderr": err}
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()  # our own child, by its pid
+                proc.communicate()
+    return results
+
+
+def tree(path):
+    """Every file below a run directory, relative to it (the native log and lock apart)."""
+    found = set()
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            if name not in ("native.log", ".lock"):
+                found.add(os.path.relpath(os.path.join(dirpath, name), path))
+    return found
+
+
+def rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+NAMES = list(cases("", ""))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_experiment_runs_alike_on_both_backends(both, name):
+    tf, jax = both["tensorflow"], both["jax"]
+    assert tf["backend"] == "tensorflow" and jax["backend"] == "jax"
+    assert tf["codes"][name] == 0, tf["stderr"][-3000:]
+    assert jax["codes"][name] == 0, jax["stderr"][-3000:]
+    a, b = tf["path"] / name, jax["path"] / name
+    files = tree(a)
+    assert files == tree(b)  # the same files: plots, tables, state, checkpoints
+    for history in sorted(f for f in files if f.endswith("history.csv")):
+        one, two = rows(a / history), rows(b / history)
+        keys = [k for k in ("epoch", "steps", "batch_size") if one and k in one[0]] or [k for k in one[0] if "second" not in k]  # numpy-net: no Keras
+        assert one and [[r[k] for k in keys] for r in one] == [[r[k] for k in keys] for r in two], history
+    for trace in sorted(f for f in files if f.endswith("traces.csv")):
+        one, two = rows(a / trace), rows(b / trace)
+        assert [(r["step"], r["epoch"], r["batch_size"]) for r in one] == [(r["step"], r["epoch"], r["batch_size"]) for r in two], trace
+        for x, y in zip(one, two):  # the schedule's rate at every step
+            assert float(x["learning_rate"]) == pytest.approx(float(y["learning_rate"]), rel=1e-6), trace
+    for result in sorted(f for f in files if f.endswith(("results.json", "metrics.json"))):
+        one, two = json.loads((a / result).read_text()), json.loads((b / result).read_text())
+        assert set(one) == set(two), result
+    if name == "lr-range":
+        lr = [json.loads((p / name / "results.json").read_text())["curve"]["lr"] for p in (a.parent, b.parent)]
+        assert lr[0][: len(lr[1])] == pytest.approx(lr[1][: len(lr[0])], rel=1e-12)  # the same sweep (it may stop at another divergence)
+    if name == "cutout-demo":
+        assert json.loads((a / "results.json").read_text())["indices"] == json.loads((b / "results.json").read_text())["indices"]
+
+
+def test_jax_trains_without_tensorflow(both):
+    assert both["jax"]["tensorflow_imported"] is False
+    assert both["tensorflow"]["tensorflow_imported"] is True
+
+
+def test_jax_resume_is_exact(both):
+    jax = both["jax"]
+    assert (jax["codes"]["clr-stopped"], jax["codes"]["clr-resumed"]) == (130, 0), jax["stderr"][-3000:]
+    full, cut = jax["path"] / "clr", jax["path"] / "clr-cut"
+
+    def timeless(path):
+        return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rows(path)]
+
+    assert timeless(cut / "history.csv") == timeless(full / "history.csv")
+    assert rows(cut / "traces.csv") == rows(full / "traces.csv")  # every batch loss, bit for bit
+    assert json.loads((cut / "metrics.json").read_text())["test_loss"] == json.loads((full / "metrics.json").read_text())["test_loss"]
