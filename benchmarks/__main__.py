@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from cnncalc.atomic import write_text
 
-from . import augmentation_throughput, cli_latency, cli_startup, html_page, keras_import, onnx_tool_peer, reading_scale, scale, schedule_overhead, torchvision_onnx, training_loop
+from . import augmentation_throughput, cli_latency, cli_startup, html_page, keras_import, multihost, onnx_tool_peer, reading_scale, scale, schedule_overhead, torchvision_onnx, training_loop
 from .harness import ROOT, Row, machine
 
 BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "reading-scale": reading_scale.run,
     "html": html_page.run,
     "training-loop": training_loop.run,
+    "multi-host": multihost.run,
 }
 
 RESULTS = os.path.join(ROOT, "benchmarks", "RESULTS.md")

@@ -71,7 +71,7 @@ def _ci_runs_every_optional_test():
     from cnncalc.html.chromium import find
     from training.data import FASHION_MNIST_SYSTEM_DIR
 
-    missing = [name for name in ("torch", "onnx", "h5py", "matplotlib") if importlib.util.find_spec(name) is None]
+    missing = [name for name in ("torch", "onnx", "h5py", "matplotlib", "jax") if importlib.util.find_spec(name) is None]
     if find() is None:
         missing.append("chromium")
     if not FASHION_MNIST_SYSTEM_DIR.is_dir():

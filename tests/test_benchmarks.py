@@ -33,7 +33,7 @@ def check_rows(rows, benchmark_prefix, *, goals):
 
 
 def test_registry_names_every_benchmark():
-    assert list(BENCHMARKS) == ["cli-latency", "cli-startup", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "torchvision-onnx", "reading-scale", "html", "training-loop"]
+    assert list(BENCHMARKS) == ["cli-latency", "cli-startup", "scale", "schedule-overhead", "augmentation", "keras-import", "onnx-peer", "torchvision-onnx", "reading-scale", "html", "training-loop", "multi-host"]
 
 
 @pytest.mark.slow
@@ -185,6 +185,19 @@ def test_training_loop_smoke():
     assert [r.unit for r in rows] == ["s/epoch"] * 3 + ["ms"] * 2 + ["CPU-s/epoch"] * 3 + ["CPU-ms"] * 2
     assert "the checkpoint's own cost" in rows[2].note and "paired speed ratio" in rows[1].note
     assert "the checkpoint's own cost" in rows[4].note and "plain fit:" in rows[3].note
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_multihost_smoke():
+    pytest.importorskip("jax", reason="needs JAX: pip install -e '.[dev]' (jax[cpu])")
+    from benchmarks import multihost
+
+    rows = multihost.run(smoke=True)  # three child processes: one alone, two joined on 127.0.0.1
+    check_rows(rows, "multi-host/", goals=0)
+    assert [r.case for r in rows] == ["1 process x 2 threads", "2 processes x 1 thread", "all-reduce of the gradients (2 processes)"]
+    assert [r.unit for r in rows] == ["examples/s", "examples/s", "ms/step"]
+    assert 0 < rows[2].ratio < 1  # an all-reduce inside a step takes part of it
 
 
 def test_numpy_augment_is_pad_crop_flip_cutout():

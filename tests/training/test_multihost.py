@@ -278,3 +278,53 @@ def test_a_coordinator_nobody_listens_on_fails_in_one_line_within_the_timeout(pl
     assert [line for line in err.splitlines() if line.startswith("error:")] == [
         f"error: no coordinator (process 0) answered at 127.0.0.1:{port} within 2 s (Connection refused): start process 0 there, or correct --coordinator"]
     assert not out.exists()
+
+
+# -- the handshake alone (no JAX): threads as the processes ---------------------------------------
+
+
+def meet_all(hellos, timeout=5.0, processes=None):
+    """Run :func:`rendezvous.meet` for each ``(process_id, settings, error, num_processes)`` in threads; their verdicts."""
+    import threading
+
+    from training.multihost import rendezvous
+
+    port, verdicts = free_port(), {}
+
+    def one(index, who, settings, error, count):
+        try:
+            verdicts[index] = rendezvous.meet(f"127.0.0.1:{port}", count, who, settings, error, timeout)
+        except rendezvous.RendezvousError as exc:
+            verdicts[index] = rendezvous.Verdict("raised", str(exc))
+
+    threads = [threading.Thread(target=one, args=(i, *hello)) for i, hello in enumerate(hellos)]
+    threads[0].start()
+    time.sleep(0.2)  # process 0 listens first (the others would retry anyway)
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join(timeout + 15)
+    return [verdicts[i] for i in range(len(hellos))]
+
+
+def test_the_handshake_names_the_process_that_differs():
+    same = {"config": {"lr": 0.1}, "data": {"train": 10}}
+    assert {v.state for v in meet_all([(p, same, None, 3) for p in range(3)])} == {"ok"}
+    other = {"config": {"lr": 0.1}, "data": {"train": 11}}
+    verdicts = meet_all([(0, same, None, 3), (1, same, None, 3), (2, other, None, 3)])
+    assert {(v.state, v.message) for v in verdicts} == {("error", "process 2 was started with other settings than process 0: data.train 10 (process 0) vs 11")}
+    verdicts = meet_all([(0, same, None, 2), (1, None, "its data is missing", 2)])
+    assert {(v.state, v.message) for v in verdicts} == {("error", "process 1: its data is missing")}
+
+
+def test_the_handshake_refuses_duplicate_ids_other_counts_and_missing_processes():
+    s = {"config": {}}
+    verdicts = meet_all([(0, s, None, 3), (1, s, None, 3), (1, s, None, 3)])
+    assert any(v.message == "two processes were started with --process-id 1" for v in verdicts)
+    assert all(v.state in ("error", "raised") for v in verdicts)
+    verdicts = meet_all([(0, s, None, 2), (1, s, None, 3)])
+    assert {(v.state, v.message) for v in verdicts} == {("error", "process 1 was started with --num-processes 3, process 0 with 2")}
+    began = time.monotonic()
+    (alone,) = meet_all([(0, s, None, 3)], timeout=1.0)
+    assert alone.state == "error" and alone.message.startswith("processes 1, 2 of 3 did not reach the coordinator at 127.0.0.1:") and alone.message.endswith(" within 1 s")
+    assert time.monotonic() - began < 10

@@ -225,7 +225,7 @@ def _initialize(launch: Launch, verbose: bool) -> str:
     if verbose:
         begin()
         return ""
-    from ..native_stderr import redirected
+    from cnncalc.native_stderr import redirected
 
     with tempfile.NamedTemporaryFile("r", prefix="cnntrain-start-", suffix=".log") as log:
         sys.stdout.flush()
