@@ -16,7 +16,9 @@ the steps of an epoch over the epoch's wall time, the median of the epochs after
 compiles the step). ``ratio`` is 2 processes' examples/s over 1 process's: above 1 the processes
 beat the threads. The **all-reduce share** is measured inside the 2-process run: the wall time of
 an all-reduce of buffers shaped like the model's gradients (``jax.lax.psum`` over the two
-devices, ``shard_map``, compiled once, the median of 20 calls) over the time of one training step.
+devices, ``shard_map``, compiled once, the median of 20 calls) over the time of one training step;
+the all-reduce of a single float beside it is the part of that time that is latency (the
+processes waiting for each other), not the size of the gradients.
 
 Each variant runs in fresh child processes (``python -m benchmarks.multihost worker ...``); the
 variants alternate over the rounds. No goal: the figures say what the loopback cluster costs and
@@ -85,7 +87,7 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
     cpus = sorted(os.sched_getaffinity(0))
     two = [cpus[0], cpus[1 % len(cpus)]]
     common = [str(size["batch"]), str(size["steps"]), str(size["epochs"])]
-    threads, processes, allreduce, step = [], [], [], []
+    threads, processes, allreduce, step, latency = [], [], [], [], []
     for _ in range(size["rounds"]):
         (one,) = _children([["single", f"{two[0]},{two[1]}", *common]], smoke)
         threads.append(one["examples_per_s"])
@@ -94,6 +96,7 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
         processes.append(pair[0]["examples_per_s"])
         allreduce.append(pair[0]["allreduce_ms"])
         step.append(pair[0]["step_ms"])
+        latency.append(pair[0]["latency_ms"])
     a, b = statistics.median(threads), statistics.median(processes)
     ms, per_step = statistics.median(allreduce), statistics.median(step)
     shared = " (one usable core: both processes share it)" if len(cpus) < 2 else ""
@@ -104,6 +107,8 @@ def run(quick: bool = False, smoke: bool = False) -> list[Row]:
             note=f"a step of 2 processes: {per_step:.1f} ms"),
         Row("multi-host/loopback", "all-reduce of the gradients (2 processes)", ms, "ms/step", ratio=ms / per_step, ratio_of="all-reduce / step",
             note=f"{100 * ms / per_step:.0f}% of a step (Gloo, TCP on 127.0.0.1)"),
+        Row("multi-host/loopback", "all-reduce of one float (2 processes)", statistics.median(latency), "ms",
+            note="the latency part of the row above: the two processes waiting for each other"),
     ]  # fmt: skip
 
 
@@ -153,15 +158,16 @@ def _worker(argv: list[str]) -> None:
     epoch = statistics.median(spans)
     result = {"examples_per_s": batch * steps / epoch, "step_ms": 1000 * epoch / steps}
     if cluster is not None:
-        result["allreduce_ms"] = _allreduce_ms(model)
+        result["allreduce_ms"] = _allreduce_ms([tuple(v.shape) for v in model.trainable_variables])
+        result["latency_ms"] = _allreduce_ms([(1,)])  # one float: what waiting for each other costs
         from training.multihost import finish
 
         finish()
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def _allreduce_ms(model) -> float:
-    """Median wall time of one all-reduce (``psum`` over every device) of buffers shaped like the gradients."""
+def _allreduce_ms(shapes) -> float:
+    """Median wall time of one all-reduce (``psum`` over every device) of buffers of ``shapes``."""
     import jax
     import numpy as np
     from jax.sharding import Mesh, NamedSharding
@@ -169,7 +175,6 @@ def _allreduce_ms(model) -> float:
 
     mesh = Mesh(np.array(jax.devices()), ("d",))
     local = jax.local_device_count()
-    shapes = [tuple(v.shape) for v in model.trainable_variables]
     buffers = [jax.make_array_from_process_local_data(NamedSharding(mesh, P("d")), np.ones((local, *s), "float32")) for s in shapes]
     reduce = jax.jit(jax.shard_map(lambda *g: tuple(jax.lax.psum(v, "d") for v in g), mesh=mesh, in_specs=P("d"), out_specs=P("d")))
     jax.block_until_ready(reduce(*buffers))  # compile

@@ -195,8 +195,8 @@ def test_multihost_smoke():
 
     rows = multihost.run(smoke=True)  # three child processes: one alone, two joined on 127.0.0.1
     check_rows(rows, "multi-host/", goals=0)
-    assert [r.case for r in rows] == ["1 process x 2 threads", "2 processes x 1 thread", "all-reduce of the gradients (2 processes)"]
-    assert [r.unit for r in rows] == ["examples/s", "examples/s", "ms/step"]
+    assert [r.case for r in rows] == ["1 process x 2 threads", "2 processes x 1 thread", "all-reduce of the gradients (2 processes)", "all-reduce of one float (2 processes)"]
+    assert [r.unit for r in rows] == ["examples/s", "examples/s", "ms/step", "ms"]
     assert 0 < rows[2].ratio < 1  # an all-reduce inside a step takes part of it
 
 

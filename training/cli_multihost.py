@@ -15,7 +15,9 @@ directory is written:
 5. process 0 takes the run directory's lock, writes ``config.json`` (with the number of
    processes and devices) and trains in it; every other process trains the same recipe in a
    private directory (:mod:`training.multihost.peers`), for a resume a copy of the run taken
-   before process 0 writes anything.
+   before process 0 writes anything. The other processes keep the native notices on their
+   terminal (``native.log`` is the run's, process 0's): should process 0 die outright, JAX's
+   runtime ends them with a native fatal error, which must not vanish into a private file.
 """
 
 from __future__ import annotations
@@ -103,8 +105,9 @@ def _leaving():
 
     try:
         yield
-    except BaseException:
-        multihost.leave()
+    except BaseException as exc:
+        reason = "terminated (SIGTERM)" if type(exc).__name__ == "Terminated" else _first_line(exc) if str(exc) else type(exc).__name__
+        multihost.leave(reason)
         raise
     multihost.finish()
 
@@ -128,7 +131,7 @@ def _train_new(exp, config, run, cluster, ctx, args, lead: bool, refuse_a_starte
         peer = RunDir(multihost.private_directory(run.path, cluster.process, resume=False))
         peer.create(config)
         print(f"process {cluster.process} of {cluster.processes}: training with process 0, which writes the run directory", file=sys.stderr)
-        code = _execute(exp, Context(config, peer, verbose=0, log=_silent, _data=ctx._data), args.verbose, announce=False)
+        code = _execute(exp, Context(config, peer, verbose=0, log=_silent, _data=ctx._data), True, announce=False)
     return code
 
 
@@ -194,4 +197,4 @@ def _resume_run(run, cluster, found: dict, args, lead: bool) -> int:
     peer = RunDir(multihost.private_directory(run.path, cluster.process, resume=True))
     multihost.barrier("cnntrain: the other processes copied the run")
     print(f"process {cluster.process} of {cluster.processes}: resuming with process 0, which writes the run directory", file=sys.stderr)
-    return _execute(exp, Context(config, peer, resume=True, verbose=0, log=_silent, _data=ctx._data), args.verbose, announce=False)
+    return _execute(exp, Context(config, peer, resume=True, verbose=0, log=_silent, _data=ctx._data), True, announce=False)

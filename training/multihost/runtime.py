@@ -212,6 +212,10 @@ def _initialize(launch: Launch, verbose: bool) -> str:
     import jax
 
     jax.config.update("jax_enable_recoverability", True)
+    # JAX's preemption service takes over SIGTERM (it notes a "preemption" and carries on), so a
+    # process told to stop (Slurm's scancel, kill) would keep training: cnntrain's own handler
+    # stops it as on Ctrl-C instead (the run is marked interrupted; the others stop as for a lost process).
+    jax.config.update("jax_enable_preemption_service", False)
     kwargs = dict(coordinator_address=launch.coordinator, num_processes=launch.num_processes, process_id=launch.process_id,
                   initialization_timeout=int(max(1, launch.start_timeout)), heartbeat_timeout_seconds=int(launch.heartbeat_timeout),
                   shutdown_timeout_seconds=int(launch.heartbeat_timeout))  # fmt: skip
@@ -255,11 +259,13 @@ def finish() -> None:
     leave()
 
 
-def leave() -> None:
+def leave(reason: str | None = None) -> None:
     """Disconnect from JAX's runtime in order: the other processes first, then process 0, which
     hosts the coordination service (a process whose service goes away first ends with a native
-    fatal error). Process 0 waits for the others to disconnect, at most the heartbeat timeout.
-    Without a reachable service (process 0 is lost) there is nothing to disconnect from."""
+    fatal error). Process 0 waits for the others to disconnect, at most the heartbeat timeout
+    and the watchdog's grace; with a ``reason`` (it stops early) it first tells them to stop
+    (:func:`.watchdog.announce_stop`). Without a reachable service (process 0 is lost) there is
+    nothing to disconnect from."""
     if _CLUSTER is None or _CLUSTER.processes == 1:
         return
     import jax
@@ -280,8 +286,10 @@ def leave() -> None:
         return
     # get_live_nodes returns once every live process has asked too, or has left: the others
     # do not ask any more, so it returns as they disconnect (or are declared dead).
+    if reason is not None:
+        watchdog.announce_stop(reason)
     everyone = list(range(_CLUSTER.processes))
-    deadline = time.monotonic() + _CLUSTER.heartbeat_timeout + 5.0
+    deadline = time.monotonic() + _CLUSTER.heartbeat_timeout + watchdog.GRACE_SECONDS + 5.0
     while time.monotonic() < deadline:
         try:
             if set(client.get_live_nodes(everyone)) <= {0}:

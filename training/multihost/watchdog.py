@@ -20,7 +20,12 @@ and this module supplies the rest:
   prints one line naming the lost process and exits :data:`EXIT_PEER_LOST`;
 - when the main thread does not get there (it is stuck in a collective whose peer hangs), the
   thread itself marks the runs registered with :func:`working_in` interrupted, prints the same
-  line and ends the process (``os._exit``) after a grace period.
+  line and ends the process (``os._exit``) after a grace period;
+- process 0 hosts the coordination service, and a process that outlives it ends in a native fatal
+  error: so when process 0 stops early (an error, SIGTERM, a lost peer) it says so in JAX's
+  key-value store (:func:`announce_stop`) and waits for the others to leave before it ends; their
+  threads read it and stop them as above ("process 0 stopped (...)"). Only a process 0 that dies
+  outright (``kill -9``) takes the others down with that native error.
 """
 
 from __future__ import annotations
@@ -124,6 +129,13 @@ def _watch(cluster) -> None:
         else:
             missing = [p for p in everyone if p not in alive]
             why = f"it stopped, or sent no heartbeat for {cluster.heartbeat_timeout} s"
+            stop = _stop_note(client) if not missing and cluster.process != 0 else None
+            if stop is not None and not _stopped.is_set():  # process 0 stopped (an error, a signal) and waits for us to leave
+                _lost = f"process 0 stopped ({stop})"
+                _lost_event.set()
+                if not _handled.wait(GRACE_SECONDS):
+                    _stop_from_thread()
+                return
         if missing and not _stopped.is_set():
             _lost_processes.extend(missing)
             names = ", ".join(map(str, missing))
@@ -132,6 +144,28 @@ def _watch(cluster) -> None:
             if not _handled.wait(GRACE_SECONDS):
                 _stop_from_thread()
             return
+
+
+STOP_KEY = "cnntrain/stop"  # set by process 0 in JAX's key-value store when it stops before the end
+
+
+def announce_stop(reason: str) -> None:
+    """Process 0 stops early: tell the other processes (they leave, and process 0 may then end;
+    a process that outlives the coordination service process 0 hosts ends in a native fatal error)."""
+    from jax._src.distributed import global_state
+
+    try:
+        global_state.client.key_value_set(STOP_KEY, reason)
+    except Exception:  # noqa: BLE001 - the others will find out through their collectives
+        pass
+
+
+def _stop_note(client) -> str | None:
+    try:
+        note = client.key_value_try_get(STOP_KEY)
+    except Exception:  # noqa: BLE001 - not set (NOT_FOUND)
+        return None
+    return note.decode() if isinstance(note, bytes) else str(note)
 
 
 def _stop_from_thread() -> None:
