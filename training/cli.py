@@ -141,7 +141,7 @@ def require(what: str, modules: dict) -> None:
 
 def _run_experiment(args) -> int:
     from .experiments import Context, check_data, default_out, load_recipes, resolve_config
-    from .runs import RunDir, RunError
+    from .runs import RunDir
 
     exp = load_recipes()[args.command]
     require(f"cnntrain {args.command}", exp.requires)
@@ -155,15 +155,11 @@ def _run_experiment(args) -> int:
 
         return run_experiment(exp, config, run, launch, args)
 
-    def refuse_a_started_run():
-        if run.exists("config.json") and not run.stopped_before_first_epoch():
-            raise RunError(f"run directory '{run.path}' already holds a run: resume it with 'cnntrain resume {run.path}' or choose another --out")
-
-    refuse_a_started_run()
+    refuse_a_started_run(run)
     ctx = Context(config, run, verbose=0 if args.quiet else 1)
     check_data(exp, config, ctx.dataset())  # a missing or bad dataset: an error before anything is written
     with run.locked():
-        refuse_a_started_run()  # again, under the lock: another process may have started meanwhile
+        refuse_a_started_run(run)  # again, under the lock: another process may have started meanwhile
         if run.exists("config.json"):
             print(f"starting again in '{run.path}': its earlier run stopped before its first epoch ({run.status().get('state')})", file=sys.stderr)
         run.create(config, overwrite=True)
@@ -171,8 +167,33 @@ def _run_experiment(args) -> int:
         return _execute(exp, ctx, args.verbose)
 
 
+def refuse_a_started_run(run) -> None:
+    """A one-line error when ``run`` holds a run that trained (one that stopped before its first
+    epoch may be started again in place)."""
+    from .runs import RunError
+
+    if run.exists("config.json") and not run.stopped_before_first_epoch():
+        raise RunError(f"run directory '{run.path}' already holds a run: resume it with 'cnntrain resume {run.path}' or choose another --out")
+
+
+def resumable(run):
+    """``(config, experiment)`` of the run directory ``run``; a one-line error for a sweep's
+    sub-run (the sweep resumes as a whole) or an unknown experiment."""
+    from .experiments import load_recipes
+    from .runs import RunError
+
+    config = run.config()
+    if config.get("subrun"):
+        parent = os.path.dirname(os.path.abspath(run.path))
+        raise RunError(f"'{run.path}' is the sub-run '{config['subrun']}' of the sweep '{parent}': resume the sweep with 'cnntrain resume {parent}'")
+    exp = load_recipes().get(config.get("experiment"))
+    if exp is None:
+        raise RunError(f"'{run.file('config.json')}' names an unknown experiment '{config.get('experiment')}'")
+    return config, exp
+
+
 def _resume(args) -> int:
-    from .experiments import Context, check_config, load_recipes
+    from .experiments import Context, check_config
     from .runs import RunDir, RunError
 
     run = RunDir(args.run_dir)
@@ -181,15 +202,9 @@ def _resume(args) -> int:
 
         return resume(run, _launch(args, "multi-host"), args)
     _launch(args, args.distribute)  # launch flags without multi-host: a usage error
-    config = run.config()
+    config, exp = resumable(run)
     if args.distribute is not None and args.distribute != config.get("distribute"):
         raise RunError(f"'{run.path}' was started with --distribute {config.get('distribute')}, not {args.distribute}: resume it as it was started")
-    if config.get("subrun"):
-        parent = os.path.dirname(os.path.abspath(run.path))
-        raise RunError(f"'{run.path}' is the sub-run '{config['subrun']}' of the sweep '{parent}': resume the sweep with 'cnntrain resume {parent}'")
-    exp = load_recipes().get(config.get("experiment"))
-    if exp is None:
-        raise RunError(f"'{run.file('config.json')}' names an unknown experiment '{config.get('experiment')}'")
     with run.locked():
         status = run.status()
         if status.get("state") == "finished" and run.exists("results.json"):
@@ -360,7 +375,9 @@ def _main(argv) -> int:
     except KeyboardInterrupt as exc:
         if _is_peer_lost(exc):
             print(f"error: {exc}; the last completed epoch is saved (cnntrain resume DIR continues, on every process)", file=sys.stderr)
-            return _exit_peer_lost()
+            from .multihost import EXIT_PEER_LOST
+
+            return EXIT_PEER_LOST
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(f"error: {what}; the last completed epoch is saved (cnntrain resume DIR continues)", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
@@ -380,12 +397,6 @@ def _peer_loss(exc):
 def _is_peer_lost(exc) -> bool:
     module = sys.modules.get("training.multihost")
     return module is not None and isinstance(exc, module.PeerLost)
-
-
-def _exit_peer_lost() -> int:
-    from .multihost import EXIT_PEER_LOST
-
-    return EXIT_PEER_LOST
 
 
 if __name__ == "__main__":

@@ -23,11 +23,10 @@ directory is written:
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import zlib
 
-from .cli import EXIT_OK, _execute, _first_line, require
+from .cli import EXIT_OK, _execute, _first_line, refuse_a_started_run, require, resumable
 
 
 def _stderr(message: str) -> None:
@@ -72,7 +71,6 @@ def run_experiment(exp, config: dict, run, launch, args) -> int:
     from . import multihost
     from .experiments import Context, check_data
     from .keras_backend import keep_tensorflow_out
-    from .runs import RunError
 
     launch = multihost.prepare(launch)
     keep_tensorflow_out()
@@ -80,13 +78,9 @@ def run_experiment(exp, config: dict, run, launch, args) -> int:
     ctx = Context(config, run, verbose=0 if args.quiet or not lead else 1, log=_stderr if lead else _silent)
     found: dict = {}
 
-    def refuse_a_started_run():
-        if os.path.exists(run.file("config.json")) and not run.stopped_before_first_epoch():
-            raise RunError(f"run directory '{run.path}' already holds a run: resume it with 'cnntrain resume {run.path} ...' or choose another --out")
-
     def checks():
         if lead:
-            refuse_a_started_run()
+            refuse_a_started_run(run)
         data = ctx.dataset()
         check_data(exp, config, data)
         found["settings"] = settings(config, data)
@@ -94,7 +88,7 @@ def run_experiment(exp, config: dict, run, launch, args) -> int:
     error = _local_checks(checks)
     cluster = multihost.start(launch, found.get("settings"), error=error, verbose=args.verbose)
     with _leaving():
-        return _train_new(exp, config, run, cluster, ctx, args, lead, refuse_a_started_run)
+        return _train_new(exp, config, run, cluster, ctx, args, lead)
 
 
 @contextlib.contextmanager
@@ -112,7 +106,7 @@ def _leaving():
     multihost.finish()
 
 
-def _train_new(exp, config, run, cluster, ctx, args, lead: bool, refuse_a_started_run) -> int:
+def _train_new(exp, config, run, cluster, ctx, args, lead: bool) -> int:
     from . import multihost
     from .experiments import Context
     from .runs import RunDir
@@ -121,8 +115,8 @@ def _train_new(exp, config, run, cluster, ctx, args, lead: bool, refuse_a_starte
     config = {**config, "cluster": cluster.record()}
     if lead:
         with run.locked():
-            refuse_a_started_run()  # again, under the lock
-            if os.path.exists(run.file("config.json")):
+            refuse_a_started_run(run)  # again, under the lock
+            if run.exists("config.json"):
                 print(f"starting again in '{run.path}': its earlier run stopped before its first epoch ({run.status().get('state')})", file=sys.stderr)
             run.create(config, overwrite=True)
             print(f"run directory: {run.path} (process 0 of {cluster.processes}, {cluster.devices} devices)", file=sys.stderr)
@@ -138,7 +132,7 @@ def _train_new(exp, config, run, cluster, ctx, args, lead: bool, refuse_a_starte
 def resume(run, launch, args) -> int:
     """``cnntrain resume DIR --distribute multi-host`` on this process."""
     from . import multihost
-    from .experiments import Context, check_config, load_recipes
+    from .experiments import Context, check_config
     from .keras_backend import keep_tensorflow_out
     from .runs import RunError
 
@@ -149,18 +143,12 @@ def resume(run, launch, args) -> int:
     with contextlib.ExitStack() as stack:
 
         def checks():
-            config = run.config()
-            if config.get("subrun"):
-                parent = os.path.dirname(os.path.abspath(run.path))
-                raise RunError(f"'{run.path}' is the sub-run '{config['subrun']}' of the sweep '{parent}': resume the sweep with 'cnntrain resume {parent}'")
-            exp = load_recipes().get(config.get("experiment"))
-            if exp is None:
-                raise RunError(f"'{run.file('config.json')}' names an unknown experiment '{config.get('experiment')}'")
+            config, exp = resumable(run)
             if config.get("distribute") != "multi-host":
                 raise RunError(f"'{run.path}' was not trained with --distribute multi-host (its config.json says {config.get('distribute')}): resume it as it was started")
             if lead:
                 stack.enter_context(run.locked())
-                if run.status().get("state") == "finished" and os.path.exists(run.file("results.json")):
+                if run.status().get("state") == "finished" and run.exists("results.json"):
                     found["done"] = f"run '{run.path}' already finished; nothing to resume"
                     return
             try:

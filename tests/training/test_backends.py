@@ -70,17 +70,12 @@ print("RESULT " + json.dumps({"codes": codes, "backend": keras.backend.backend()
 """
 
 
-def write_idx(path, array):
-    import gzip
+def tiny_data(root):
+    """``(fashion, cifar)``: 200 training and 60 test images in the Fashion-MNIST idx format, each
+    class a brighter shade (learnable in a few steps); 5 x 32 training and 32 test CIFAR-10 images."""
+    from tests.training.test_cli_augmentation import write_tiny_cifar
+    from tests.training.test_faults import write_idx
 
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    with gzip.open(path, "wb") as fh:
-        fh.write(header + array.astype(np.uint8).tobytes())
-
-
-@pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    root = tmp_path_factory.mktemp("backends")
     fashion = root / "fashion"
     fashion.mkdir()
     rng = np.random.default_rng(0)
@@ -88,10 +83,14 @@ def both(tmp_path_factory):
         labels = np.arange(n) % 10
         write_idx(fashion / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 60, size=(n, 28, 28)) + labels[:, None, None] * 20)
         write_idx(fashion / f"{split}-labels-idx1-ubyte.gz", labels)
-    from tests.training.test_cli_augmentation import write_tiny_cifar
+    return fashion, write_tiny_cifar(root / "cifar", n_per_batch=32, n_test=32)
 
-    write_tiny_cifar(root / "cifar", n_per_batch=32, n_test=32)
-    argv = json.dumps(cases(str(fashion), str(root / "cifar")))
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    root = tmp_path_factory.mktemp("backends")
+    fashion, cifar = tiny_data(root)
+    argv = json.dumps(cases(str(fashion), str(cifar)))
     procs = {}
     for backend in ("tensorflow", "jax"):
         env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",

@@ -11,7 +11,6 @@ docs/distributed.md describes what is tested here.
 """
 
 import csv
-import gzip
 import json
 import os
 import socket
@@ -20,10 +19,9 @@ import sys
 import textwrap
 import time
 
-import numpy as np
 import pytest
 
-from tests.training.test_backends import FAST_COMPILE
+from tests.training.test_backends import FAST_COMPILE, tiny_data
 from training.cli import main
 
 pytestmark = pytest.mark.keras
@@ -34,26 +32,11 @@ HEARTBEAT = 5  # seconds: how long a silent process may stay silent before the o
 PROCESS_TIMEOUT = 240  # seconds: no child process of this module outlives this
 
 
-def write_idx(path, array):
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    with gzip.open(path, "wb") as fh:
-        fh.write(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope="module")
 def place(tmp_path_factory):
-    """Tiny Fashion-MNIST (200 training, 60 test images), tiny CIFAR-10, the compilation cache, a TMPDIR."""
+    """Tiny Fashion-MNIST and CIFAR-10 (test_backends.tiny_data), the compilation cache, a TMPDIR."""
     root = tmp_path_factory.mktemp("multihost")
-    fashion = root / "fashion"
-    fashion.mkdir()
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 200), ("t10k", 60)):
-        labels = np.arange(n) % 10
-        write_idx(fashion / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 60, size=(n, 28, 28)) + labels[:, None, None] * 20)
-        write_idx(fashion / f"{split}-labels-idx1-ubyte.gz", labels)
-    from tests.training.test_cli_augmentation import write_tiny_cifar
-
-    write_tiny_cifar(root / "cifar", n_per_batch=32, n_test=32)
+    tiny_data(root)
     (root / "tmp").mkdir()
     return root
 
