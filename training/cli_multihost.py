@@ -26,7 +26,7 @@ import contextlib
 import sys
 import zlib
 
-from .cli import EXIT_OK, _execute, _first_line, refuse_a_started_run, require, resumable
+from .cli import EXIT_OK, Terminated, _execute, _first_line, refuse_a_started_run, require, resumable
 
 
 def _stderr(message: str) -> None:
@@ -100,7 +100,7 @@ def _leaving():
     try:
         yield
     except BaseException as exc:
-        reason = "terminated (SIGTERM)" if type(exc).__name__ == "Terminated" else _first_line(exc) if str(exc) else type(exc).__name__
+        reason = "terminated (SIGTERM)" if isinstance(exc, Terminated) else _first_line(exc)
         multihost.leave(reason)
         raise
     multihost.finish()

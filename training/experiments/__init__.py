@@ -198,7 +198,7 @@ def check_types(exp: Experiment, config: dict) -> None:
     always passes (argparse converted it); this catches a hand-edited or foreign ``config.json``
     before ``int()`` or a schedule would coerce or trip over it. None means "not set"."""
     specs = {key: (kind, None, False) for key, kind in COMMON_TYPES.items() if key in exp.common}
-    specs["distribute"] = (str, ("mirrored",), False)
+    specs["distribute"] = (str, ("mirrored", "multi-host"), False)
     for option in exp.options:
         if option.reads is None:  # a chaining option stores the run it read and the values taken
             specs[option.dest] = (bool if option.flag_only else option.type, option.choices, bool(option.nargs))
