@@ -41,7 +41,7 @@ def cases(fashion, cifar):
         "optimizers": ["optimizers", *f, "--methods", "adam", "--epochs", "1"],
         "cnn-ladder": ["cnn-ladder", "--dataset", "cifar10", *c, "--networks", "cs231n-a", "--epochs", "1"],
         "cutout-demo": ["cutout-demo", "--data-dir", cifar],
-        "batch-augment": ["batch-augment", *c, "--model", "lenet5", "--m", "2", "--max-epochs", "1", "--subset", "160", "--test-subset", "32"],
+        "batch-augment": ["batch-augment", *c, "--model", "lenet5", "--m", "2", "--no-baseline", "--max-epochs", "1", "--subset", "160", "--test-subset", "32"],
         "numpy-net": ["numpy-net", "--dataset", "fashion_mnist", "--data-dir", fashion, "--subset", "200", "--num-iters", "20"],
     }
 
@@ -66,7 +66,13 @@ if keras.backend.backend() == "jax":
     codes["clr-stopped"] = main([*cases["clr"], "--quiet", "--out", f"{out}/clr-cut"])
     runs.RunDir.save_checkpoint = save
     codes["clr-resumed"] = main(["resume", f"{out}/clr-cut", "--quiet"])
-print("RESULT " + json.dumps({"codes": codes, "backend": keras.backend.backend(), "tensorflow_imported": "tensorflow" in sys.modules}))
+# The augmentation layers called directly (the recipes call them inside the compiled step).
+import numpy as np
+from training.augment import augmentation
+x = (np.arange(2 * 32 * 32 * 3, dtype="float32") + 1).reshape(2, 32, 32, 3)
+y = keras.ops.convert_to_numpy(augmentation(True, 16, seed=0)(x, training=True))
+layers = {"shape_kept": y.shape == x.shape, "zeros": bool((y == 0).any()), "identity_at_test": bool((keras.ops.convert_to_numpy(augmentation(True, 16, seed=0)(x)) == x).all())}
+print("RESULT " + json.dumps({"codes": codes, "backend": keras.backend.backend(), "tensorflow_imported": "tensorflow" in sys.modules, "layers": layers}))
 """
 
 
@@ -156,6 +162,11 @@ def test_each_experiment_runs_alike_on_both_backends(both, name):
         assert lr[0][: len(lr[1])] == pytest.approx(lr[1][: len(lr[0])], rel=1e-12)  # the same sweep (it may stop at another divergence)
     if name == "cutout-demo":
         assert json.loads((a / "results.json").read_text())["indices"] == json.loads((b / "results.json").read_text())["indices"]
+
+
+def test_augmentation_layers_called_directly_on_both_backends(both):
+    for backend in ("tensorflow", "jax"):
+        assert both[backend]["layers"] == {"shape_kept": True, "zeros": True, "identity_at_test": True}, backend
 
 
 def test_jax_trains_without_tensorflow(both):
