@@ -21,6 +21,9 @@ is Smith's reading of the range test ("the learning rate when the accuracy start
 when [it] slows, becomes ragged, or starts to fall", Smith 2017, Section 3.3) written as a rule.
 Learning rates are interpolated geometrically between the tested points; batch sizes snap to
 the tested powers of two (the lower bound down, the upper bound up).
+
+In a multi-host run (:mod:`training.multihost`) the range tests hand each process its share of
+every global batch, so their curves are the single-process ones.
 """
 
 from __future__ import annotations

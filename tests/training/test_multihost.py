@@ -160,6 +160,7 @@ def runs(place):
     return {"single": single, "cut": cut, "reference": first[0], "killed": first[1:], "after_kill": after_kill, "resumed": resumed}
 
 
+@pytest.mark.slow
 def test_a_killed_process_stops_the_others_with_one_line_and_an_interrupted_run(runs):
     zero, one = runs["killed"]
     assert one.returncode == -9  # SIGKILL, in the middle of epoch 2
@@ -173,6 +174,7 @@ def test_a_killed_process_stops_the_others_with_one_line_and_an_interrupted_run(
     assert [int(r["epoch"]) for r in runs["after_kill"]["history"]] == [1]
 
 
+@pytest.mark.slow
 def test_two_processes_resumed_after_the_kill_match_the_single_process_run(runs):
     """The same global batches, the same augmentation draws (crop, flip, Cutout: drawn for the
     global batch inside the one compiled step), the same losses as one process."""
@@ -198,6 +200,7 @@ def test_two_processes_resumed_after_the_kill_match_the_single_process_run(runs)
     assert "coordinator" not in config  # the launch is no setting of the run: a resume may use another address
 
 
+@pytest.mark.slow
 def test_only_process_0_writes_the_run_directory(runs):
     """Process 1 kept its records in a private directory of its own (the killed one left it
     behind in its TMPDIR; the resumed one removed its own); process 0 logged for both."""
@@ -234,6 +237,7 @@ def test_a_launch_flag_needs_multi_host(place, tmp_path, capsys):
     assert "error: --coordinator needs --distribute multi-host" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_processes_with_other_settings_or_an_unsplittable_batch_stop_together(place):
     mismatch, odd = place / "mismatch", place / "odd"
     one_process_two_devices = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
