@@ -78,3 +78,11 @@ def _ci_runs_every_optional_test():
         missing.append("dataset-fashion-mnist")
     if missing:
         raise pytest.UsageError(f"CI must run every test, but {', '.join(missing)} is not installed (see .ci/run)")
+
+
+@pytest.fixture(scope="session")
+def xla_cache(tmp_path_factory):
+    """JAX's persistent compilation cache for every test that starts processes training with JAX
+    (``JAX_COMPILATION_CACHE_DIR``): they compile the same programs (the same model's initialisers
+    and steps), and a program compiled once is read back by the others. No result changes."""
+    return tmp_path_factory.mktemp("xla-cache")

@@ -189,9 +189,14 @@ def test_training_loop_smoke():
 
 @pytest.mark.keras
 @pytest.mark.slow
-def test_multihost_smoke():
+def test_multihost_smoke(xla_cache, monkeypatch):
     pytest.importorskip("jax", reason="needs JAX: pip install -e '.[dev]' (jax[cpu])")
     from benchmarks import multihost
+    from tests.training.test_backends import FAST_COMPILE
+
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(xla_cache))  # shared with the other JAX tests; smoke compiles unoptimised
+    for key in ("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"):
+        monkeypatch.setenv(key, FAST_COMPILE[key])
 
     rows = multihost.run(smoke=True)  # three child processes: one alone, two joined on 127.0.0.1
     check_rows(rows, "multi-host/", goals=0)

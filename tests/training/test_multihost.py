@@ -21,38 +21,32 @@ import time
 
 import pytest
 
-from tests.training.test_backends import FAST_COMPILE, tiny_data
+from tests.training.test_backends import FAST_COMPILE, jax_env, tiny_data
 from training.cli import main
 
 pytestmark = pytest.mark.keras
 pytest.importorskip("jax", reason="needs JAX: pip install -e '.[dev]' (jax[cpu])")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HEARTBEAT = 5  # seconds: how long a silent process may stay silent before the others stop
+HEARTBEAT = 4  # seconds: how long a silent process may stay silent before the others stop
 PROCESS_TIMEOUT = 240  # seconds: no child process of this module outlives this
 
 
+CACHE = {}  # the session's XLA compilation cache (tests/conftest.py), set by the place fixture
+
+
 @pytest.fixture(scope="module")
-def place(tmp_path_factory):
-    """Tiny Fashion-MNIST and CIFAR-10 (test_backends.tiny_data), the compilation cache, a TMPDIR."""
+def place(tmp_path_factory, xla_cache):
+    """Tiny Fashion-MNIST and CIFAR-10 (test_backends.tiny_data) and a TMPDIR for the children."""
     root = tmp_path_factory.mktemp("multihost")
     tiny_data(root)
     (root / "tmp").mkdir()
+    CACHE["dir"] = xla_cache
     return root
 
 
 def env(place, **extra):
-    return {
-        **os.environ,
-        "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "KERAS_BACKEND": "jax",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "JAX_COMPILATION_CACHE_DIR": str(place / "xla-cache"),
-        **FAST_COMPILE,
-        "TMPDIR": str(place / "tmp"),  # a killed process leaves its private directory here
-        **extra,
-        "XLA_FLAGS": " ".join(filter(None, (FAST_COMPILE["XLA_FLAGS"], extra.get("XLA_FLAGS")))),
-    }
+    return jax_env(CACHE["dir"], TMPDIR=str(place / "tmp"),  # a killed process leaves its private directory here
+                   **{**extra, "XLA_FLAGS": " ".join(filter(None, (FAST_COMPILE["XLA_FLAGS"], extra.get("XLA_FLAGS"))))})
 
 
 def free_port() -> int:
@@ -259,18 +253,18 @@ def test_a_coordinator_nobody_listens_on_fails_in_one_line_within_the_timeout(pl
     monkeypatch.setattr(training.keras_backend, "keep_tensorflow_out", lambda: False)  # this process does use TensorFlow
     port, out = free_port(), tmp_path / "nobody"
     began = time.monotonic()
-    code = main([*clr(place, out), "--distribute", "multi-host", "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", "1", "--start-timeout", "2"])
-    assert code == 2 and 2 <= time.monotonic() - began < 30
+    code = main([*clr(place, out), "--distribute", "multi-host", "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", "1", "--start-timeout", "1"])
+    assert code == 2 and 1 <= time.monotonic() - began < 30
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if line.startswith("error:")] == [
-        f"error: no coordinator (process 0) answered at 127.0.0.1:{port} within 2 s (Connection refused): start process 0 there, or correct --coordinator"]
+        f"error: no coordinator (process 0) answered at 127.0.0.1:{port} within 1 s (Connection refused): start process 0 there, or correct --coordinator"]
     assert not out.exists()
 
 
 # -- the handshake alone (no JAX): threads as the processes ---------------------------------------
 
 
-def meet_all(hellos, timeout=5.0, processes=None):
+def meet_all(hellos, timeout=2.0):
     """Run :func:`rendezvous.meet` for each ``(process_id, settings, error, num_processes)`` in threads; their verdicts."""
     import threading
 
