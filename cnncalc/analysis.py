@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from .arith import EXACT_DIVISION, MAX_ROUNDING_NESTING, as_size, is_number, known, product, rounding_depth, to_json, total
 from .kinds import Input, SpecError, rule_for
 from .naming import with_names
-from .receptive import INPUT_FIELD, broadcasts
+from .receptive import broadcasts, input_field
 from .receptive import merge as merge_fields
 from .receptive import step as field_step
 from .sizes import input_size
@@ -263,7 +263,7 @@ def _analyze(spec: Spec) -> Analysis:
             in_shape, in_field = results[st.inputs[0]] if st.inputs else ((), None)
             out_shape = tuple(as_size(v) for v in rule.shape(named, in_shape, warnings.append))
             if isinstance(layer, Input):
-                out_field = INPUT_FIELD
+                out_field = input_field(out_shape)
             elif _tracks(rule, named, in_shape, out_shape):
                 out_field = field_step(in_field, rule.window, named, in_shape, out_shape)
             else:

@@ -6,11 +6,12 @@ Grammar (case-insensitive, whitespace optional)::
     item   := "[" net "]" ("*" | "x") INT  |  layer
     layer  := WORD [INT] ["-" ARG] ["(" option ("," option)* ")"]
 
-Layers: ``INPUT-HxWxC``, ``CONV<k>-<filters>`` (k defaults to 3), ``POOL<k>`` / ``MAXPOOL<k>`` /
+Layers: ``INPUT-HxWxC`` (or any rank: ``INPUT-16x64`` tokens x channels, ``INPUT-100`` a
+vector), ``CONV<k>-<filters>`` (k defaults to 3), ``POOL<k>`` / ``MAXPOOL<k>`` /
 ``AVGPOOL<k>`` (k defaults to 2, stride to k, no padding), ``GAP``, ``FC-<units>``, ``FCS`` (FC
 with ``classes`` outputs plus softmax), ``RELU``, ``TANH``, ``SIGMOID``, ``SOFTMAX``, ``BN``,
-``LRN``, ``DROPOUT(<p>)``, ``FLATTEN`` (inserted implicitly before the first FC after spatial
-layers). Options: ``s=`` stride, ``p=`` padding (int, ``same``, ``valid``), ``d=`` dilation,
+``LRN``, ``DROPOUT(<p>)``, ``FLATTEN`` (inserted implicitly before the first FC that reads a
+tensor of more than one axis). Options: ``s=`` stride, ``p=`` padding (int, ``same``, ``valid``), ``d=`` dilation,
 ``g=`` groups, ``bias=false``, ``ceil=true`` for pools. CONV padding defaults to ``same``.
 
 Errors are :class:`NotationError` with the 1-based column of the offending token, e.g.
@@ -280,20 +281,28 @@ def parse(text: str, *, classes: int = 10, model: str | None = None) -> Spec:
     check_numbers(text, NotationError)
     tokens = _Parser(text).net(closing=False)
     known = words()
-    layers, spatial = [], True
+    # spatial: not a vector yet (an FC flattens first); grid: an H x W x C tensor, which a CONV or
+    # a POOL may read (a network without INPUT is taken as an image one: its size comes later)
+    layers, spatial, grid, why = [], True, True, "follows FC/GAP/FLATTEN"
     for position, token in enumerate(tokens):
         built = _layer(token, classes, known)
         first = built[0]
         needs = kind_of(first).notation.spatial
-        if isinstance(first, Input) and position != 0:
-            raise NotationError(f"INPUT can only start the network (column {token.column})")
+        if isinstance(first, Input):
+            if position != 0:
+                raise NotationError(f"INPUT can only start the network (column {token.column})")
+            spatial, grid = len(first.shape) > 1, len(first.shape) == 3
+            if not grid:
+                why = f"INPUT-{'x'.join(map(str, first.shape))} is {'a vector' if len(first.shape) == 1 else 'not an HxWxC image'}"
         if needs == "vector" and spatial:
             layers.append(Flatten())
-            spatial = False
-        elif needs == "needs" and not spatial:
-            raise NotationError(f"{token.text.split('(')[0].upper()} needs a spatial input, but follows FC/GAP/FLATTEN (column {token.column})")
+            spatial = grid = False
+            why = "follows FC/GAP/FLATTEN"
+        elif needs == "needs" and not grid:
+            raise NotationError(f"{token.text.split('(')[0].upper()} needs a spatial input, but {why} (column {token.column})")
         if needs == "ends":
-            spatial = False
+            spatial = grid = False
+            why = "follows FC/GAP/FLATTEN"
         layers.extend(built)
     name = model or ("custom" if len(text) > 40 else text.strip())
     return Spec(Sequential(tuple(layers)), model=name, description=text.strip())

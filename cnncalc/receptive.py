@@ -26,6 +26,11 @@ block, made from a global pool) is global context and is left out, so the field 
 spatial path as published receptive-field tables do; an untracked input makes the merge
 untracked. A warning is raised when the branches are misaligned (different jump or different centre), as the google-research/receptive_field
 library checks ("Graph is not aligned ...").
+
+The field starts at the input: an image ``H x W x C`` has one per axis (height, width); a
+sequence ``tokens x channels`` has one along its tokens (no kind slides a window over a sequence,
+so it stays one token through point-wise layers, and attention stops it with a note); a vector,
+and an input of rank 4 or more, has none (:func:`input_field`, :func:`no_field_reason`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from dataclasses import dataclass
 from .arith import equal, floordiv, is_number
 
 AXES = ("height", "width")
+"""An image field's axes, as the warnings name them (a sequence's one axis is its tokens)."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +59,15 @@ class AxisField:
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """Per-axis fields (height, width). ``rf``/``jump``/``start``/``padding`` give one value when
-    both axes agree (the usual square case) and an ``(h, w)`` pair otherwise."""
+    """Per-axis fields: (height, width) on an image, (tokens,) on a sequence.
+    ``rf``/``jump``/``start``/``padding`` give one value when the axes agree (the usual square
+    case) and an ``(h, w)`` pair otherwise."""
 
     axes: tuple = (AxisField(), AxisField())
 
     def _value(self, attr):
-        h, w = (getattr(a, attr) for a in self.axes)
-        return h if same(h, w) else (h, w)
+        values = [getattr(a, attr) for a in self.axes]
+        return values[0] if all(same(v, values[0]) for v in values[1:]) else tuple(values)
 
     @property
     def rf(self):
@@ -80,6 +87,25 @@ class ReceptiveField:
 
 
 INPUT_FIELD = ReceptiveField()
+SEQUENCE_FIELD = ReceptiveField((AxisField(),))
+
+
+def input_field(shape) -> ReceptiveField | None:
+    """The field of the input itself: per axis of an image, along the tokens of a sequence, none
+    for a vector or an input of rank 4 or more (:func:`no_field_reason` says why)."""
+    return {3: INPUT_FIELD, 2: SEQUENCE_FIELD}.get(len(shape))
+
+
+def no_field_reason(shape) -> str | None:
+    """Why an input has no receptive field (a vector has no positions), or ``None`` when it has one."""
+    if len(shape) == 1:
+        return f"the input is a vector of {shape[0]} features: it has no positions, so receptive fields do not apply"
+    if len(shape) > 3:
+        return (
+            f"the input has {len(shape)} axes: cnncalc computes receptive fields over images (H x W x C) "
+            "and sequences (tokens x channels)"
+        )
+    return None
 
 
 def same(a, b):
@@ -123,6 +149,8 @@ def step(field: ReceptiveField | None, window, layer, in_shape, out_shape):
     a Dense on the channels, activations); anything else that is not ``H x W x C`` ends it."""
     if field is None or len(out_shape) not in (2, 3) or (len(out_shape) == 2 and (window is not None or len(in_shape) not in (2, 3))):
         return None
+    if len(field.axes) == 1 and len(out_shape) != 2:  # a sequence's field lives on tokens x channels
+        return None
     if window is None:
         return field
     axes = []
@@ -153,25 +181,31 @@ def merge(fields, name, warn):
     field is not tracked (after a transposed convolution or an opaque layer) makes it untracked."""
     if not fields or any(f is None for f in fields):
         return None
+    if len({len(f.axes) for f in fields}) > 1:  # a sequence's field meets an image's: no common axes
+        return None
     axes = []
-    for axis in range(2):
+    for axis in range(len(fields[0].axes)):
         branch = [f.axes[axis] for f in fields]
         first = branch[0]
         for other in branch[1:]:
             if same(other.jump, first.jump) is False:
                 warn(
-                    f"layer '{name}': branches are misaligned along the {AXES[axis]}: jumps "
+                    f"layer '{name}': branches are misaligned along the {_axis(fields, axis)}: jumps "
                     f"{first.jump} and {other.jump} differ; reporting the largest field"
                 )
                 break
             if same(other.start, first.start) is False:
                 warn(
-                    f"layer '{name}': branches are misaligned along the {AXES[axis]}: field centres "
+                    f"layer '{name}': branches are misaligned along the {_axis(fields, axis)}: field centres "
                     f"{first.start} and {other.start} differ; reporting the largest field"
                 )
                 break
         axes.append(_largest(branch))
     return ReceptiveField(tuple(axes))
+
+
+def _axis(fields, axis) -> str:
+    return AXES[axis] if len(fields[0].axes) == 2 else "tokens"
 
 
 def _largest(branch):

@@ -28,6 +28,7 @@ from .arith import is_number, to_json
 from .conventions import get as get_convention
 from .naming import keras_name
 from .printable import visible
+from .receptive import no_field_reason
 from .tables import render
 
 TABLE_FORMATS = {"text": "simple", "markdown": "github", "latex": "latex_booktabs", "csv": None}
@@ -271,10 +272,17 @@ def render_table(analysis, fmt: str = "text", options: TableOptions = TableOptio
     cells = [[number(v, options.units) if k in NUMERIC else str(v) for k, v in zip(keys, row)] for row in rows]
     align = ["right" if k in NUMERIC or k in FIELD_COLUMNS or k == "output" else "left" for k in keys]
     text = render_rows(headers, cells, fmt, align, totals_rule=True)
-    note = uncounted_note(analysis)
-    if note and fmt in ("text", "markdown"):
-        text += f"\n* {note}"
+    for note in (uncounted_note(analysis), field_note(analysis) if options.rf else None):
+        if note and fmt in ("text", "markdown"):
+            text += f"\n* {note}"
     return text
+
+
+def field_note(analysis) -> str | None:
+    """The line under a table with receptive-field columns whose input has no field (a vector:
+    no positions), said once rather than as a ``-`` on every row without a reason."""
+    reason = no_field_reason(analysis.input)
+    return f"receptive fields: {reason}" if reason else None
 
 
 def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: bool = False) -> list[str]:
@@ -286,7 +294,7 @@ def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: b
         f"params       {number(t.params, units)}  (weights {number(t.weights, units)}, biases {number(t.biases, units)}"
         + (f", non-trainable {number(t.non_trainable, units)}" if not (is_number(t.non_trainable) and t.non_trainable == 0) else "")
         + ")",
-        f"activations  {number(t.activations, units)}  ({_bytes(t.activations, dtype_bytes)} per image at {dtype_bytes} bytes)",
+        f"activations  {number(t.activations, units)}  ({_bytes(t.activations, dtype_bytes)} per {'image' if len(analysis.input) == 3 else 'sample'} at {dtype_bytes} bytes)",
         f"MACs         {number(t.macs, units)}" + (f"  (FLOPs {number(t.flops, units)})" if flops else ""),
     ]
     if analysis.uncounted:

@@ -1,8 +1,11 @@
-"""Input sizes, read in one place: ``"224x224x3"``, ``"H x W x 3"`` or ``(H, W, C)``.
+"""Input sizes, read in one place: ``"224x224x3"``, ``"H x W x 3"``, ``"16x32"``, ``"T x 64"``,
+``"100"`` or a tuple of sizes.
 
 The CLI's ``--input``, ``analyze(spec, input=...)``, the zoo builders and the notation's
-``INPUT-HxWxC`` all come here, so a size is read and refused the same way everywhere. Names
-become positive-integer sympy symbols; sympy is imported only when a size is symbolic.
+``INPUT-...`` all come here, so a size is read and refused the same way everywhere. A size is the
+per-sample shape of any rank from 1 to :data:`MAX_RANK`: an image ``H x W x C`` (channels last),
+a sequence ``tokens x channels``, a plain vector; no axis is a batch axis. Names become
+positive-integer sympy symbols; sympy is imported only when a size is symbolic.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ _SIZE_SPLIT = re.compile(r"\s*[x×*]\s*", re.IGNORECASE)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _INT = re.compile(r"[0-9]+\Z")
 
+MAX_RANK = 8
+"""The most axes an input may have (a volume ``D x H x W x C`` has four): a size of 100,000
+axes is refused before anything allocates or walks them."""
+
 
 def check_numbers(text: str, error=SpecError) -> None:
     """Refuse absurdly long numbers before ``int()`` does (Python refuses over 4,300 digits)."""
@@ -27,14 +34,18 @@ def check_numbers(text: str, error=SpecError) -> None:
 
 
 def parse_size(text: str) -> tuple:
-    """``"224x224x3" -> (224, 224, 3)``; ``"H x W x 3" -> (H, W, 3)`` with positive-integer symbols.
+    """``"224x224x3" -> (224, 224, 3)``; ``"H x W x 3" -> (H, W, 3)`` with positive-integer
+    symbols; ``"16x32" -> (16, 32)``; ``"100" -> (100,)``.
 
     Integers stay ``int``; names become sympy symbols (``integer=True, positive=True``), so sympy
     is imported only when a size is symbolic.
     """
     check_numbers(text, SpecError)
     values = []
-    for part in _SIZE_SPLIT.split(text.strip()):
+    parts = _SIZE_SPLIT.split(text.strip())
+    if len(parts) > MAX_RANK:
+        raise SpecError(f"cannot read size '{_short(text)}': {len(parts):,} sizes, at most {MAX_RANK} (an input of rank 1 to {MAX_RANK})")
+    for part in parts:
         if _INT.match(part):
             value = int(part)
             if value <= 0:
@@ -45,16 +56,31 @@ def parse_size(text: str) -> tuple:
 
             values.append(sympy.Symbol(part, integer=True, positive=True))
         else:
-            raise SpecError(f"cannot read size '{text}': expected HxWxC such as 32x32x3 or 'H x W x 3'")
-    if len(values) != 3:
-        raise SpecError(f"cannot read size '{text}': expected three values HxWxC, got {len(values)}")
+            raise SpecError(f"cannot read size '{_short(text)}': expected sizes joined by x, such as 32x32x3, 'H x W x 3', 16x64 or 100")
     return tuple(values)
 
 
 def input_size(value) -> tuple:
-    """``(H, W, C)`` from a string (:func:`parse_size`) or a sequence of three sizes."""
+    """The per-sample input shape from a string (:func:`parse_size`) or a sequence of sizes:
+    ``(H, W, C)`` for an image, ``(T, C)`` for a sequence, ``(n,)`` for a vector."""
     if isinstance(value, str):
         value = parse_size(value)
-    if len(value) != 3:
-        raise SpecError(f"an input size is HxWxC, got {value!r}")
-    return tuple(as_size(v) for v in value)
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        sizes = ()
+    if not 1 <= len(sizes) <= MAX_RANK:
+        raise SpecError(f"an input size is 1 to {MAX_RANK} sizes (HxWxC, TxC, N), got {_short(repr(value))}")
+    return tuple(as_size(v) for v in sizes)
+
+
+def image_size(value) -> tuple:
+    """``(H, W, C)`` of an image model's input (the zoo's networks are image networks)."""
+    size = input_size(value)
+    if len(size) != 3:
+        raise SpecError(f"an image input is HxWxC (channels last), got {'x'.join(map(str, size))}")
+    return size
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."

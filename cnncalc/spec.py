@@ -113,19 +113,26 @@ class Spec:
         return first if isinstance(first, Input) else None
 
     def with_input(self, shape) -> "Spec":
-        """The same network on another input size (``(H, W, C)``)."""
-        h, w, c = shape
+        """The same network on another input size: a tuple of the per-sample sizes, of the rank
+        the network's own input has (``(H, W, C)`` for an image network)."""
+        shape = tuple(shape)
+        own = self.input
+        if own is not None and len(own.shape) != len(shape):
+            given = "x".join(map(str, shape))
+            raise SpecError(
+                f"model '{self.model}' reads a rank-{len(own.shape)} input ({'x'.join(map(str, own.shape))}); "
+                f"the size {given} has {len(shape)} axes"
+            )
         if isinstance(self.root, Graph):
             nodes = tuple(
-                replace(n, layer=Input(h, w, c, name=n.layer.name)) if isinstance(n.layer, Input) else n
+                replace(n, layer=Input(*shape, name=n.layer.name)) if isinstance(n.layer, Input) else n
                 for n in self.root.nodes
             )
             if sum(isinstance(n.layer, Input) for n in nodes) != 1:
                 raise SpecError(f"model '{self.model}' has {sum(isinstance(n.layer, Input) for n in nodes)} inputs: only one-input graphs can be resized")
             return Spec(replace(self.root, nodes=nodes), model=self.model, description=self.description, meta=self.meta)
-        layers = self.root.layers[1:] if self.input is not None else self.root.layers
-        old_name = self.input.name if self.input is not None else None
-        root = Sequential((Input(h, w, c, name=old_name or "input"), *layers), name=self.root.name)
+        layers = self.root.layers[1:] if own is not None else self.root.layers
+        root = Sequential((Input(*shape, name=own.name if own is not None else "input"), *layers), name=self.root.name)
         return Spec(root, model=self.model, description=self.description, meta=self.meta)
 
 

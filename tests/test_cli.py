@@ -111,7 +111,7 @@ def test_floor_warning_goes_to_stderr():
         (["INPUT-8x8x3 -> CONV3-4(g=2)"], "error: layer 'conv1': groups=2 does not divide its 3 input channels"),
         (["CONV3-4 -> FCS"], "error: model 'CONV3-4 -> FCS' has no input size"),
         (["vgg19", "--input", "0x224x3"], "error: sizes must be positive"),
-        (["vgg19", "--input", "224x224"], "error: cannot read size '224x224'"),
+        (["vgg19", "--input", "224x224"], "error: an image input is HxWxC (channels last), got 224x224"),
         (["vgg19", "--classes", "0"], "error: --classes must be positive"),
         (["vgg19", "--format", "yaml"], "error: argument --format: invalid choice"),
         (["vgg19", "--bogus"], "error: unrecognized arguments: --bogus"),

@@ -500,14 +500,14 @@ def test_bad_files_are_one_line_errors_with_exit_2(tmp_path):
     text.write_text("this is not a model\n")
     old = tmp_path / "old.onnx"  # opset 7 with an operator the version converter cannot upgrade
     onnx.save(_model([helper.make_node("Scan", ["x"], ["y"])], opset=7), str(old))
-    two_d = tmp_path / "mlp.onnx"
-    onnx.save(_model([helper.make_node("Relu", ["x"], ["y"])], shape=(1, 10)), str(two_d))
+    batch_only = tmp_path / "batch.onnx"  # one axis, the batch: no sample shape
+    onnx.save(_model([helper.make_node("Relu", ["x"], ["y"])], shape=(1,)), str(batch_only))
     cases = {
         str(truncated): "not an ONNX model",
         str(text): "not an ONNX model",
         str(tmp_path / "missing.onnx"): "no such file",
         str(old): "opset 7, older than 11, and onnx.version_converter cannot upgrade it (operator Scan)",
-        str(two_d): "image inputs N x C x H x W",
+        str(batch_only): "its first axis is the batch, and cnncalc reads a sample of at least one axis after it",
     }
     for path, message in cases.items():
         out, err = io.StringIO(), io.StringIO()

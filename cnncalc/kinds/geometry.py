@@ -27,10 +27,8 @@ def need_positive(layer, what, value):
 
 def need_spatial(layer, in_shape) -> tuple:
     if len(in_shape) != 3:
-        raise SpecError(
-            f"layer '{layer.name}' ({layer.kind}) needs an HxWxC input, got a vector of "
-            f"{in_shape[0]}"
-        )
+        got = f"a vector of {in_shape[0]}" if len(in_shape) == 1 else f"the rank-{len(in_shape)} tensor {'x'.join(map(str, in_shape))}"
+        raise SpecError(f"layer '{layer.name}' ({layer.kind}) needs an HxWxC input, got {got}")
     return in_shape
 
 

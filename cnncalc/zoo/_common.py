@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from ..sizes import input_size
+from ..sizes import image_size
 from ..spec import Input
 
 
 def input_layer(input) -> Input:
-    """``Input`` from ``(H, W, C)`` or a string such as ``"32x32x3"`` / ``"H x W x 3"``."""
-    h, w, c = input_size(input)
-    return Input(h, w, c, name="input")
+    """``Input`` from ``(H, W, C)`` or a string such as ``"32x32x3"`` / ``"H x W x 3"`` (the
+    zoo's networks read images)."""
+    return Input(*image_size(input), name="input")
 
 
 _SENTENCE_END = re.compile(r"(?<!\bal\.)(?<!\bFig\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s+(?=[A-Z0-9(])")

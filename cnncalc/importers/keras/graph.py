@@ -7,7 +7,9 @@ import heapq
 from dataclasses import replace
 
 from ... import kinds
+from ...kinds.input import AXIS_NAMES
 from ...kinds.opaque import OUTPUT_MARK
+from ...sizes import MAX_RANK
 from ...spec import Graph, Node, Spec
 from ...traverse import SEPARATOR
 from ..errors import KerasImportError
@@ -19,6 +21,10 @@ CALL_MARK = "#"
 """Joins a shared layer's name and its call number: the second call of ``dense`` is ``dense#2``."""
 
 CONTAINERS = ("Functional", "Model", "Sequential")
+
+_UNKNOWN_AXES = {2: ("T",), 3: ("H", "W")}
+"""The symbols of an input's unknown (``None``) axes, by rank: a sequence's length, an image's
+height and width; other ranks ``D1``, ``D2``, ... (the last axis is always known)."""
 
 
 class UnknownClass(KerasImportError):
@@ -304,6 +310,10 @@ class Reader:
         return reads
 
     def _input(self, cfg, qualified):
+        """The Input row: the per-sample shape of any rank (``batch_shape`` without its first
+        axis, the batch, which Keras records as ``None``). A ``None`` of an image's height or
+        width becomes the symbol ``H`` or ``W``, a sequence's length ``T`` (other axes ``D1``,
+        ...); the last axis sizes the weights that read it and must be known."""
         given = cfg.get("batch_shape") or cfg.get("batch_input_shape")
         shape = given or cfg.get("shape")
         if shape is None:
@@ -311,22 +321,23 @@ class Reader:
         if not isinstance(shape, (list, tuple)):
             raise KerasImportError(f"input '{qualified}': its shape must be a list of sizes, got {shown(shape)}")
         dims = list(shape[1:]) if given else list(shape)
-        if len(dims) != 3:
+        if not 1 <= len(dims) <= MAX_RANK:
             raise KerasImportError(
-                f"input '{qualified}' has shape {tuple(dims)}: cnncalc analyses image inputs H x W x C (channels last)"
+                f"input '{qualified}' has shape {shown(tuple(dims))}: cnncalc reads inputs of rank 1 to {MAX_RANK} (after the batch axis)"
             )
-        for axis, v in zip(("height", "width", "channels"), dims):
+        names = AXIS_NAMES.get(len(dims)) or tuple(f"axis {k}" for k in range(len(dims)))
+        for axis, v in zip(names, dims):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_CONFIG_INTEGER):
                 raise KerasImportError(f"input '{qualified}': its {axis} must be a positive integer or null, got {shown(v)}")
-        h, w, c = dims
-        if c is None:
-            raise KerasImportError(f"input '{qualified}' has an unknown channel count")
-        if h is None or w is None:
+        if dims[-1] is None:
+            what = "channel count" if len(dims) == 3 else f"{names[-1]} count (its last axis)"
+            raise KerasImportError(f"input '{qualified}' has an unknown {what}")
+        if any(v is None for v in dims):
             from ...symbolic import symbol
 
-            h = symbol("H") if h is None else h
-            w = symbol("W") if w is None else w
-        self._add(Node(kinds.Input(h, w, c, name=qualified)))
+            unknown = _UNKNOWN_AXES.get(len(dims)) or tuple(f"D{k + 1}" for k in range(len(dims)))
+            dims = [symbol(unknown[k]) if v is None else v for k, v in enumerate(dims)]
+        self._add(Node(kinds.Input(*dims, name=qualified)))
         return qualified
 
     # -- one call of a layer -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import replace
 from ... import kinds
 from ...arith import is_number, product
 from ...kinds import SpecError, rule_for
+from ...sizes import MAX_RANK
 from ...spec import Node
 from ..errors import OnnxImportError
 from .external import uses_external_data
@@ -222,33 +223,44 @@ class Reader:
         self._image_readers[tensor] = found
         return found
 
-    # -- the image input -----------------------------------------------------------------------
+    # -- the input ------------------------------------------------------------------------------
     def input(self):
+        """The graph's one input: its first axis is the batch, the rest is the per-sample shape of
+        the Input row. A rank-4 input is an image (``N x C x H x W``, or ``N x H x W x C`` read
+        through tf2onnx's transpose), shown channels last; any other rank keeps the file's order
+        (``N x T x C`` is ``T x C``, ``N x F`` a vector of ``F``), as every non-image tensor does
+        (docs/import.md, "Layout")."""
         names = [i for i in self.graph.input if i.name not in self.initializers]
         if len(names) != 1:
             listed = ", ".join(i.name for i in names) or "none"
             raise OnnxImportError(f"the graph has {len(names)} inputs ({listed}): cnncalc analyses one-input networks")
         info = names[0]
+        given = info.type.tensor_type.shape.dim
+        if len(given) > MAX_RANK + 1:
+            raise OnnxImportError(f"input '{info.name}' has {len(given)} axes: cnncalc reads inputs of rank 1 to {MAX_RANK} after the batch axis")
+        fallback = _AXIS_SYMBOLS.get(len(given), ("N", *(f"D{k}" for k in range(1, len(given)))))
         dims = []
-        for k, d in enumerate(info.type.tensor_type.shape.dim):
+        for k, d in enumerate(given):
             if d.HasField("dim_value") and (d.dim_value < 0 or d.dim_value == 0 and k > 0):
                 raise OnnxImportError(f"input '{info.name}': dimension {k} is {d.dim_value}; a size is positive (or a name, for a dynamic axis)")
             if d.HasField("dim_value") and d.dim_value > 0:
                 dims.append(int(d.dim_value))
             else:
-                dims.append(_symbol(d.dim_param, ("N", "C", "H", "W")[k] if k < 4 else f"D{k}"))
-        if len(dims) != 4:
+                dims.append(_symbol(d.dim_param, fallback[k]))
+        if len(dims) < 2:
             raise OnnxImportError(
-                f"input '{info.name}' has shape {tuple(dims)}: cnncalc analyses image inputs N x C x H x W"
+                f"input '{info.name}' has shape {tuple(dims)}: its first axis is the batch, and cnncalc reads a sample of at least one axis after it"
             )
-        channels_last = self._channels_last(info.name)
-        n, c, h, w = (dims[0], dims[3], dims[1], dims[2]) if channels_last else dims
-        if not is_number(c):
-            raise OnnxImportError(f"input '{info.name}' has an unknown channel count ({c})")
+        image = len(dims) == 4
+        channels_last = image and self._channels_last(info.name)
+        n, shape = dims[0], ((dims[1], dims[2], dims[3]) if channels_last else shape_of(dims[1:], image))
+        if not is_number(shape[-1]):
+            what = "channel count" if image else f"size of its last axis ({shape[-1]}), which sizes the weights that read it"
+            raise OnnxImportError(f"input '{info.name}' has an unknown {what}" + (f" ({shape[-1]})" if image else ""))
         self.batch = n
         name = _NAME_PART.sub("_", info.name)
-        self._add(Node(kinds.Input(h, w, c, name=name)), (h, w, c))
-        self.data[info.name] = Data(name, (h, w, c), image=not channels_last)
+        self._add(Node(kinds.Input(*shape, name=name)), shape)
+        self.data[info.name] = Data(name, shape, image=image and not channels_last)
 
     def _channels_last(self, tensor) -> bool:
         """Whether the input is ``N x H x W x C``: TensorFlow converters (tf2onnx) keep the model's
@@ -453,6 +465,11 @@ class Reader:
 
 _ROLES = {kinds.ZeroPadding2D: "pad", kinds.Cropping2D: "crop", kinds.Permute: "layout"}
 """The helper layers a builder may chain around the node's own layer, and their name suffixes."""
+
+
+_AXIS_SYMBOLS = {2: ("N", "F"), 3: ("N", "T", "C"), 4: ("N", "C", "H", "W")}
+"""The symbol of an input axis the file leaves unnamed, by the input's rank: features, tokens,
+image axes (other ranks: ``D1``, ``D2``, ...)."""
 
 
 def _symbol(name, fallback):
