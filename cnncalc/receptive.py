@@ -97,15 +97,11 @@ def input_field(shape) -> ReceptiveField | None:
 
 
 def no_field_reason(shape) -> str | None:
-    """Why an input has no receptive field (a vector has no positions), or ``None`` when it has one."""
-    if len(shape) == 1:
-        return f"the input is a vector of {shape[0]} features: it has no positions, so receptive fields do not apply"
-    if len(shape) > 3:
-        return (
-            f"the input has {len(shape)} axes: cnncalc computes receptive fields over images (H x W x C) "
-            "and sequences (tokens x channels)"
-        )
-    return None
+    """Why an input has no receptive field (a vector, a volume), or ``None`` when it has one."""
+    if len(shape) in (2, 3):
+        return None
+    what = f"a vector of {shape[0]}" if len(shape) == 1 else f"of rank {len(shape)} ({'x'.join(map(str, shape))})"
+    return f"the input is {what}: cnncalc computes receptive fields over images (H x W x C) and sequences (tokens x channels)"
 
 
 def same(a, b):

@@ -84,8 +84,11 @@ def _not_blank(png: bytes) -> None:
         (["resnet20"], 52),
         # symbolic sizes: expressions drawn as text
         (["CONV3-64 -> CONV3-64 -> POOL2", "--input", "H x W x 3"], 4),
+        # inputs of other ranks: tokens x channels (input, BN, flatten, 2 FC) and a vector (input, 2 FC)
+        (["INPUT-16x32 -> BN -> FC-64 -> RELU -> FCS"], 5),
+        (["INPUT-100 -> FC-50 -> RELU -> FCS"], 3),
     ],
-    ids=["vgg19", "inception-reduced", "resnet20", "symbolic"],
+    ids=["vgg19", "inception-reduced", "resnet20", "symbolic", "sequence", "mlp"],
 )
 def test_page_loads_clean_with_one_node_per_layer(browser, pages, argv, nodes):
     path = pages(*argv, name=argv[0].split()[0].lower())
