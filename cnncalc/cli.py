@@ -103,7 +103,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flops", action="store_true", help="also show FLOPs (= 2 x MACs)")
     parser.add_argument("--kind", action="store_true", help="add the layer-kind column")
     parser.add_argument("--all", action="store_true", help="also list layers that add nothing (ReLU, dropout, flatten)")
-    parser.add_argument("--input", metavar="HxWxC", help="input size, e.g. 32x32x3 (overrides the model's)")
+    parser.add_argument("--input", metavar="SIZE", help="input size, e.g. 32x32x3 (H x W x C), 16x64 (tokens x channels) or 100; of the model's own rank (overrides its size)")
     parser.add_argument("--classes", type=int, metavar="N", help="number of classes (zoo models and FCS; default 10 for notation)")
     parser.add_argument("--bytes", type=int, default=4, metavar="B", help="bytes per activation element for the memory figure (default 4, float32)")
     parser.add_argument("--check-keras", action="store_true", help="build the model in Keras and compare every count (needs TensorFlow)")
@@ -348,7 +348,7 @@ def _prove(argv, out) -> int:
 def _compare_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cnncalc compare", description="Analyses side by side: outputs, MACs per branch and in total, parameters, saving factor against the first model.")
     parser.add_argument("models", nargs="+", help="two or more zoo names, notation or files")
-    parser.add_argument("--input", metavar="HxWxC", help="input size for every model")
+    parser.add_argument("--input", metavar="SIZE", help="input size for every model (32x32x3, 16x64, 100)")
     parser.add_argument("--units", choices=UNITS, default="exact")
     parser.add_argument("--format", choices=COMPARISON_FORMATS, default="text")
     parser.add_argument("--convention", choices=CONVENTION_NAMES, help="count operations as another tool does")

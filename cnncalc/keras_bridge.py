@@ -124,7 +124,7 @@ def to_keras(spec, name: str | None = None, *, input=None) -> keras.Model:
     if not all(is_number(v) for v in first.shape):
         raise SpecError(
             f"model '{spec.model}': Keras needs a numeric input size, got "
-            f"{'x'.join(map(str, first.shape))} (pass input=(H, W, C))"
+            f"{'x'.join(map(str, first.shape))} (pass numeric sizes: input=(H, W, C), (T, C), ...)"
         )
     builder = Builder()
     inputs = []
