@@ -291,6 +291,56 @@ def test_a_one_d_convolution_n_x_c_x_t_keeps_the_files_order_and_is_counted_as_n
 # --------------------------------------------------------------------------------------------
 
 
+def keras_config(batch_shape):
+    """A Keras 3 functional config: an InputLayer of ``batch_shape`` read by a Dense of 3 units."""
+    tensor = {"class_name": "__keras_tensor__", "config": {"keras_history": ["in", 0, 0], "shape": batch_shape}}
+    layers = [
+        {"class_name": "InputLayer", "name": "in", "config": {"name": "in", "batch_shape": batch_shape}},
+        {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 3}, "inbound_nodes": [{"args": [tensor], "kwargs": {}}]},
+    ]
+    return {"class_name": "Functional", "config": {"name": "m", "layers": layers, "input_layers": [["in", 0, 0]], "output_layers": [["d", 0, 0]]}}
+
+
+@pytest.mark.parametrize(
+    ("batch_shape", "shape"),
+    [([None, 100], (100,)), ([None, 16, 32], (16, 32)), ([None, None, 32], ("T", 32)), ([None, None, None, 3], ("H", "W", 3)), ([None, 4, 8, 8, 1], (4, 8, 8, 1))],
+)
+def test_a_keras_config_of_any_input_rank(batch_shape, shape):
+    from cnncalc.importers.keras import from_keras
+
+    a = analyze(from_keras(keras_config(batch_shape)))
+    assert tuple(v if isinstance(v, int) else str(v) for v in a.input) == shape
+    assert a.totals.params == shape[-1] * 3 + 3
+
+
+@pytest.mark.parametrize(
+    ("batch_shape", "message"),
+    [
+        ([None], "input 'in' has shape (): cnncalc reads inputs of rank 1 to 8 (after the batch axis)"),
+        ([None] + [2] * 9, "cnncalc reads inputs of rank 1 to 8 (after the batch axis)"),
+        ([None, None], "input 'in' has an unknown feature count, which sizes the weights that read it"),
+        ([None, 7, None], "input 'in' has an unknown channel count, which sizes the weights that read it"),
+        ([None, None, None, None], "input 'in' has an unknown channel count"),
+        ([None, 0], "input 'in': its features must be a positive integer or null, got 0"),
+        ([None, 16, True], "input 'in': its channels must be a positive integer or null, got true"),
+    ],
+)
+def test_a_keras_input_that_cannot_be_read_is_one_line(batch_shape, message):
+    from cnncalc.importers.errors import KerasImportError
+    from cnncalc.importers.keras import from_keras
+
+    with pytest.raises(KerasImportError) as err:
+        from_keras(keras_config(batch_shape))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_an_onnx_input_of_too_many_axes_is_one_line():
+    from cnncalc.importers.errors import OnnxImportError
+
+    with pytest.raises(OnnxImportError, match="has 10 axes: cnncalc reads inputs of rank 1 to 8 after the batch axis"):
+        from_onnx(_onnx([helper.make_node("Relu", ["x"], ["y"])], {}, [1] * 10))
+
+
 @pytest.fixture(scope="module")
 def keras_models():
     keras = pytest.importorskip("keras")

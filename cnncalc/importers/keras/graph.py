@@ -330,8 +330,8 @@ class Reader:
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_CONFIG_INTEGER):
                 raise KerasImportError(f"input '{qualified}': its {axis} must be a positive integer or null, got {shown(v)}")
         if dims[-1] is None:
-            what = "channel count" if len(dims) == 3 else f"{names[-1]} count (its last axis)"
-            raise KerasImportError(f"input '{qualified}' has an unknown {what}")
+            what = {"channels": "channel count", "features": "feature count"}.get(names[-1], "size of its last axis")
+            raise KerasImportError(f"input '{qualified}' has an unknown {what}" + ("" if len(dims) == 3 else ", which sizes the weights that read it"))
         if any(v is None for v in dims):
             from ...symbolic import symbol
 
