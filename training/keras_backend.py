@@ -13,6 +13,8 @@ imported TensorFlow is left as it is.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 
 
@@ -26,10 +28,36 @@ class _NoTensorFlow:
 
 
 def backend() -> str:
-    """The Keras backend of this process (imports Keras, which imports no TensorFlow under JAX)."""
-    import keras
+    """The Keras backend of this process: Keras' own answer once Keras is imported, else the one
+    it will choose (:func:`configured_backend`), so that asking imports nothing: a refusal such as
+    "multi-host needs the JAX backend" is then one line, not TensorFlow's start-up notices and
+    seconds of import first."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        return keras.backend.backend()
+    return configured_backend()
 
-    return keras.backend.backend()
+
+def configured_backend() -> str:
+    """The backend Keras 3 will load, decided as ``keras/src/backend/config.py`` decides it:
+    ``KERAS_BACKEND`` when set and non-empty, else the ``backend`` of ``keras.json`` in
+    ``KERAS_HOME`` (default ``~/.keras``, or ``/tmp/.keras`` when the home is not writable), else
+    ``tensorflow``. Reads one small file; imports nothing."""
+    chosen = os.environ.get("KERAS_BACKEND")
+    if chosen:
+        return chosen
+    if "KERAS_HOME" in os.environ:
+        home = os.environ["KERAS_HOME"]
+    else:
+        base = os.path.expanduser("~")
+        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    try:
+        with open(os.path.expanduser(os.path.join(home, "keras.json")), encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return "tensorflow"
+    value = config.get("backend") if isinstance(config, dict) else None
+    return value if isinstance(value, str) and value else "tensorflow"
 
 
 def keep_tensorflow_out() -> bool:

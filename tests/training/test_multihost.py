@@ -226,6 +226,37 @@ def test_bad_launches_are_refused_before_anything_is_written(place, tmp_path, ca
     assert not out.exists()
 
 
+def test_the_backend_refusal_is_one_line_without_importing_tensorflow(place, tmp_path):
+    """Asked from a shell on the TensorFlow backend, the refusal is the only line on stderr: the
+    backend is read as Keras would choose it (KERAS_BACKEND, keras.json), without importing Keras,
+    so TensorFlow's native start-up notices never come first."""
+    out = tmp_path / "x"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    env.update(KERAS_BACKEND="tensorflow", PYTHONPATH=os.pathsep.join(sys.path))
+    code = "import sys; from training.cli import main; rc = main(sys.argv[1:]); print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow'))); sys.exit(rc)"
+    done = subprocess.run([sys.executable, "-c", code, *clr(place, out), "--distribute", "multi-host"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["error: --distribute multi-host needs the JAX backend (KERAS_BACKEND=jax); this process runs tensorflow"]
+    assert done.stdout.strip() == "[]" and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "variable, stored, expected",
+    [("jax", {"backend": "tensorflow"}, "jax"), ("", {"backend": "jax"}, "jax"), (None, {"backend": "torch"}, "torch"), (None, None, "tensorflow"), (None, "{not json", "tensorflow")],
+)
+def test_the_configured_backend_is_decided_as_keras_decides_it(tmp_path, monkeypatch, variable, stored, expected):
+    from training.keras_backend import configured_backend
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    if variable is None:
+        monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("KERAS_BACKEND", variable)
+    if stored is not None:
+        (tmp_path / "keras.json").write_text(stored if isinstance(stored, str) else json.dumps(stored))
+    assert configured_backend() == expected
+
+
 def test_a_launch_flag_needs_multi_host(place, tmp_path, capsys):
     assert main([*clr(place, tmp_path / "x"), "--coordinator", "127.0.0.1:1"]) == 2
     assert "error: --coordinator needs --distribute multi-host" in capsys.readouterr().err
