@@ -95,7 +95,8 @@ def run_process(argv: list[str], env: dict | None = None, cwd: str = ROOT) -> su
 # Machine description
 # --------------------------------------------------------------------------------------------
 
-PACKAGES = ("cnncalc", "sympy", "tabulate", "numpy", "keras", "tensorflow-cpu", "tensorflow", "hypothesis")
+PACKAGES = ("cnncalc", "sympy", "tabulate", "numpy", "keras", "tensorflow-cpu", "tensorflow", "jax", "jaxlib",
+            "torch", "onnx", "onnx-tool", "hypothesis")
 
 
 def cpu_model() -> str:

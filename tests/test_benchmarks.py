@@ -234,3 +234,36 @@ def test_a_missed_goal_says_by_how_much_and_what_bounds_it():
     assert "- missed: b: fast enough: 0.971 (goal >= 0.98x). noise bounds it" in text
     assert "goals met" not in text.split("## Goals")[1]
     assert "(quick mode, 1 s)" in text
+
+
+def test_only_replaces_its_own_rows_and_keeps_the_others():
+    """``--only`` keeps the rows (and a missed goal) of benchmarks it did not run, with the run
+    they came from, and replaces every row of the family it ran, also the ones it no longer makes."""
+    from benchmarks.__main__ import BENCHMARKS, Earlier, results_markdown
+
+    first = [
+        Row("scale/resnet", "resnet-20", 5.0, "ms"),
+        Row("scale/chain", "chain-100", 3.0, "ms"),
+        Row("import/file", "keras file", 2.0, "s", ratio=0.9, ratio_of="a / b", goal=">= 1x", met=False,
+            bound="noise"),
+        Row("cli-startup", "cnncalc", 0.07, "s CPU", ratio=2.0, ratio_of="c / d", goal="<= 3x", met=True),
+    ]
+    full = results_markdown(first, {"date": "2026-12-01 10:00 UTC", "load average at start (1, 5, 15 min)": "0.5"},
+                            list(BENCHMARKS), "full", 100.0)
+    again = [Row("scale/resnet", "resnet-20", 4.0, "ms")]
+    text = results_markdown(again, {"date": "2026-12-02 11:00 UTC", "load average at start (1, 5, 15 min)": "1.5"},
+                            ["scale"], "quick", 2.0, Earlier(full))
+    figures = text.split("## Figures")[1].split("## Goals")[0]
+    assert "| scale/resnet" in figures and "| 4.00 " in figures and "| 5.00 " not in figures
+    assert "scale/chain" not in figures  # the rerun family's rows go, even one it did not make
+    assert "| import/file " in figures and "| cli-startup " in figures
+    runs = text.split("## Runs")[1].split("## Figures")[0]
+    assert "- 2026-12-02 11:00 UTC (quick mode, 2 s), load at start 1.5: scale" in runs
+    assert "2026-12-01 10:00 UTC (full mode, 100 s), load at start 0.5: cli-latency, cli-startup," in runs
+    assert ": scale," not in runs and ", scale," not in runs
+    goals = text.split("## Goals")[1]
+    assert "- missed: import/file: keras file: 0.900 (goal >= 1x). noise" in goals
+    # Run again on its own output: nothing doubles.
+    twice = results_markdown(again, {"date": "2026-12-02 12:00 UTC"}, ["scale"], "quick", 2.0, Earlier(text))
+    assert twice.count("| scale/resnet") == 1 and twice.count("| import/file") == 1
+    assert twice.count(": scale\n") == 1
