@@ -272,17 +272,46 @@ def render_table(analysis, fmt: str = "text", options: TableOptions = TableOptio
     cells = [[number(v, options.units) if k in NUMERIC else str(v) for k, v in zip(keys, row)] for row in rows]
     align = ["right" if k in NUMERIC or k in FIELD_COLUMNS or k == "output" else "left" for k in keys]
     text = render_rows(headers, cells, fmt, align, totals_rule=True)
-    for note in (uncounted_note(analysis), field_note(analysis) if options.rf else None):
+    for note in (uncounted_note(analysis), field_note(analysis, options) if options.rf else None):
         if note and fmt in ("text", "markdown"):
             text += f"\n* {note}"
     return text
 
 
-def field_note(analysis) -> str | None:
-    """The line under a table with receptive-field columns whose input has no field (a vector:
-    no positions), said once rather than as a ``-`` on every row without a reason."""
+def field_note(analysis, options: TableOptions = TableOptions()) -> str | None:
+    """The line under a table with receptive-field columns that says why rows show ``-``: the
+    input has no field (a vector: no positions), or the field stops at a layer whose output
+    still has positions (:func:`field_stop`); said once rather than as a ``-`` on every row
+    without a reason."""
     reason = no_field_reason(analysis.input)
-    return f"receptive fields: {reason}" if reason else None
+    if reason:
+        return f"receptive fields: {reason}"
+    stop = field_stop(analysis)
+    if stop is None:
+        return None
+    hidden = not options.all_rows and _adds_nothing(stop)
+    return (f"receptive fields stop at '{visible(stop.name)}' ({stop.kind}{', a row --all shows' if hidden else ''}): "
+            "cnncalc tracks no field through it "
+            "(its output positions are not windows of its input's), so it and the rows that read it show '-'")
+
+
+def field_stop(analysis):
+    """The first row where a tracked field ends although the output still has positions (more
+    than one along an axis): a class-token Concat, a reshape of an image into tokens, a
+    transposed convolution. A row whose output has none (Flatten, Dense, a global pool: the
+    field is then the whole input) is no stop, nor one whose kind already says why in a
+    warning (attention)."""
+    warned = " ".join(w for w in analysis.warnings if "receptive fields stop here" in w)
+    tracked = False
+    for row in analysis.layers:
+        if row.receptive is not None:
+            tracked = True
+            continue
+        positions = row.output[:-1]
+        if tracked and positions and any(not is_number(n) or n > 1 for n in positions) \
+                and f"'{row.name}'" not in warned:
+            return row
+    return None
 
 
 def summary_lines(analysis, units: str = "exact", dtype_bytes: int = 4, flops: bool = False) -> list[str]:

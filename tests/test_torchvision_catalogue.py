@@ -141,6 +141,24 @@ def test_vit_b_16_prints_torchs_parameters_and_torchvisions_gflops(graphs, capsy
     assert "86,567,656" in out and "17.564" in out
 
 
+def test_receptive_fields_say_where_they_stop(graphs):
+    """--rf: a network that turns its image into tokens (ViT's Reshape after the patch embedding,
+    ShuffleNetV2's channel shuffle) gets one line naming the layer where fields stop, not a silent
+    '-' on every later row; a CNN whose field ends in a global pool (the whole input) gets none."""
+    from cnncalc.report import TableOptions, render_table
+
+    def note(key):
+        text = render_table(analyze(from_onnx(str(graphs / key))), options=TableOptions(rf=True))
+        return [line for line in text.splitlines() if line.startswith("* receptive fields")]
+
+    vit = note("vit_b_16.torchscript.eval.onnx")
+    assert vit == ["* receptive fields stop at 'Reshape' (Reshape, a row --all shows): cnncalc tracks no field "
+                   "through it (its output positions are not windows of its input's), so it and the rows that "
+                   "read it show '-'"]
+    assert note("shufflenet_v2_x0_5.torchscript.eval.onnx")[0].startswith("* receptive fields stop at 'stage2.0.Reshape' (Reshape")
+    assert note("resnet18.torchscript.eval.onnx") == []
+
+
 @pytest.mark.slow
 def test_three_live_models(tmp_path):
     """Three catalogue-shaped models built from torch's own modules and exported now: a vision
