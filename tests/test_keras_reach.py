@@ -339,3 +339,25 @@ def test_a_pool_over_tokens_is_a_reduction_not_an_unknown_layer():
     a = analyze(from_keras(model))
     assert (a.row("mean").kind, a.row("mean").output, a.row("peak").output) == ("Reduce", (8,), (1, 8))
     assert not a.uncounted and a.totals.params == model.count_params() == 16 * 3 + 3
+
+
+@pytest.mark.parametrize("shared", ["dense", "attention"])
+def test_a_layer_shared_by_a_nested_model_and_its_outer_model_counts_once(shared):
+    """One layer object called inside a nested model and again in the model around it: Keras
+    counts its weights once (count_params), and so does the live import, the second call a row
+    with MACs and no parameters of its own."""
+    layers = keras.layers
+    layer = layers.Dense(16, name="shared") if shared == "dense" else layers.MultiHeadAttention(2, 8, name="shared")
+
+    def apply(t):
+        return layer(t) if shared == "dense" else layer(t, t)
+
+    inner_in = keras.Input((10, 16))
+    inner = keras.Model(inner_in, apply(inner_in), name="inner")
+    x = keras.Input((10, 16))
+    model = keras.Model(x, apply(inner(x)))
+    a = analyze(from_keras(model))
+    assert a.totals.params == model.count_params() == layer.count_params()
+    rows = {r.name: r for r in a.layers}
+    assert rows["inner/shared"].params == layer.count_params()
+    assert rows["shared"].params == 0 and rows["shared"].macs == rows["inner/shared"].macs > 0

@@ -175,6 +175,7 @@ class Reader:
         self.produced_shapes: dict[str, tuple] = {}  # node name -> shape recorded by a consumer
         self.pending_opaque: list[int] = []
         self.names: set[str] = set()
+        self.owners: dict[int, str] = {}  # id of a live layer -> the qualified name that holds its parameters
 
     # -- a container's config: functional or sequential ----------------------------------------
     def model(self, cfg, scope, feeds, trainable=True, base=None):
@@ -351,7 +352,7 @@ class Reader:
         a repeated call shares."""
         trainable = trainable and cfg.get("trainable", True) is not False
         node_name = scope + name + ("" if c == 0 else f"{CALL_MARK}{c + 1}")
-        first = base + name
+        first = self._owner(base + name)
         if cls in CONTAINERS:
             inner = self.model(cfg, node_name + SEPARATOR, reads, trainable, base=first + SEPARATOR)
             return inner[0] if len(inner) == 1 else inner
@@ -364,6 +365,18 @@ class Reader:
             self._add(Node(replace(layer, name=out), ins, shares=shares if k == 0 else None, trainable=trainable))
             names.append(out)
         return names[0] if len(names) == 1 else names
+
+    def _owner(self, qualified: str) -> str:
+        """The name whose node holds the parameters of the layer at ``qualified``: itself, or, for
+        a live layer object met before under another name (one layer called inside a nested model
+        and in the model around it: Keras counts its weights once), that first name. A config alone
+        cannot tell (two entries of one name in two models may be two layers; Keras itself does not
+        load such a file back, the second entry's weights being stored once), so this is the live
+        import's."""
+        layer = self.live.get(qualified)
+        if layer is None:
+            return qualified
+        return self.owners.setdefault(id(layer), qualified)
 
     def _spec_layers(self, cls, cfg, qualified, reads, options, outputs, trainable):
         """The spec layer of one call, one per output (a layer returning its attention scores
