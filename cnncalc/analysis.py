@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from .arith import EXACT_DIVISION, MAX_ROUNDING_NESTING, as_size, is_number, known, product, rounding_depth, to_json, total
 from .kinds import Input, SpecError, rule_for
 from .naming import with_names
-from .receptive import broadcasts, input_field
+from .receptive import FIELD_RANKS, broadcasts, input_field
 from .receptive import merge as merge_fields
 from .receptive import step as field_step
 from .sizes import input_size
@@ -255,7 +255,7 @@ def _analyze(spec: Spec) -> Analysis:
             # window: the field follows the inputs that have the output's spatial size
             fields_in = [results[i][1] for i in st.inputs if not broadcasts(results[i][0], out_shape)]
             if rule.tracks_field:
-                out_field = merge_fields(fields_in, st.name, warnings.append) if len(out_shape) in (2, 3) else None  # grids and tokens
+                out_field = merge_fields(fields_in, st.name, warnings.append) if len(out_shape) in FIELD_RANKS else None  # tokens, grids, volumes
             else:
                 out_field = _field_stops(rule, named, [results[i][1] for i in st.inputs], warnings)
             count_shapes = branch_shapes if rule.counts_every_input else in_shape  # attention: query, value, key

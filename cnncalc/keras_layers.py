@@ -87,7 +87,8 @@ class ZeroPaddedShortcut(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="cnncalc")
 class ConstantPadding2D(keras.layers.Layer):
-    """Pad height and width with a constant: ``padding = ((top, bottom), (left, right))``.
+    """Pad the spatial axes with a constant: ``padding = ((top, bottom), (left, right))`` on an
+    image, one ``(before, after)`` pair per spatial axis on a signal or a volume.
 
     The bridge uses ``value=-inf`` before max pooling, so that a pad pixel never wins a window
     (PyTorch's and Caffe's max pooling); ``keras.layers.ZeroPadding2D`` would let 0 beat
@@ -100,14 +101,12 @@ class ConstantPadding2D(keras.layers.Layer):
         self.value = float(value)
 
     def call(self, x):
-        (top, bottom), (left, right) = self.padding
-        return ops.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], constant_values=self.value)
+        return ops.pad(x, [[0, 0], *[list(side) for side in self.padding], [0, 0]], constant_values=self.value)
 
     def compute_output_shape(self, input_shape):
-        b, h, w, c = input_shape
-        (top, bottom), (left, right) = self.padding
         grow = lambda n, extra: None if n is None else n + extra  # noqa: E731
-        return (b, grow(h, top + bottom), grow(w, left + right), c)
+        spatial = tuple(grow(n, before + after) for n, (before, after) in zip(input_shape[1:-1], self.padding))
+        return (input_shape[0], *spatial, input_shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding, "value": self.value}
@@ -115,21 +114,19 @@ class ConstantPadding2D(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="cnncalc")
 class Subsample2D(keras.layers.Layer):
-    """Keep every ``strides``-th row and column, starting with the first: ``x[:, ::sh, ::sw, :]``."""
+    """Keep every ``strides``-th row and column, starting with the first: ``x[:, ::sh, ::sw, :]``
+    (one stride per spatial axis on a signal or a volume: ``x[:, ::s, :]``)."""
 
     def __init__(self, strides=(2, 2), **kwargs):
         super().__init__(**kwargs)
-        self.strides = tuple(int(v) for v in pair(strides))
+        self.strides = tuple(int(v) for v in (strides if isinstance(strides, (list, tuple)) else pair(strides)))
 
     def call(self, x):
-        sh, sw = self.strides
-        return x[:, ::sh, ::sw, :]
+        return x[(slice(None), *(slice(None, None, s) for s in self.strides), slice(None))]
 
     def compute_output_shape(self, input_shape):
-        b, h, w, c = input_shape
-        (sh, sw) = self.strides
         up = lambda n, s: None if n is None else -(-n // s)  # noqa: E731
-        return (b, up(h, sh), up(w, sw), c)
+        return (input_shape[0], *(up(n, s) for n, s in zip(input_shape[1:-1], self.strides)), input_shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "strides": self.strides}

@@ -27,10 +27,11 @@ spatial path as published receptive-field tables do; an untracked input makes th
 untracked. A warning is raised when the branches are misaligned (different jump or different centre), as the google-research/receptive_field
 library checks ("Graph is not aligned ...").
 
-The field starts at the input: an image ``H x W x C`` has one per axis (height, width); a
-sequence ``tokens x channels`` has one along its tokens (no kind slides a window over a sequence,
-so it stays one token through point-wise layers, and attention stops it with a note); a vector,
-and an input of rank 4 or more, has none (:func:`input_field`, :func:`no_field_reason`).
+The field starts at the input, one per spatial axis: an image ``H x W x C`` has one per axis
+(height, width); a sequence or signal ``tokens x channels`` has one along its tokens (widened by
+1-D convolutions and pools, kept by point-wise layers, stopped by attention with a note); a volume
+``D x H x W x C`` has one per axis (depth, height, width), widened by 3-D convolutions and pools;
+a vector, and an input of rank 5 or more, has none (:func:`input_field`, :func:`no_field_reason`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from .arith import equal, floordiv, is_number
 
 AXES = ("height", "width")
 """An image field's axes, as the warnings name them (a sequence's one axis is its tokens)."""
+
+AXES_OF = {1: ("tokens",), 2: AXES, 3: ("depth", "height", "width")}
+"""The axes of a field by its number of axes: a sequence's, an image's, a volume's."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ class AxisField:
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """Per-axis fields: (height, width) on an image, (tokens,) on a sequence.
+    """Per-axis fields: (height, width) on an image, (tokens,) on a sequence, (depth, height,
+    width) on a volume.
     ``rf``/``jump``/``start``/``padding`` give one value when the axes agree (the usual square
     case) and an ``(h, w)`` pair otherwise."""
 
@@ -88,20 +93,24 @@ class ReceptiveField:
 
 INPUT_FIELD = ReceptiveField()
 SEQUENCE_FIELD = ReceptiveField((AxisField(),))
+VOLUME_FIELD = ReceptiveField((AxisField(),) * 3)
+
+FIELD_RANKS = (2, 3, 4)
+"""The ranks of a tensor with spatial axes and channels: a sequence, an image, a volume."""
 
 
 def input_field(shape) -> ReceptiveField | None:
-    """The field of the input itself: per axis of an image, along the tokens of a sequence, none
-    for a vector or an input of rank 4 or more (:func:`no_field_reason` says why)."""
-    return {3: INPUT_FIELD, 2: SEQUENCE_FIELD}.get(len(shape))
+    """The field of the input itself: per axis of an image or a volume, along the tokens of a
+    sequence, none for a vector or an input of rank 5 or more (:func:`no_field_reason` says why)."""
+    return {3: INPUT_FIELD, 2: SEQUENCE_FIELD, 4: VOLUME_FIELD}.get(len(shape))
 
 
 def no_field_reason(shape) -> str | None:
-    """Why an input has no receptive field (a vector, a volume), or ``None`` when it has one."""
-    if len(shape) in (2, 3):
+    """Why an input has no receptive field (a vector, a rank-5 tensor), or ``None`` when it has one."""
+    if len(shape) in FIELD_RANKS:
         return None
     what = f"a vector of {shape[0]}" if len(shape) == 1 else f"of rank {len(shape)} ({'x'.join(map(str, shape))})"
-    return f"the input is {what}: cnncalc computes receptive fields over images (H x W x C) and sequences (tokens x channels)"
+    return f"the input is {what}: cnncalc computes receptive fields over images (H x W x C), sequences (tokens x channels) and volumes (D x H x W x C)"
 
 
 def same(a, b):
@@ -140,15 +149,20 @@ def same_left_padding(n, k_eff, s):
 def step(field: ReceptiveField | None, window, layer, in_shape, out_shape):
     """The field after one layer. ``window`` is the kind's ``Rule.window`` (or ``None``).
 
-    A ``tokens x channels`` output (a vision transformer's patches, from the reshape of an
-    ``H x W x C`` grid) keeps each position's field through layers without a window (LayerNorm,
-    a Dense on the channels, activations); anything else that is not ``H x W x C`` ends it."""
-    if field is None or len(out_shape) not in (2, 3) or (len(out_shape) == 2 and (window is not None or len(in_shape) not in (2, 3))):
+    A field of ``n`` axes lives on tensors of ``n`` spatial axes and channels (``T x C``,
+    ``H x W x C``, ``D x H x W x C``); a window (a convolution, a pool of as many axes) widens it
+    per axis. A ``tokens x channels`` output of an image (a vision transformer's patches, from the
+    reshape of an ``H x W x C`` grid) keeps each position's field through layers without a window
+    (LayerNorm, a Dense on the channels, activations); anything else ends it."""
+    if field is None:
         return None
-    if len(field.axes) == 1 and len(out_shape) != 2:  # a sequence's field lives on tokens x channels
-        return None
+    n = len(field.axes)
     if window is None:
-        return field
+        if len(out_shape) == n + 1 or (n == 2 and len(out_shape) == 2 and len(in_shape) in (2, 3)):
+            return field
+        return None
+    if len(out_shape) != n + 1 or len(in_shape) != n + 1:
+        return None
     axes = []
     for axis, f in enumerate(field.axes):
         k_eff, s, pad = window(layer, axis)
@@ -165,11 +179,11 @@ def step(field: ReceptiveField | None, window, layer, in_shape, out_shape):
 def broadcasts(shape, out_shape) -> bool:
     """Whether an input of a merge is broadcast over the output's spatial axes (a ``1 x 1 x C``
     gate on ``H x W x C``, or a vector): its field is global context, left out of the merge."""
-    if len(out_shape) != 3:
+    if len(out_shape) not in (3, 4):  # an image's or a volume's gate
         return False
-    if len(shape) < 3:
+    if len(shape) < len(out_shape):
         return True
-    return any(isinstance(v, int) and v == 1 and not (isinstance(o, int) and o == 1) for v, o in zip(shape[:2], out_shape[:2]))
+    return any(isinstance(v, int) and v == 1 and not (isinstance(o, int) and o == 1) for v, o in zip(shape[:-1], out_shape[:-1]))
 
 
 def merge(fields, name, warn):
@@ -201,7 +215,7 @@ def merge(fields, name, warn):
 
 
 def _axis(fields, axis) -> str:
-    return AXES[axis] if len(fields[0].axes) == 2 else "tokens"
+    return AXES_OF[len(fields[0].axes)][axis]
 
 
 def _largest(branch):

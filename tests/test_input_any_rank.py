@@ -147,7 +147,7 @@ def test_a_vector_has_no_field_and_the_table_says_so_once():
     a = analyze(parse(VECTOR))
     assert all(r.rf is None for r in a.layers) and a.warnings == ()
     text = render_table(a, "text", TableOptions(rf=True))
-    note = "* receptive fields: the input is a vector of 100: cnncalc computes receptive fields over images (H x W x C) and sequences (tokens x channels)"
+    note = "* receptive fields: the input is a vector of 100: cnncalc computes receptive fields over images (H x W x C), sequences (tokens x channels) and volumes (D x H x W x C)"
     assert text.count("* receptive fields") == 1 and text.endswith(note)
     assert "receptive fields" not in render_table(a, "text", TableOptions())  # only where the columns are asked for
     data = json.loads(run(VECTOR, "--format", "json")[1])

@@ -63,8 +63,9 @@ def test_every_layer_subclass_is_registered_with_every_piece():
     # ZeroPadding2D, Cropping2D, PadShortcut, Concat, Add, Multiply, ScaledAdd, Opaque; for
     # imported graphs: Resize, Elementwise, Binary; for transformers: MatMul, Einsum, EinsumDense,
     # GroupNorm, Learned, ClassToken, Permute, Slice, Take, Tile, Reduce; attention: MultiHeadAttention,
-    # Attention, AdditiveAttention
-    assert len(KINDS) == 45
+    # Attention, AdditiveAttention; the 1-D and 3-D forms: Conv1D, Conv3D, DepthwiseConv1D,
+    # SeparableConv1D, Conv1DTranspose, Conv3DTranspose, 8 pools, ZeroPadding1D/3D, Cropping1D/3D
+    assert len(KINDS) == 63
 
 
 def test_every_kind_module_is_declared_once_in_families():
@@ -90,8 +91,8 @@ def test_families_load_on_first_use():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(sorted(["base", "registry", "geometry", "handles", "notation_args", "input", "conv", "pool", "dense", "pointwise"]))
-    with pytest.raises(AttributeError, match="has no attribute 'Conv3D'"):
-        kinds.Conv3D  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'Conv4D'"):
+        kinds.Conv4D  # noqa: B018
 
 
 def test_the_walk_names_a_forgotten_piece():

@@ -36,6 +36,18 @@ def pair(value) -> tuple:
     return (value, value)
 
 
+def spread(value, n: int) -> tuple:
+    """``3 -> (3,) * n``; a tuple of ``n`` values as it is: the kernel, stride, dilation or padding
+    of a window over ``n`` spatial axes (a 1-D convolution's ``5`` is ``(5,)``)."""
+    if n == 2:
+        return pair(value)
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise SpecError(f"expected one value or {n}, got {value!r}")
+        return tuple(value)
+    return (value,) * n
+
+
 @dataclass(frozen=True)
 class Layer:
     """Base of every spec node. ``name`` is optional: :func:`cnncalc.naming.with_names` fills it."""

@@ -1,20 +1,32 @@
-"""2-D convolution, grouped and dilated: the kind that holds almost every weight and MAC."""
+"""Convolution over 1, 2 or 3 spatial axes, grouped and dilated: the kind that holds almost every
+weight and MAC.
+
+``Conv2D`` reads an image ``H x W x C``; ``Conv1D`` a signal ``T x C`` (audio, ECG, a text's
+tokens; Keras' ``causal`` padding too); ``Conv3D`` a volume ``D x H x W x C`` (video, CT). One
+dataclass of fields (:class:`ConvFields`) and one formula serve all three, per spatial axis
+(:mod:`.geometry`): weights ``g * prod(k) * (C_in/g) * (C_out/g)``, MACs that times the output
+positions ``prod(out spatial)`` (docs/conventions.md).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from .base import Layer, Padding, Size, SpecError, pair
-from .geometry import explicit_pair, need_positive, need_spatial, same_padding, spatial_output, window
+from .base import Layer, Padding, Size, SpecError, spread
+from .geometry import explicit_pair, need_positive, need_spatial, same_padding, spatial_output, spatial_rank, window
 from ..arith import known, product
 from .handles import mac_layer_ops, parameters
 from .notation_args import fmt_options, kernel_size, positive_int
-from .registry import Counts, Kind, Notation, Rule, register
+from .registry import Absent, Counts, Kind, Notation, Rule, register
 
 
 @dataclass(frozen=True)
-class Conv2D(Layer):
-    """2-D convolution. ``padding`` is ``"same"`` (TensorFlow's rule), ``"valid"`` or explicit pixels."""
+class ConvFields:
+    """The fields of a convolution of any spatial rank. ``kernel``, ``stride``, ``dilation`` and an
+    explicit ``padding`` are one value for every spatial axis or one per axis; ``padding`` is
+    ``"same"`` (TensorFlow's rule), ``"valid"``, explicit pixels on each side, or (1-D only)
+    ``"causal"``."""
 
     filters: Size
     kernel: Size | tuple = 3
@@ -25,8 +37,31 @@ class Conv2D(Layer):
     bias: bool = True
 
 
+@dataclass(frozen=True)
+class Conv2D(Layer, ConvFields):
+    """2-D convolution over an image ``H x W x C``."""
+
+    SPATIAL: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class Conv1D(Layer, ConvFields):
+    """1-D convolution over a signal ``T x C`` (steps x channels): Keras' ``Conv1D``, PyTorch's
+    ``nn.Conv1d``; ``padding="causal"`` pads ``d(k-1)`` steps before (WaveNet, TCNs)."""
+
+    SPATIAL: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class Conv3D(Layer, ConvFields):
+    """3-D convolution over a volume ``D x H x W x C`` (video frames, CT slices): Keras' ``Conv3D``,
+    PyTorch's ``nn.Conv3d``."""
+
+    SPATIAL: ClassVar[int] = 3
+
+
 def conv_shape(layer: Conv2D, in_shape, warn):
-    _, _, c_in = need_spatial(layer, in_shape)
+    c_in = need_spatial(layer, in_shape)[-1]
     need_positive(layer, "filters", layer.filters)
     need_positive(layer, "groups", layer.groups)
     g = layer.groups
@@ -34,24 +69,22 @@ def conv_shape(layer: Conv2D, in_shape, warn):
         raise SpecError(f"layer '{layer.name}': groups={g} does not divide its {c_in} input channels")
     if known(g) and known(layer.filters) and layer.filters % g:
         raise SpecError(f"layer '{layer.name}': groups={g} does not divide its {layer.filters} filters")
-    out_h, out_w = spatial_output(
-        layer, in_shape, layer.kernel, layer.stride, layer.padding, layer.dilation, warn
-    )
-    return (out_h, out_w, layer.filters)
+    spatial = spatial_output(layer, in_shape, layer.kernel, layer.stride, layer.padding, layer.dilation, warn)
+    return (*spatial, layer.filters)
 
 
 def conv_counts(layer: Conv2D, in_shape, out_shape):
-    """Per group: ``k_h*k_w*(C_in/g)*(C_out/g)`` weights and ``C_out/g`` biases, times ``g`` groups
-    (AlexNet's conv2: ``2 x (5x5x48x128 + 128)``); ``g = 1`` is the ordinary convolution."""
-    kh, kw = pair(layer.kernel)
-    c_in, c_out, g = in_shape[2], layer.filters, layer.groups
+    """Per group: ``prod(k)*(C_in/g)*(C_out/g)`` weights and ``C_out/g`` biases, times ``g`` groups
+    (AlexNet's conv2: ``2 x (5x5x48x128 + 128)``); ``g = 1`` is the ordinary convolution. MACs:
+    the weights times the output positions (``H_out W_out``; ``T_out``; ``D_out H_out W_out``)."""
+    c_in, c_out, g = in_shape[-1], layer.filters, layer.groups
 
     def per_group(n):
         return n // g if known(n) and known(g) else n / g
 
-    weights = g * (kh * kw * per_group(c_in) * per_group(c_out))
+    weights = g * (product(spread(layer.kernel, spatial_rank(layer))) * per_group(c_in) * per_group(c_out))
     biases = g * per_group(c_out) if layer.bias else 0
-    return Counts(weights=weights, biases=biases, macs=out_shape[0] * out_shape[1] * weights)
+    return Counts(weights=weights, biases=biases, macs=product(out_shape[:-1]) * weights)
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,51 +115,62 @@ def _write(layer: Conv2D) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Keras: Conv2D(groups=, dilation_rate=); explicit padding via a ZeroPadding2D '.pad' helper;
-# stride > 1 with dilation > 1 (which Keras refuses) as explicit padding, a stride-1 dilated
-# convolution and a Subsample2D '.subsample' helper: the output of TensorFlow's strided conv.
+# Keras: Conv1D/Conv2D/Conv3D(groups=, dilation_rate=); explicit padding via a ZeroPadding<n>D
+# '.pad' helper; stride > 1 with dilation > 1 (which Keras refuses) as explicit padding, a
+# stride-1 dilated convolution and a Subsample2D '.subsample' helper (one stride per spatial
+# axis): the output of TensorFlow's strided conv.
 # --------------------------------------------------------------------------------------------
 
 
 def _keras(b, layer: Conv2D, x, qualified):
     keras = b.keras
-    (kh, kw), (sh, sw), (dh, dw) = pair(layer.kernel), pair(layer.stride), pair(layer.dilation)
+    n = spatial_rank(layer)
+    kernel, stride, dilation = spread(layer.kernel, n), spread(layer.stride, n), spread(layer.dilation, n)
     # Dilation is meaningless for a 1-wide kernel; Keras refuses it with strides, so drop it.
-    dh, dw = (dh if kh > 1 else 1), (dw if kw > 1 else 1)
-    strided_dilation = (sh > 1 or sw > 1) and (dh > 1 or dw > 1)
-    explicit = explicit_pair(layer.padding)
+    dilation = tuple(d if k > 1 else 1 for d, k in zip(dilation, kernel))
+    strided_dilation = any(s > 1 for s in stride) and any(d > 1 for d in dilation)
+    explicit = explicit_pair(layer.padding, n)
+    mode = None if explicit is not None else layer.padding.lower()
     pads = None
     if explicit is not None and any(explicit):
-        pads = ((explicit[0], explicit[0]), (explicit[1], explicit[1]))
-    elif strided_dilation and explicit is None and layer.padding.lower() == "same":
-        _, h, w, _ = x.shape
-        pads = (same_padding(h, dh * (kh - 1) + 1, sh), same_padding(w, dw * (kw - 1) + 1, sw))
+        pads = tuple((p, p) for p in explicit)
+    elif strided_dilation and mode in ("same", "causal"):
+        sizes = x.shape[1:-1]
+        pads = tuple(
+            (d * (k - 1), 0) if mode == "causal" else same_padding(size, d * (k - 1) + 1, s)
+            for size, k, s, d in zip(sizes, kernel, stride, dilation)
+        )
     if pads is not None and any(any(side) for side in pads):
-        x = keras.layers.ZeroPadding2D(pads, name=b.name(qualified, "pad"))(x)
-    padding = "same" if explicit is None and layer.padding.lower() == "same" and not strided_dilation else "valid"
-    x = keras.layers.Conv2D(
+        padding_layer = getattr(keras.layers, f"ZeroPadding{n}D")
+        x = padding_layer(pads[0] if n == 1 else pads, name=b.name(qualified, "pad"))(x)
+    padding = mode if mode in ("same", "causal") and not strided_dilation else "valid"
+    x = getattr(keras.layers, f"Conv{n}D")(
         layer.filters,
-        (kh, kw),
-        strides=(1, 1) if strided_dilation else (sh, sw),
+        kernel,
+        strides=(1,) * n if strided_dilation else stride,
         padding=padding,
-        dilation_rate=(dh, dw),
+        dilation_rate=dilation,
         groups=layer.groups,
         use_bias=layer.bias,
         name=b.name(qualified),
     )(x)
     if strided_dilation:
-        x = b.custom.Subsample2D((sh, sw), name=b.name(qualified, "subsample"))(x)
+        x = b.custom.Subsample2D(stride, name=b.name(qualified, "subsample"))(x)
     return x
 
+
+_RULE = Rule(
+    shape=conv_shape,
+    counts=conv_counts,
+    window=window(lambda layer: layer.kernel, lambda layer: layer.stride, lambda layer: layer.padding, lambda layer: layer.dilation),
+)
+# torchinfo's calculate_macs: parameters x output positions
+_OPS = mac_layer_ops(torchinfo=lambda row: parameters(row) * product(row.output[:-1]))
 
 register(
     Kind(
         Conv2D,
-        rule=Rule(
-            shape=conv_shape,
-            counts=conv_counts,
-            window=window(lambda layer: layer.kernel, lambda layer: layer.stride, lambda layer: layer.padding, lambda layer: layer.dilation),
-        ),
+        rule=_RULE,
         prefix="conv",
         notation=Notation(
             ("conv",),
@@ -139,6 +183,11 @@ register(
         ),
         keras=_keras,
         strings={"padding": ("same", "valid")},
-        ops=mac_layer_ops(torchinfo=lambda row: parameters(row) * product(row.output[:2])),
+        ops=_OPS,
     )
 )
+
+_IMPORTED = Absent("no arrow word: the notation's CONV is 2-D; build it in Python (cnncalc.spec) or import a Keras or ONNX model")
+
+for _cls, _strings in ((Conv1D, ("same", "valid", "causal")), (Conv3D, ("same", "valid"))):
+    register(Kind(_cls, rule=_RULE, prefix="conv", notation=_IMPORTED, keras=_keras, strings={"padding": _strings}, ops=_OPS))

@@ -2,26 +2,30 @@
 
 A depthwise convolution filters each input channel on its own (``m`` filters per channel, the
 depth multiplier); a separable convolution is a depthwise one followed by a 1x1 pointwise one,
-as Keras' ``SeparableConv2D`` computes it (the depthwise half has no bias). Counts (docs/counting.md):
+as Keras' ``SeparableConv2D`` computes it (the depthwise half has no bias). The 1-D forms
+(Keras' ``DepthwiseConv1D``, ``SeparableConv1D``) read a signal ``T x C`` with the same formulas
+over one spatial axis. Counts (docs/counting.md), ``prod(k)`` the kernel's size (``k_h k_w``):
 
-- depthwise: weights ``k_h k_w C m``, biases ``C m``, MACs ``H_out W_out C m k_h k_w``;
-- separable: weights ``k_h k_w C m + C m F``, biases ``F``, MACs the sum of both halves.
+- depthwise: weights ``prod(k) C m``, biases ``C m``, MACs ``prod(out spatial) C m prod(k)``;
+- separable: weights ``prod(k) C m + C m F``, biases ``F``, MACs the sum of both halves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..arith import product
-from .base import Layer, Padding, Size, SpecError, pair
-from .geometry import need_positive, need_spatial, spatial_output, window
+from .base import Layer, Padding, Size, SpecError, spread
+from .geometry import need_positive, need_spatial, spatial_output, spatial_rank, window
 from .handles import mac_layer_ops, parameters
 from .registry import Absent, Counts, Kind, Rule, register
 
 
 @dataclass(frozen=True)
-class DepthwiseConv2D(Layer):
-    """Each input channel convolved with its own ``multiplier`` filters: ``C -> C m`` channels."""
+class DepthwiseFields:
+    """The fields of a depthwise convolution of any spatial rank: each input channel convolved with
+    its own ``multiplier`` filters, ``C -> C m`` channels."""
 
     kernel: Size | tuple = 3
     stride: Size | tuple = 1
@@ -32,8 +36,9 @@ class DepthwiseConv2D(Layer):
 
 
 @dataclass(frozen=True)
-class SeparableConv2D(Layer):
-    """A depthwise convolution (no bias) then a 1x1 convolution to ``filters`` channels."""
+class SeparableFields:
+    """The fields of a separable convolution of any spatial rank: a depthwise convolution (no
+    bias) then a pointwise (1x1) convolution to ``filters`` channels."""
 
     filters: Size
     kernel: Size | tuple = 3
@@ -44,6 +49,34 @@ class SeparableConv2D(Layer):
     bias: bool = True
 
 
+@dataclass(frozen=True)
+class DepthwiseConv2D(Layer, DepthwiseFields):
+    """Depthwise convolution over an image ``H x W x C``."""
+
+    SPATIAL: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class DepthwiseConv1D(Layer, DepthwiseFields):
+    """Depthwise convolution over a signal ``T x C`` (Keras' ``DepthwiseConv1D``)."""
+
+    SPATIAL: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class SeparableConv2D(Layer, SeparableFields):
+    """Separable convolution over an image ``H x W x C``."""
+
+    SPATIAL: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class SeparableConv1D(Layer, SeparableFields):
+    """Separable convolution over a signal ``T x C`` (Keras' ``SeparableConv1D``)."""
+
+    SPATIAL: ClassVar[int] = 1
+
+
 def _spatial(layer, in_shape, warn):
     need_spatial(layer, in_shape)
     need_positive(layer, "depth multiplier", layer.multiplier)
@@ -51,28 +84,28 @@ def _spatial(layer, in_shape, warn):
 
 
 def depthwise_shape(layer: DepthwiseConv2D, in_shape, warn):
-    out_h, out_w = _spatial(layer, in_shape, warn)
-    return (out_h, out_w, in_shape[2] * layer.multiplier)
+    return (*_spatial(layer, in_shape, warn), in_shape[-1] * layer.multiplier)
 
 
 def separable_shape(layer: SeparableConv2D, in_shape, warn):
     need_positive(layer, "filters", layer.filters)
-    out_h, out_w = _spatial(layer, in_shape, warn)
-    return (out_h, out_w, layer.filters)
+    return (*_spatial(layer, in_shape, warn), layer.filters)
+
+
+def _kernel_size(layer):
+    return product(spread(layer.kernel, spatial_rank(layer)))
 
 
 def depthwise_counts(layer: DepthwiseConv2D, in_shape, out_shape):
-    kh, kw = pair(layer.kernel)
-    channels = in_shape[2] * layer.multiplier
-    weights = kh * kw * channels
-    return Counts(weights=weights, biases=channels if layer.bias else 0, macs=out_shape[0] * out_shape[1] * weights)
+    channels = in_shape[-1] * layer.multiplier
+    weights = _kernel_size(layer) * channels
+    return Counts(weights=weights, biases=channels if layer.bias else 0, macs=product(out_shape[:-1]) * weights)
 
 
 def separable_counts(layer: SeparableConv2D, in_shape, out_shape):
-    kh, kw = pair(layer.kernel)
-    mid = in_shape[2] * layer.multiplier
-    depthwise, pointwise = kh * kw * mid, mid * layer.filters
-    positions = out_shape[0] * out_shape[1]
+    mid = in_shape[-1] * layer.multiplier
+    depthwise, pointwise = _kernel_size(layer) * mid, mid * layer.filters
+    positions = product(out_shape[:-1])
     return Counts(
         weights=depthwise + pointwise,
         biases=layer.filters if layer.bias else 0,
@@ -80,18 +113,20 @@ def separable_counts(layer: SeparableConv2D, in_shape, out_shape):
     )
 
 
+def _window_args(layer) -> dict:
+    n = spatial_rank(layer)
+    return {
+        "kernel_size": spread(layer.kernel, n), "strides": spread(layer.stride, n), "padding": _mode(layer),
+        "depth_multiplier": layer.multiplier, "dilation_rate": spread(layer.dilation, n), "use_bias": layer.bias,
+    }
+
+
 def _keras_depthwise(b, layer: DepthwiseConv2D, x, qualified):
-    return b.keras.layers.DepthwiseConv2D(
-        pair(layer.kernel), strides=pair(layer.stride), padding=_mode(layer), depth_multiplier=layer.multiplier,
-        dilation_rate=pair(layer.dilation), use_bias=layer.bias, name=b.name(qualified),
-    )(x)
+    return getattr(b.keras.layers, f"DepthwiseConv{spatial_rank(layer)}D")(**_window_args(layer), name=b.name(qualified))(x)
 
 
 def _keras_separable(b, layer: SeparableConv2D, x, qualified):
-    return b.keras.layers.SeparableConv2D(
-        layer.filters, pair(layer.kernel), strides=pair(layer.stride), padding=_mode(layer),
-        depth_multiplier=layer.multiplier, dilation_rate=pair(layer.dilation), use_bias=layer.bias, name=b.name(qualified),
-    )(x)
+    return getattr(b.keras.layers, f"SeparableConv{spatial_rank(layer)}D")(layer.filters, **_window_args(layer), name=b.name(qualified))(x)
 
 
 def _mode(layer):
@@ -103,28 +138,22 @@ def _mode(layer):
 _WINDOW = window(lambda layer: layer.kernel, lambda layer: layer.stride, lambda layer: layer.padding, lambda layer: layer.dilation)
 _NO_ARROW = Absent("no arrow word yet: build it in Python (cnncalc.spec) or import a Keras model")
 # torchinfo's calculate_macs: parameters x output positions, as for every convolution
-_OPS = mac_layer_ops(torchinfo=lambda row: parameters(row) * product(row.output[:2]))
+_OPS = mac_layer_ops(torchinfo=lambda row: parameters(row) * product(row.output[:-1]))
 
-register(
-    Kind(
-        DepthwiseConv2D,
-        rule=Rule(shape=depthwise_shape, counts=depthwise_counts, window=_WINDOW),
-        prefix="dwconv",
-        notation=_NO_ARROW,
-        keras=_keras_depthwise,
-        strings={"padding": ("same", "valid")},
-        ops=_OPS,
+for _cls, _prefix, _shape, _counts, _builder in (
+    (DepthwiseConv2D, "dwconv", depthwise_shape, depthwise_counts, _keras_depthwise),
+    (DepthwiseConv1D, "dwconv", depthwise_shape, depthwise_counts, _keras_depthwise),
+    (SeparableConv2D, "sepconv", separable_shape, separable_counts, _keras_separable),
+    (SeparableConv1D, "sepconv", separable_shape, separable_counts, _keras_separable),
+):
+    register(
+        Kind(
+            _cls,
+            rule=Rule(shape=_shape, counts=_counts, window=_WINDOW),
+            prefix=_prefix,
+            notation=_NO_ARROW,
+            keras=_builder,
+            strings={"padding": ("same", "valid")},
+            ops=_OPS,
+        )
     )
-)
-
-register(
-    Kind(
-        SeparableConv2D,
-        rule=Rule(shape=separable_shape, counts=separable_counts, window=_WINDOW),
-        prefix="sepconv",
-        notation=_NO_ARROW,
-        keras=_keras_separable,
-        strings={"padding": ("same", "valid")},
-        ops=_OPS,
-    )
-)

@@ -2,27 +2,31 @@
 
 Global pooling reduces ``H x W x C`` to ``C`` (``keepdims``: ``1 x 1 x C``, as Keras'
 ``keepdims=True`` in squeeze-and-excitation blocks). Its output sees the whole input, so the
-receptive field stops there (reported as none).
+receptive field stops there (reported as none). Each pool has a 1-D form over a signal ``T x C``
+and a 3-D form over a volume ``D x H x W x C`` (``MaxPool1D``, ``GlobalAvgPool3D``, ...): the same
+fields and formulas, per spatial axis (:mod:`.geometry`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
-from .base import Layer, Padding, Size, pair
-from .geometry import ceil_extra, explicit_pair, need_spatial, spatial_output, window
+from .base import Layer, Padding, Size, spread
+from .geometry import ceil_extra, explicit_pair, need_spatial, spatial_output, spatial_rank, window
 from .handles import input_elements, window_times_output
 from .notation_args import fmt_options, kernel_size
-from .registry import Kind, Notation, Rule, ignored, register
+from .registry import KINDS, Absent, Kind, Notation, Rule, ignored, register
 
 NOT_MACS = ("macs", "flops", "torchvision", "fvcore", "torchinfo")
 """The conventions that count only conv and dense multiply-accumulates (or parameters)."""
 
 
 @dataclass(frozen=True)
-class MaxPool2D(Layer):
-    """Max pooling. ``stride`` defaults to ``kernel``; ``ceil_mode`` as PyTorch (Caffe's rounding)."""
+class PoolFields:
+    """The fields of a max or average pool of any spatial rank. ``stride`` defaults to ``kernel``;
+    ``ceil_mode`` as PyTorch (Caffe's rounding)."""
 
     kernel: Size | tuple = 2
     stride: Size | tuple | None = None
@@ -31,27 +35,100 @@ class MaxPool2D(Layer):
 
 
 @dataclass(frozen=True)
-class AvgPool2D(Layer):
+class GlobalFields:
+    """The fields of a global pool: ``S_1 x ... x S_n x C -> C`` (``keepdims``: ``1 x ... x 1 x C``)."""
+
+    keepdims: bool = False
+
+
+@dataclass(frozen=True)
+class MaxPool2D(Layer, PoolFields):
+    """Max pooling over an image ``H x W x C``."""
+
+    SPATIAL: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class AvgPool2D(Layer, PoolFields):
     """Average pooling; same geometry as :class:`MaxPool2D`."""
 
-    kernel: Size | tuple = 2
-    stride: Size | tuple | None = None
-    padding: Padding = 0
-    ceil_mode: bool = False
+    SPATIAL: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)
-class GlobalAvgPool2D(Layer):
+class MaxPool1D(Layer, PoolFields):
+    """Max pooling over a signal ``T x C`` (Keras' ``MaxPooling1D``, PyTorch's ``nn.MaxPool1d``)."""
+
+    SPATIAL: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class AvgPool1D(Layer, PoolFields):
+    """Average pooling over a signal ``T x C``."""
+
+    SPATIAL: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class MaxPool3D(Layer, PoolFields):
+    """Max pooling over a volume ``D x H x W x C`` (Keras' ``MaxPooling3D``, ``nn.MaxPool3d``)."""
+
+    SPATIAL: ClassVar[int] = 3
+
+
+@dataclass(frozen=True)
+class AvgPool3D(Layer, PoolFields):
+    """Average pooling over a volume ``D x H x W x C``."""
+
+    SPATIAL: ClassVar[int] = 3
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool2D(Layer, GlobalFields):
     """Mean over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``)."""
 
-    keepdims: bool = False
+    SPATIAL: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)
-class GlobalMaxPool2D(Layer):
+class GlobalMaxPool2D(Layer, GlobalFields):
     """Maximum over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``)."""
 
-    keepdims: bool = False
+    SPATIAL: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool1D(Layer, GlobalFields):
+    """Mean over the steps: ``T x C -> C`` (``keepdims``: ``1 x C``)."""
+
+    SPATIAL: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class GlobalMaxPool1D(Layer, GlobalFields):
+    """Maximum over the steps: ``T x C -> C`` (``keepdims``: ``1 x C``)."""
+
+    SPATIAL: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool3D(Layer, GlobalFields):
+    """Mean over depth, height and width: ``D x H x W x C -> C`` (``keepdims``: ``1 x 1 x 1 x C``)."""
+
+    SPATIAL: ClassVar[int] = 3
+
+
+@dataclass(frozen=True)
+class GlobalMaxPool3D(Layer, GlobalFields):
+    """Maximum over depth, height and width: ``D x H x W x C -> C`` (``keepdims``: ``1 x 1 x 1 x C``)."""
+
+    SPATIAL: ClassVar[int] = 3
+
+
+MAX_POOLS = (MaxPool1D, MaxPool2D, MaxPool3D)
+AVG_POOLS = (AvgPool1D, AvgPool2D, AvgPool3D)
+GLOBAL_AVG_POOLS = (GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D)
+GLOBAL_MAX_POOLS = (GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D)
 
 
 def pool_stride(layer):
@@ -59,15 +136,13 @@ def pool_stride(layer):
 
 
 def pool_shape(layer, in_shape, warn):
-    out_h, out_w = spatial_output(
-        layer, in_shape, layer.kernel, pool_stride(layer), layer.padding, 1, warn, layer.ceil_mode
-    )
-    return (out_h, out_w, in_shape[2])
+    spatial = spatial_output(layer, in_shape, layer.kernel, pool_stride(layer), layer.padding, 1, warn, layer.ceil_mode)
+    return (*spatial, in_shape[-1])
 
 
 def global_pool_shape(layer, in_shape, warn):
-    channels = need_spatial(layer, in_shape)[2]
-    return (1, 1, channels) if layer.keepdims else (channels,)
+    channels = need_spatial(layer, in_shape)[-1]
+    return (*(1,) * spatial_rank(layer), channels) if layer.keepdims else (channels,)
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,32 +177,31 @@ def _write_pool(layer) -> str:
 
 def _keras_pool(b, layer, x, qualified):
     keras = b.keras
-    (kh, kw) = pair(layer.kernel)
-    (sh, sw) = pair(pool_stride(layer))
-    cls = keras.layers.MaxPooling2D if isinstance(layer, MaxPool2D) else keras.layers.AveragePooling2D
-    explicit = explicit_pair(layer.padding)
+    n = spatial_rank(layer)
+    kernel, stride = spread(layer.kernel, n), spread(pool_stride(layer), n)
+    cls = getattr(keras.layers, f"{'MaxPooling' if isinstance(layer, MAX_POOLS) else 'AveragePooling'}{n}D")
+    explicit = explicit_pair(layer.padding, n)
     if explicit is None:  # 'same' or 'valid': Keras does it (ceil_mode changes nothing for 'same')
         mode = layer.padding.lower()
         if mode == "valid" and layer.ceil_mode:
-            explicit = (0, 0)
+            explicit = (0,) * n
         else:
-            return cls((kh, kw), (sh, sw), padding=mode, name=b.name(qualified))(x)
-    _, h, w, _ = x.shape
-    ph, pw = explicit
-    extra_h = ceil_extra(h, kh, sh, ph) if layer.ceil_mode else 0
-    extra_w = ceil_extra(w, kw, sw, pw) if layer.ceil_mode else 0
-    pads = ((ph, ph + extra_h), (pw, pw + extra_w))
+            return cls(kernel, stride, padding=mode, name=b.name(qualified))(x)
+    sizes = x.shape[1:-1]
+    pads = tuple(
+        (p, p + (ceil_extra(size, k, s, p) if layer.ceil_mode else 0)) for size, k, s, p in zip(sizes, kernel, stride, explicit)
+    )
     if any(any(side) for side in pads):
-        if isinstance(layer, MaxPool2D):
+        if isinstance(layer, MAX_POOLS):
             x = b.custom.ConstantPadding2D(pads, value=-math.inf, name=b.name(qualified, "pad"))(x)
         else:
-            x = keras.layers.ZeroPadding2D(pads, name=b.name(qualified, "pad"))(x)
-    return cls((kh, kw), (sh, sw), padding="valid", name=b.name(qualified))(x)
+            x = getattr(keras.layers, f"ZeroPadding{n}D")(pads[0] if n == 1 else pads, name=b.name(qualified, "pad"))(x)
+    return cls(kernel, stride, padding="valid", name=b.name(qualified))(x)
 
 
 def _keras_global(b, layer, x, qualified):
-    cls = b.keras.layers.GlobalAveragePooling2D if isinstance(layer, GlobalAvgPool2D) else b.keras.layers.GlobalMaxPooling2D
-    return cls(keepdims=layer.keepdims, name=b.name(qualified))(x)
+    word = "GlobalAveragePooling" if isinstance(layer, GLOBAL_AVG_POOLS) else "GlobalMaxPooling"
+    return getattr(b.keras.layers, f"{word}{spatial_rank(layer)}D")(keepdims=layer.keepdims, name=b.name(qualified))(x)
 
 
 def _write_global(layer) -> str:
@@ -199,3 +273,12 @@ register(
         },
     )
 )
+
+
+# The 1-D and 3-D forms: the same rules and counts, read from files (no arrow word: the notation's
+# pools are 2-D).
+_IMPORTED = Absent("no arrow word: the notation's pools are 2-D; build it in Python (cnncalc.spec) or import a Keras or ONNX model")
+for _cls, _prefix in ((MaxPool1D, "pool"), (MaxPool3D, "pool"), (AvgPool1D, "avgpool"), (AvgPool3D, "avgpool")):
+    register(Kind(_cls, rule=_POOL_RULE, prefix=_prefix, notation=_IMPORTED, keras=_keras_pool, strings={"padding": ("same", "valid")}, ops=_POOL_OPS))
+for _cls, _like in ((GlobalAvgPool1D, GlobalAvgPool2D), (GlobalAvgPool3D, GlobalAvgPool2D), (GlobalMaxPool1D, GlobalMaxPool2D), (GlobalMaxPool3D, GlobalMaxPool2D)):
+    register(replace(KINDS[_like], spec=_cls, notation=_IMPORTED))
