@@ -8,40 +8,56 @@ docs/import.md lists the table.
 from __future__ import annotations
 
 from ... import kinds
-from .values import ConfigError, activation_name, axes, channels_last, count, flag, integer, last_axis_only, number, one_or_pair, padding_mode, sample_axis, shown, sides, text
+from .values import ConfigError, activation_name, axes, channels_last, count, flag, integer, last_axis_only, number, padding_mode, sample_axis, shown, spatial, spatial_sides, text
 
 _RELU_NAMES = {6.0: "relu6"}
 
 _ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 
 
-def _window(cfg) -> dict:
-    """The arguments every convolution shares: kernel, strides, padding, dilation, bias."""
+def _window(cfg, n: int = 2, causal: bool = False) -> dict:
+    """The arguments every convolution over ``n`` spatial axes shares: kernel, strides, padding
+    (``causal`` too for Keras' Conv1D), dilation, bias."""
     channels_last(cfg)
     return {
-        "kernel": one_or_pair(cfg, "kernel_size"),
-        "stride": one_or_pair(cfg, "strides", 1),
-        "padding": padding_mode(cfg),
-        "dilation": one_or_pair(cfg, "dilation_rate", 1),
+        "kernel": spatial(cfg, "kernel_size", n),
+        "stride": spatial(cfg, "strides", n, 1),
+        "padding": padding_mode(cfg, causal),
+        "dilation": spatial(cfg, "dilation_rate", n, 1),
         "bias": flag(cfg, "use_bias", True),
     }
 
 
-def _conv(cfg, ranks):
-    return kinds.Conv2D(count(cfg, "filters"), groups=count(cfg, "groups", 1), **_window(cfg))
+# Kinds are looked up by name when a layer is built (each family loads on first use).
 
 
-def _depthwise(cfg, ranks):
-    return kinds.DepthwiseConv2D(multiplier=count(cfg, "depth_multiplier", 1), **_window(cfg))
+def _conv(n):
+    def build(cfg, ranks):
+        return getattr(kinds, f"Conv{n}D")(count(cfg, "filters"), groups=count(cfg, "groups", 1), **_window(cfg, n, causal=n == 1))
+
+    return build
 
 
-def _separable(cfg, ranks):
-    return kinds.SeparableConv2D(count(cfg, "filters"), multiplier=count(cfg, "depth_multiplier", 1), **_window(cfg))
+def _depthwise(n):
+    def build(cfg, ranks):
+        return getattr(kinds, f"DepthwiseConv{n}D")(multiplier=count(cfg, "depth_multiplier", 1), **_window(cfg, n))
+
+    return build
 
 
-def _transpose(cfg, ranks):
-    out_pad = None if cfg.get("output_padding") is None else one_or_pair(cfg, "output_padding", minimum=0)
-    return kinds.Conv2DTranspose(count(cfg, "filters"), output_padding=out_pad, **_window(cfg))
+def _separable(n):
+    def build(cfg, ranks):
+        return getattr(kinds, f"SeparableConv{n}D")(count(cfg, "filters"), multiplier=count(cfg, "depth_multiplier", 1), **_window(cfg, n))
+
+    return build
+
+
+def _transpose(n):
+    def build(cfg, ranks):
+        out_pad = None if cfg.get("output_padding") is None else spatial(cfg, "output_padding", n, minimum=0)
+        return getattr(kinds, f"Conv{n}DTranspose")(count(cfg, "filters"), output_padding=out_pad, **_window(cfg, n))
+
+    return build
 
 
 def _dense(cfg, ranks):
@@ -76,30 +92,36 @@ def _normalization(cfg, ranks):
     return kinds.Normalization(adapted=cfg.get("mean") is None or cfg.get("variance") is None)
 
 
-def _pool(cls):
+def _pool(kind, n):
     def build(cfg, ranks):
         channels_last(cfg)
-        kernel = one_or_pair(cfg, "pool_size", 2)
-        stride = kernel if cfg.get("strides") is None else one_or_pair(cfg, "strides")
-        return cls(kernel=kernel, stride=stride, padding=padding_mode(cfg))
+        kernel = spatial(cfg, "pool_size", n, 2)
+        stride = kernel if cfg.get("strides") is None else spatial(cfg, "strides", n)
+        return getattr(kinds, f"{kind}{n}D")(kernel=kernel, stride=stride, padding=padding_mode(cfg))
 
     return build
 
 
-def _global(cls):
+def _global(kind, n):
     def build(cfg, ranks):
         channels_last(cfg)
-        return cls(keepdims=flag(cfg, "keepdims", False))
+        return getattr(kinds, f"{kind}{n}D")(keepdims=flag(cfg, "keepdims", False))
 
     return build
 
 
-def _token_pool(function):
-    """Keras' GlobalAveragePooling1D / GlobalMaxPooling1D: a reduction over the steps (tokens)."""
+def _upsampling(n):
+    """Keras' UpSampling1D/2D/3D: each step, row or slice repeated ``size`` times (2-D: nearest or
+    bilinear interpolation)."""
 
     def build(cfg, ranks):
         channels_last(cfg)
-        return kinds.Reduce(function, axes=(-2,), keepdims=flag(cfg, "keepdims", False))
+        key = "size"
+        scale = spatial(cfg, key, n, 2)
+        mode = text(cfg, "interpolation", "nearest") if n == 2 else "nearest"
+        if mode not in ("nearest", "bilinear", "bicubic", "area"):
+            raise ConfigError(f"interpolation '{mode}' is not one cnncalc reads (nearest, bilinear, bicubic, area)")
+        return kinds.Resize(scale=scale, mode=mode)
 
     return build
 
@@ -136,14 +158,46 @@ def _reshape(cfg, ranks):
     return kinds.Reshape(sizes)
 
 
-def _cropping(cfg, ranks):
-    channels_last(cfg)
-    return kinds.Cropping2D(sides(cfg, "cropping", 0))
+def _cropping(n):
+    def build(cfg, ranks):
+        channels_last(cfg)
+        return getattr(kinds, f"Cropping{n}D")(spatial_sides(cfg, "cropping", n, 0))
+
+    return build
 
 
-def _zero_padding(cfg, ranks):
-    channels_last(cfg)
-    return kinds.ZeroPadding2D(sides(cfg, "padding", 1))
+def _zero_padding(n):
+    def build(cfg, ranks):
+        channels_last(cfg)
+        return getattr(kinds, f"ZeroPadding{n}D")(spatial_sides(cfg, "padding", n, 1))
+
+    return build
+
+
+def _axes_of(cfg, key) -> int:
+    """How many spatial axes a bridge helper's list argument covers (one entry per axis; 2 when
+    it is one value)."""
+    value = cfg.get(key)
+    n = len(value) if isinstance(value, (list, tuple)) else 2
+    if n not in (1, 2, 3):
+        raise ConfigError(f"'{key}' must have one entry per spatial axis (1, 2 or 3), got {shown(value)}")
+    return n
+
+
+def _constant_padding(cfg):
+    """cnncalc's ConstantPadding2D (the bridge's -inf padding before a max pool): one
+    ``(before, after)`` per spatial axis."""
+    n = _axes_of(cfg, "padding")
+    value = cfg.get("padding")
+    if n == 1 and isinstance(value, (list, tuple)) and isinstance(value[0], (list, tuple)):
+        cfg = {**cfg, "padding": list(value[0])}
+    return getattr(kinds, f"ZeroPadding{n}D")(spatial_sides(cfg, "padding", n, 0))
+
+
+def _subsample(cfg):
+    """cnncalc's Subsample2D (the bridge's strided dilated convolution): one stride per spatial axis."""
+    n = _axes_of(cfg, "strides")
+    return getattr(kinds, f"MaxPool{n}D")(kernel=1, stride=spatial(cfg, "strides", n, 2))
 
 
 def _numbers(cfg, key, default):
@@ -208,31 +262,38 @@ def _flatten(cfg, ranks):
 
 
 CLASSES = {
-    "Conv2D": _conv,
-    "Convolution2D": _conv,
-    "DepthwiseConv2D": _depthwise,
-    "SeparableConv2D": _separable,
-    "SeparableConvolution2D": _separable,
-    "Conv2DTranspose": _transpose,
-    "Convolution2DTranspose": _transpose,
     "Dense": _dense,
     "BatchNormalization": _batchnorm,
     "LayerNormalization": _layernorm,
     "Normalization": _normalization,
-    "ZeroPadding2D": _zero_padding,
-    "Cropping2D": _cropping,
-    "MaxPooling2D": _pool(kinds.MaxPool2D),
-    "MaxPool2D": _pool(kinds.MaxPool2D),
-    "AveragePooling2D": _pool(kinds.AvgPool2D),
-    "AvgPool2D": _pool(kinds.AvgPool2D),
-    "GlobalAveragePooling2D": _global(kinds.GlobalAvgPool2D),
-    "GlobalAvgPool2D": _global(kinds.GlobalAvgPool2D),
-    "GlobalMaxPooling2D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
-    "GlobalMaxPool2D": lambda cfg, ranks: _global(kinds.GlobalMaxPool2D)(cfg, ranks),
-    "GlobalAveragePooling1D": _token_pool("mean"),  # over tokens: T x C -> C
-    "GlobalAvgPool1D": _token_pool("mean"),
-    "GlobalMaxPooling1D": _token_pool("max"),
-    "GlobalMaxPool1D": _token_pool("max"),
+}
+# The convolutions, pools, paddings and upsamplings over 1, 2 and 3 spatial axes (Keras 3's names
+# and the Keras 2 aliases); DepthwiseConv and SeparableConv exist in 1-D and 2-D only.
+for _n in (1, 2, 3):
+    CLASSES |= {
+        f"Conv{_n}D": _conv(_n),
+        f"Convolution{_n}D": _conv(_n),
+        f"Conv{_n}DTranspose": _transpose(_n),
+        f"Convolution{_n}DTranspose": _transpose(_n),
+        f"ZeroPadding{_n}D": _zero_padding(_n),
+        f"Cropping{_n}D": _cropping(_n),
+        f"UpSampling{_n}D": _upsampling(_n),
+        f"MaxPooling{_n}D": _pool("MaxPool", _n),
+        f"MaxPool{_n}D": _pool("MaxPool", _n),
+        f"AveragePooling{_n}D": _pool("AvgPool", _n),
+        f"AvgPool{_n}D": _pool("AvgPool", _n),
+        f"GlobalAveragePooling{_n}D": _global("GlobalAvgPool", _n),
+        f"GlobalAvgPool{_n}D": _global("GlobalAvgPool", _n),
+        f"GlobalMaxPooling{_n}D": _global("GlobalMaxPool", _n),
+        f"GlobalMaxPool{_n}D": _global("GlobalMaxPool", _n),
+    }
+for _n in (1, 2):
+    CLASSES |= {
+        f"DepthwiseConv{_n}D": _depthwise(_n),
+        f"SeparableConv{_n}D": _separable(_n),
+        f"SeparableConvolution{_n}D": _separable(_n),
+    }
+CLASSES |= {
     "MultiHeadAttention": _multi_head_attention,
     "Attention": _dot_attention,
     "AdditiveAttention": _additive_attention,
@@ -248,7 +309,9 @@ CLASSES = {
     "Softmax": lambda cfg, ranks: kinds.Activation("softmax"),
     "Identity": lambda cfg, ranks: kinds.Activation("linear"),
     "Dropout": _dropout,
+    "SpatialDropout1D": _dropout,
     "SpatialDropout2D": _dropout,
+    "SpatialDropout3D": _dropout,
     "Rescaling": _rescaling,
     "LayerScale": lambda cfg, ranks: kinds.LayerScale(count(cfg, "projection_dim")),
     "CustomScaleLayer": lambda cfg, ranks: kinds.ScaledAdd(number(cfg, "scale", 1.0)),
@@ -258,8 +321,8 @@ CLASSES = {
         count(cfg, "depth_radius", 2, minimum=0), number(cfg, "bias", 2.0), number(cfg, "alpha", 1e-4), number(cfg, "beta", 0.75)
     ),
     "ZeroPaddedShortcut": lambda cfg, ranks: kinds.PadShortcut(count(cfg, "filters"), count(cfg, "stride", 2)),
-    "ConstantPadding2D": lambda cfg, ranks: kinds.ZeroPadding2D(sides(cfg, "padding", 0)),
-    "Subsample2D": lambda cfg, ranks: kinds.MaxPool2D(kernel=1, stride=one_or_pair(cfg, "strides", 2)),
+    "ConstantPadding2D": lambda cfg, ranks: _constant_padding(cfg),
+    "Subsample2D": lambda cfg, ranks: _subsample(cfg),
 }
 """Keras class name -> builder of the spec layer (``cfg`` is the layer's config, ``ranks`` the
 per-sample ranks of its inputs where the config records them)."""

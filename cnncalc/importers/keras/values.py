@@ -75,6 +75,44 @@ def one_or_pair(cfg, key: str, default=REQUIRED, *, minimum: int = 1):
     return h if h == w else (h, w)
 
 
+def spatial(cfg, key: str, n: int, default=REQUIRED, *, minimum: int = 1):
+    """A window argument of a layer over ``n`` spatial axes (``kernel_size: 5`` or ``[5]`` for a
+    Conv1D, ``[3, 3, 3]`` for a Conv3D), one integer when every axis agrees (as the kinds take it)."""
+    if n == 2:
+        return one_or_pair(cfg, key, default, minimum=minimum)
+    value = _get(cfg, key, default)
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(values) not in (1, n):
+        raise ConfigError(f"'{key}' must be one integer or {n}, got {shown(value)}")
+    values = [integer(v, key, minimum=minimum) for v in values]
+    return values[0] if len(set(values)) == 1 else tuple(values)
+
+
+def spatial_sides(cfg, key: str, n: int, default) -> tuple:
+    """Keras' ZeroPadding1D/3D, Cropping1D/3D argument as one ``(before, after)`` per axis: 1-D
+    ``n`` or ``[before, after]``; 3-D ``n``, ``[d, h, w]`` or ``[[d1, d2], [h1, h2], [w1, w2]]``."""
+    if n == 2:
+        return sides(cfg, key, default)
+    value = _get(cfg, key, default)
+    if n == 1:
+        if isinstance(value, (list, tuple)):
+            if len(value) != 2:
+                raise ConfigError(f"'{key}' must be n or [before, after], got {shown(value)}")
+            return ((integer(value[0], key, minimum=0), integer(value[1], key, minimum=0)),)
+        v = integer(value, key, minimum=0)
+        return ((v, v),)
+    if isinstance(value, (list, tuple)) and len(value) == n and all(isinstance(v, (list, tuple)) for v in value):
+        if any(len(v) != 2 for v in value):
+            raise ConfigError(f"'{key}' must be n, {n} integers or {n} [before, after] pairs, got {shown(value)}")
+        return tuple((integer(a, key, minimum=0), integer(b, key, minimum=0)) for a, b in value)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ConfigError(f"'{key}' must be n, {n} integers or {n} [before, after] pairs, got {shown(value)}")
+        return tuple((integer(v, key, minimum=0),) * 2 for v in value)
+    v = integer(value, key, minimum=0)
+    return ((v, v),) * n
+
+
 def sides(cfg, key: str, default) -> tuple:
     """Keras' ZeroPadding2D/Cropping2D argument (``n``, ``[h, w]``, ``[[t, b], [l, r]]``) as
     ``((top, bottom), (left, right))``."""
@@ -122,10 +160,12 @@ def axes(cfg, key: str = "axis", default=-1) -> list[int]:
     return [integer(a, key) for a in values]
 
 
-def padding_mode(cfg) -> str:
+def padding_mode(cfg, causal: bool = False) -> str:
+    """``same`` or ``valid`` (and ``causal`` for a Conv1D)."""
     padding = text(cfg, "padding", "valid").lower()
-    if padding not in ("same", "valid"):
-        raise ConfigError(f"padding '{padding}' is not supported (same or valid)")
+    modes = ("same", "valid", "causal") if causal else ("same", "valid")
+    if padding not in modes:
+        raise ConfigError(f"padding '{padding}' is not supported ({', '.join(modes[:-1])} or {modes[-1]})")
     return padding
 
 
