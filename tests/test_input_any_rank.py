@@ -268,9 +268,10 @@ def test_an_onnx_file_of_any_input_rank_on_the_command_line(tmp_path):
     assert code == 0 and "5,560" in out and "5,560" in out
 
 
-def test_a_one_d_convolution_n_x_c_x_t_keeps_the_files_order_and_is_counted_as_not_counted():
-    """cnncalc has no 1-D convolution kind: the input keeps ONNX's ``C x T`` (a non-image tensor's
-    layout), the Conv is a row of exact shape and parameters whose MACs are not counted."""
+def test_a_one_d_convolution_reads_n_x_c_x_t_as_steps_x_channels_and_is_counted():
+    """A Conv reads ``N x C x T`` channels first: the input is shown ``T x C`` (as an image's
+    ``N x C x H x W`` is ``H x W x C``) and the Conv1D row is counted (tests/test_conv_nd.py has
+    the rest)."""
     nodes = [
         helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[5]),
         helper.make_node("Relu", ["c"], ["r"]),
@@ -280,10 +281,10 @@ def test_a_one_d_convolution_n_x_c_x_t_keeps_the_files_order_and_is_counted_as_n
     ]
     model = _onnx(nodes, {"w": (8, 1, 5), "b": (8,), "w2": (3, 8), "b2": (3,)}, (1, 1, 128))
     a = analyze(from_onnx(model))
-    assert a.input == (1, 128) and a.layers[1].output == (8, 124)
+    assert a.input == (128, 1) and a.layers[1].output == (124, 8) and a.layers[1].kind == "Conv1D"
     assert a.totals.params == float_elements(model) == 8 * 5 + 8 + 3 * 8 + 3
-    assert [r.name for r in a.uncounted][0] == a.layers[1].name
-    assert "a 1-D convolution" in a.warnings[0]
+    assert not a.uncounted and a.totals.macs == 124 * 5 * 8 + 8 * 3
+    assert [r.rf for r in a.layers[:3]] == [1, 5, 5]
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,11 +59,16 @@ def explicit_padding(padding, axis: int, n: int = 2):
     return spread(padding, n)[axis]
 
 
+def unit(layer) -> str:
+    """The unit of a spatial axis in messages: a signal's steps, an image's or a volume's pixels."""
+    return "step" if spatial_rank(layer) == 1 else "pixel"
+
+
 def _too_large(layer, k, k_eff, n, p):
     kernel = f"kernel {k}" + (f" (dilated to {k_eff})" if k_eff != k else "")
     return SpecError(
         f"layer '{layer.name}': {kernel} is larger than its {'padded ' if p else ''}input of "
-        f"{n + 2 * p} pixels"
+        f"{n + 2 * p} {unit(layer)}s"
     )
 
 
@@ -117,7 +122,7 @@ def window_output(layer, n, k, s, d, padding, axis: int, warn: Warn, ceil_mode=F
         axis_name = AXIS_WORDS[rank][axis] + ("s" if dropped > 1 else "")
         warn(
             f"layer '{layer.name}': floor((n + 2p - k)/s) drops the last {dropped} {axis_name} of "
-            f"its {n}-pixel input (kernel {k_eff}, stride {s}, padding {p}); an input of "
+            f"its {n}-{unit(layer)} input (kernel {k_eff}, stride {s}, padding {p}); an input of "
             f"{n + s - span % s} fits exactly"
         )
     return floordiv(span, s) + 1

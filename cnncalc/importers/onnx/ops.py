@@ -20,20 +20,23 @@ from .node import ALIAS, Fallback, Outputs
 from .tensors import Data, Unknown, inner_dims, onnx_axes_of, shape_of, spec_axis
 
 
-def _spatial(values, what, default):
+def _spatial(values, what, default, n: int = 2):
+    """One value per spatial axis (``n`` of them: 1 for ``N x C x T``, 3 for ``N x C x D x H x W``)."""
     values = list(values) if values is not None else list(default)
-    if len(values) != 2:
-        raise Fallback(f"{what} {values} is not 2-D")
+    if len(values) != n:
+        raise Fallback(f"{what} {values} is not {n}-D")
     return tuple(int(v) for v in values)
 
 
-def _one_or_pair(pair_):
-    return pair_[0] if pair_[0] == pair_[1] else tuple(pair_)
+def _one_or_pair(values):
+    """One value when every spatial axis agrees (as the kinds take it), else the tuple."""
+    return values[0] if len(set(values)) == 1 else tuple(values)
 
 
-def _padding(op, *, zero="valid"):
-    """``(padding, pre)`` for a Conv/pool: ``padding`` as the kind takes it and ``pre`` a
-    ``((top, bottom), (left, right))`` padding to apply first when ONNX pads unevenly."""
+def _padding(op, *, zero="valid", n: int = 2):
+    """``(padding, pre)`` for a Conv/pool over ``n`` spatial axes: ``padding`` as the kind takes it
+    and ``pre`` one ``(before, after)`` per axis (``((top, bottom), (left, right))``) to apply
+    first when ONNX pads unevenly."""
     auto = op.attr("auto_pad", "NOTSET")
     if auto in ("SAME_UPPER", "SAME_LOWER"):
         return "same", None
@@ -43,18 +46,20 @@ def _padding(op, *, zero="valid"):
     if pads is None:
         return zero, None
     pads = [int(p) for p in pads]
-    if len(pads) != 4:
-        raise Fallback(f"pads {pads} are not 2-D")
-    top, left, bottom, right = pads
-    if top == bottom and left == right:
-        if top == left == 0:
+    if len(pads) != 2 * n:
+        raise Fallback(f"pads {pads} are not {n}-D")
+    before, after = pads[:n], pads[n:]
+    if before == after:
+        if not any(before):
             return zero, None
-        return _one_or_pair((top, left)), None
-    return zero, ((top, bottom), (left, right))
+        return _one_or_pair(before), None
+    return zero, tuple(zip(before, after))
 
 
 def _chain(pre, layer):
-    return (kinds.ZeroPadding2D(pre), layer) if pre is not None else layer
+    if pre is None:
+        return layer
+    return (getattr(kinds, f"ZeroPadding{len(pre)}D")(pre), layer)
 
 
 def scalar_of(value):
@@ -68,7 +73,12 @@ def scalar_of(value):
 
 
 IMAGE_OPS = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization", "LRN", "Resize", "Upsample", "InstanceNormalization"})
-"""Operators that read an ``N x C x H x W`` image: a rank-4 tensor they read is taken as one."""
+"""Operators that read an ``N x C x H x W`` image: a rank-4 tensor they read is taken as one (and
+a rank-3 or rank-5 input they read as a signal ``N x C x T`` or a volume ``N x C x D x H x W``)."""
+
+IMAGE_RANKS = (2, 3, 4)
+"""The per-sample ranks of a channels-first tensor shown channels last: a signal ``T x C``, an
+image ``H x W x C``, a volume ``D x H x W x C``."""
 
 KEEPS_LAYOUT = frozenset({"Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Clip", "Dropout", "Identity", "Cast", "Split", "Slice", "Concat", "Pad", "Exp", "Sqrt", "Erf", "Pow"})
 """Operators whose output has the layout of their input (for :meth:`_Reader.read_as_image`)."""
@@ -76,15 +86,24 @@ KEEPS_LAYOUT = frozenset({"Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Clip
 
 def _need_image(op, what):
     if not op.image:
-        raise Fallback(f"{what} of an N x H x W x C or non-image tensor" if op.rank == 4 else f"a {op.rank - 2}-D {what}")
+        raise Fallback(f"{what} of an N x H x W x C or non-image tensor" if op.rank == 4 else f"{what} of a rank-{op.rank} tensor in its own layout")
+
+
+def _spatial_rank(op, what) -> int:
+    """The number of spatial axes of the image, signal or volume an operator reads (1, 2 or 3)."""
+    _need_image(op, what)
+    n = op.rank - 2
+    if n not in (1, 2, 3):
+        raise Fallback(f"a {n}-D {what}")
+    return n
 
 
 def _image_first(op, build, what):
-    """``build(op)`` for an operator that reads ``N x C x H x W``: a rank-4 tensor that the reader
-    kept in ONNX order (its producer could not tell it feeds an image operator) is shown channels
-    last first, by a Permute row."""
+    """``build(op)`` for an operator that reads ``N x C x H x W`` (``N x C x T``, ``N x C x D x H x W``):
+    a tensor that the reader kept in ONNX order (its producer could not tell it feeds an image
+    operator) is shown channels last first, by a Permute row."""
     data = op.data[0]
-    if data.image or data.rank != 4 or data.batch_axis != 0:
+    if data.image or data.rank not in (3, 4, 5) or data.batch_axis != 0:
         return build(op)
     image = replace(data, shape=shape_of(data.shape, True), image=True)
     op.reader.data[op.inputs[op.data_index[0]]] = image
@@ -93,59 +112,68 @@ def _image_first(op, build, what):
     finally:
         op.reader.data[op.inputs[op.data_index[0]]] = data
     layers = result if isinstance(result, tuple) else (result,)
-    return (kinds.Permute((1, 2, 0)), *layers)
+    n = len(data.shape)
+    return (kinds.Permute((*range(1, n), 0)), *layers)
 
 
 def _conv(op):
-    _need_image(op, "convolution")
-    c_out, c_in_g, kh, kw = op.weight(1)
+    n = _spatial_rank(op, "convolution")
+    c_out, c_in_g, *kernel = op.weight(1)
+    if len(kernel) != n:
+        raise op.mismatch(f"its weight {'x'.join(map(str, (c_out, c_in_g, *kernel)))} has {len(kernel)} spatial axes, its input {n}")
     groups = int(op.attr("group", 1))
     c_in = op.data[0].shape[-1]
+    weight = "x".join(map(str, (c_out, c_in_g, *kernel)))
     if is_number(c_in) and c_in_g * groups != c_in:
-        raise op.mismatch(f"its weight {c_out}x{c_in_g}x{kh}x{kw} in {groups} group(s) reads {c_in_g * groups} channels, its input has {c_in}")
+        raise op.mismatch(f"its weight {weight} in {groups} group(s) reads {c_in_g * groups} channels, its input has {c_in}")
     if c_out % groups:
         raise op.mismatch(f"{c_out} output channels do not split into {groups} groups")
-    stride = _one_or_pair(_spatial(op.attr("strides"), "strides", (1, 1)))
-    dilation = _one_or_pair(_spatial(op.attr("dilations"), "dilations", (1, 1)))
-    kernel = _one_or_pair((kh, kw))
-    padding, pre = _padding(op)
+    stride = _one_or_pair(_spatial(op.attr("strides"), "strides", (1,) * n, n))
+    dilation = _one_or_pair(_spatial(op.attr("dilations"), "dilations", (1,) * n, n))
+    kernel = _one_or_pair(kernel)
+    padding, pre = _padding(op, n=n)
     bias = op.has(2)
     if bias:
         dims = op.weight(2)
         if product(dims) != c_out:
             raise op.mismatch(f"its bias has {product(dims)} values for {c_out} output channels")
-    if groups > 1 and groups == c_in and c_in_g == 1:
-        layer = kinds.DepthwiseConv2D(kernel=kernel, stride=stride, padding=padding, dilation=dilation, multiplier=c_out // groups, bias=bias)
+    if groups > 1 and groups == c_in and c_in_g == 1 and n in (1, 2):
+        layer = getattr(kinds, f"DepthwiseConv{n}D")(kernel=kernel, stride=stride, padding=padding, dilation=dilation, multiplier=c_out // groups, bias=bias)
     else:
-        layer = kinds.Conv2D(c_out, kernel=kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
+        layer = getattr(kinds, f"Conv{n}D")(c_out, kernel=kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
     return _chain(pre, layer)
 
 
 def _conv_transpose(op):
-    _need_image(op, "transposed convolution")
+    n = _spatial_rank(op, "transposed convolution")
     if int(op.attr("group", 1)) != 1 or op.attr("output_shape") is not None:
         raise Fallback("groups or output_shape")
-    c_in_w, c_out, kh, kw = op.weight(1)
+    c_in_w, c_out, *kernel = op.weight(1)
+    weight = "x".join(map(str, (c_in_w, c_out, *kernel)))
+    if len(kernel) != n:
+        raise op.mismatch(f"its weight {weight} has {len(kernel)} spatial axes, its input {n}")
     c_in = op.data[0].shape[-1]
     if is_number(c_in) and c_in_w != c_in:
-        raise op.mismatch(f"its weight {c_in_w}x{c_out}x{kh}x{kw} reads {c_in_w} channels, its input has {c_in}")
+        raise op.mismatch(f"its weight {weight} reads {c_in_w} channels, its input has {c_in}")
     bias = op.has(2)
     if bias:
         op.weight(2)
-    stride = _one_or_pair(_spatial(op.attr("strides"), "strides", (1, 1)))
-    dilation = _one_or_pair(_spatial(op.attr("dilations"), "dilations", (1, 1)))
-    out_pad = _one_or_pair(_spatial(op.attr("output_padding"), "output_padding", (0, 0)))
-    kernel = _one_or_pair((kh, kw))
+    stride = _one_or_pair(_spatial(op.attr("strides"), "strides", (1,) * n, n))
+    dilation = _one_or_pair(_spatial(op.attr("dilations"), "dilations", (1,) * n, n))
+    out_pad = _one_or_pair(_spatial(op.attr("output_padding"), "output_padding", (0,) * n, n))
+    kernel = _one_or_pair(kernel)
+    cls = getattr(kinds, f"Conv{n}DTranspose")
     auto = op.attr("auto_pad", "NOTSET")
     if auto in ("SAME_UPPER", "SAME_LOWER"):
-        return kinds.Conv2DTranspose(c_out, kernel=kernel, stride=stride, padding="same", dilation=dilation, bias=bias)
+        return cls(c_out, kernel=kernel, stride=stride, padding="same", dilation=dilation, bias=bias)
     # ONNX: out = (n - 1) s + d(k - 1) + 1 + output_padding - (pad_begin + pad_end): Keras' 'valid'
     # transposed convolution, then the pads cropped away.
-    layer = kinds.Conv2DTranspose(c_out, kernel=kernel, stride=stride, padding="valid", output_padding=out_pad, dilation=dilation, bias=bias)
-    pads = [int(p) for p in (op.attr("pads") or (0, 0, 0, 0))] if auto != "VALID" else [0, 0, 0, 0]
-    top, left, bottom, right = pads
+    layer = cls(c_out, kernel=kernel, stride=stride, padding="valid", output_padding=out_pad, dilation=dilation, bias=bias)
+    pads = [int(p) for p in (op.attr("pads") or (0,) * (2 * n))] if auto != "VALID" else [0] * (2 * n)
+    if len(pads) != 2 * n:
+        raise Fallback(f"pads {pads} are not {n}-D")
     if any(pads):
-        return (layer, kinds.Cropping2D(((top, bottom), (left, right))))
+        return (layer, getattr(kinds, f"Cropping{n}D")(tuple(zip(pads[:n], pads[n:]))))
     return layer
 
 
@@ -228,7 +256,7 @@ def _batchnorm(op):
         dims = op.weight(i)
         if channels is not None and is_number(channels) and product(dims) != channels:
             raise op.mismatch(f"its input {i + 1} has {product(dims)} values for {channels} channels")
-    if op.rank != 4:
+    if op.rank not in (3, 4, 5) or not op.image:  # BatchNorm1d/2d/3d: channels first, shown last
         raise Fallback(f"a batch normalisation of a rank-{op.rank} tensor")
     return kinds.BatchNorm(epsilon=float(op.attr("epsilon", 1e-5)), momentum=float(op.attr("momentum", 0.9)))
 
@@ -269,23 +297,26 @@ def _groupnorm(op):
     return layer
 
 
-def _pool(cls):
+def _pool(kind):
+    """MaxPool / AveragePool over 1, 2 or 3 spatial axes: ``MaxPool1D``, ``MaxPool2D``, ..."""
+
     def build(op):
-        _need_image(op, "pool")
-        if _spatial(op.attr("dilations"), "dilations", (1, 1)) != (1, 1):
+        n = _spatial_rank(op, "pool")
+        if any(d != 1 for d in _spatial(op.attr("dilations"), "dilations", (1,) * n, n)):
             raise Fallback("a dilated pool")
-        kernel = _one_or_pair(_spatial(op.attr("kernel_shape"), "kernel_shape", ()))
-        stride = _one_or_pair(_spatial(op.attr("strides"), "strides", (1, 1)))
-        padding, pre = _padding(op, zero=0)
+        kernel = _one_or_pair(_spatial(op.attr("kernel_shape"), "kernel_shape", (), n))
+        stride = _one_or_pair(_spatial(op.attr("strides"), "strides", (1,) * n, n))
+        padding, pre = _padding(op, zero=0, n=n)
+        cls = getattr(kinds, f"{kind}{n}D")
         return _chain(pre, cls(kernel=kernel, stride=stride, padding=padding, ceil_mode=bool(op.attr("ceil_mode", 0))))
 
     return build
 
 
-def _global(cls):
+def _global(kind):
     def build(op):
-        _need_image(op, "global pool")
-        return cls(keepdims=True)
+        n = _spatial_rank(op, "global pool")
+        return getattr(kinds, f"{kind}{n}D")(keepdims=True)
 
     return build
 
@@ -664,19 +695,19 @@ def _pad(op):
     if not any(pads):
         return ALIAS
     data = op.data[0]
-    if rank != 4 or data.batch_axis != 0:
+    if rank not in (3, 4, 5) or data.batch_axis != 0 or (rank != 4 and not data.image):
         raise Fallback(f"padding of a rank-{rank} tensor")
     before, after = pads[:rank], pads[rank:]
-    spatial = [spec_axis(data, a) for a in range(1, 4)]
-    per = {spatial[i]: (before[i + 1], after[i + 1]) for i in range(3)}
-    if before[0] or after[0] or any(per[2]):
+    spatial = [spec_axis(data, a) for a in range(1, rank)]
+    per = {spatial[i]: (before[i + 1], after[i + 1]) for i in range(rank - 1)}
+    if before[0] or after[0] or any(per[rank - 2]):
         raise Fallback("padding of the batch or channel axis")
-    (top, bottom), (left, right) = per[0], per[1]
+    sides = tuple(per[a] for a in range(rank - 2))  # (before, after) per spatial axis
     if min(pads) < 0:
         if max(pads) > 0:
             raise Fallback("padding and cropping at once")
-        return kinds.Cropping2D(((-top, -bottom), (-left, -right)))
-    return kinds.ZeroPadding2D(((top, bottom), (left, right)))  # reflect/edge: the same shapes and counts
+        return getattr(kinds, f"Cropping{rank - 2}D")(tuple((-b, -a) for b, a in sides))
+    return getattr(kinds, f"ZeroPadding{rank - 2}D")(sides)  # reflect/edge: the same shapes and counts
 
 
 def _resize(op):
@@ -693,9 +724,10 @@ def _resize(op):
         scales = op.known_const(1, "scales").tolist()
     if op.attr("axes") is not None:
         raise Fallback("resizing selected axes")
-    if sizes is not None and len(sizes) == 4:
-        return kinds.Resize(size=(int(sizes[2]), int(sizes[3])), mode=mode)
-    if scales is None or len(scales) != 4 or float(scales[0]) != 1 or float(scales[1]) != 1:
+    rank = op.rank  # N x C x (T | H x W | D x H x W)
+    if sizes is not None and len(sizes) == rank:
+        return kinds.Resize(size=tuple(int(v) for v in sizes[2:]), mode=mode)
+    if scales is None or len(scales) != rank or float(scales[0]) != 1 or float(scales[1]) != 1:
         raise Fallback(f"scales {scales}")
     return kinds.Resize(scale=tuple(int(s) if float(s).is_integer() else float(s) for s in scales[2:]), mode=mode)
 
@@ -871,10 +903,10 @@ OPS = {
     "LayerNormalization": _layernorm,
     "InstanceNormalization": _groupnorm,
     "GroupNormalization": _groupnorm,
-    "MaxPool": lambda op: _image_first(op, _pool(kinds.MaxPool2D), "pool"),
-    "AveragePool": lambda op: _image_first(op, _pool(kinds.AvgPool2D), "pool"),
-    "GlobalAveragePool": lambda op: _image_first(op, _global(kinds.GlobalAvgPool2D), "global pool"),
-    "GlobalMaxPool": lambda op: _image_first(op, _global(kinds.GlobalMaxPool2D), "global pool"),
+    "MaxPool": lambda op: _image_first(op, _pool("MaxPool"), "pool"),
+    "AveragePool": lambda op: _image_first(op, _pool("AvgPool"), "pool"),
+    "GlobalAveragePool": lambda op: _image_first(op, _global("GlobalAvgPool"), "global pool"),
+    "GlobalMaxPool": lambda op: _image_first(op, _global("GlobalMaxPool"), "global pool"),
     **{name: _reduction for name in _REDUCTIONS},
     "Flatten": _flatten,
     "Reshape": _reshape,

@@ -21,7 +21,7 @@ from ..errors import OnnxImportError
 from .external import uses_external_data
 from .folding import Constants
 from .node import ALIAS, Fallback, Op, Outputs
-from .ops import ACTIVATIONS, IMAGE_OPS, KEEPS_LAYOUT, OPS, perm_of
+from .ops import ACTIVATIONS, IMAGE_OPS, IMAGE_RANKS, KEEPS_LAYOUT, OPS, perm_of
 from .tensors import Data, onnx_dims, shape_of
 
 FLOAT_TYPES = frozenset({1, 10, 11, 16})
@@ -227,7 +227,9 @@ class Reader:
     def input(self):
         """The graph's one input: its first axis is the batch, the rest is the per-sample shape of
         the Input row. A rank-4 input is an image (``N x C x H x W``, or ``N x H x W x C`` read
-        through tf2onnx's transpose), shown channels last; any other rank keeps the file's order
+        through tf2onnx's transpose), shown channels last, and so is a rank-3 or rank-5 input that a
+        convolution or a pool reads (a signal ``N x C x T``, a volume ``N x C x D x H x W``); any
+        other rank keeps the file's order
         (``N x T x C`` is ``T x C``, ``N x F`` a vector of ``F``), as every non-image tensor does
         (docs/import.md, "Layout")."""
         names = [i for i in self.graph.input if i.name not in self.initializers]
@@ -251,8 +253,10 @@ class Reader:
             raise OnnxImportError(
                 f"input '{info.name}' has shape {tuple(dims)}: its first axis is the batch, and cnncalc reads a sample of at least one axis after it"
             )
-        image = len(dims) == 4
-        channels_last = image and self._channels_last(info.name)
+        # rank 4: an image; rank 3 or 5: a signal N x C x T or a volume N x C x D x H x W when a
+        # convolution, a pool or a batch normalisation reads it (channels first), else as it is
+        image = len(dims) == 4 or (len(dims) in (3, 5) and self.read_as_image(info.name))
+        channels_last = len(dims) == 4 and self._channels_last(info.name)
         n, shape = dims[0], ((dims[1], dims[2], dims[3]) if channels_last else shape_of(dims[1:], image))
         if not is_number(shape[-1]):
             what = "channel count" if image else f"size of its last axis ({shape[-1]}), which sizes the weights that read it"
@@ -359,10 +363,11 @@ class Reader:
             reads, shapes = [node_name], [shape]
         if op.weights and shares is None:
             self.owner.setdefault(tuple(op.weights), op.name)
-        image, axis = op.layout if op.layout is not None else (first.image and len(shapes[0]) == 3, first.batch_axis)
+        # an image (signal, volume) stays one through rows that keep its rank
+        image, axis = op.layout if op.layout is not None else (first.image and len(shapes[0]) == len(first.shape), first.batch_axis)
         if axis is not None and axis > len(shapes[0]):
             axis = len(shapes[0])  # a row that dropped axes after the batch (a reduction)
-        self.data[output] = Data(reads[0], shapes[0], bool(image and axis == 0 and len(shapes[0]) == 3), axis)
+        self.data[output] = Data(reads[0], shapes[0], bool(image and axis == 0 and len(shapes[0]) in IMAGE_RANKS), axis)
 
     def _shared(self, op):
         """The node whose weights this one reuses: the same initializers, in the same order (a
@@ -397,7 +402,10 @@ class Reader:
             if not out:
                 continue
             dims = self.inferred.get(out)
-            shape = self._inferred_shape(dims)
+            source = next(self.data[t] for t in node.input if t in self.data)
+            # channels first like its input (a signal's or a volume's), or an image
+            image = bool(dims) and (len(dims) == 4 or (source.image and len(dims) == len(source.shape) + 1))
+            shape = self._inferred_shape(dims, image)
             if shape is None:
                 raise OnnxImportError(
                     f"node '{name}' ({what}): cnncalc has no rule for it and onnx.shape_inference cannot tell its output shape {dims or ''}".rstrip()
@@ -405,12 +413,11 @@ class Reader:
             node_name = name if k == 0 else self._unique(f"{name}:{k}")
             # The shape holds for the file's input only; an Opaque row reads one tensor (the first
             # computed input: a MatMul of two tensors is counted, not traced, past the second).
-            source = next(self.data[t] for t in node.input if t in self.data)
             layer = kinds.Opaque(class_name=node.op_type, output=shape, weights=weights if k == 0 else 0, non_trainable=0, input=source.shape, reason=reason, name=node_name)
             self._add(Node(layer, (reads[0],)), shape)
-            self.data[out] = Data(node_name, shape, image=len(dims) == 4 and len(shape) == 3)
+            self.data[out] = Data(node_name, shape, image=image and len(shape) in IMAGE_RANKS)
 
-    def _inferred_shape(self, dims):
+    def _inferred_shape(self, dims, image=None):
         if not dims or len(dims) < 2:
             return None
         symbols = {}
@@ -426,7 +433,7 @@ class Reader:
                 out.append(symbols[d])
             else:
                 return None
-        return shape_of(out, len(out) == 3)
+        return shape_of(out, len(out) == 3 if image is None else image)
 
     def fold_bias(self, op, k):
         """``MatMul`` then ``Add`` of a ``units``-vector: one Dense with a bias (Gemm's form)."""
@@ -463,7 +470,11 @@ class Reader:
         self.nodes.append(node)
 
 
-_ROLES = {kinds.ZeroPadding2D: "pad", kinds.Cropping2D: "crop", kinds.Permute: "layout"}
+_ROLES = {
+    **{getattr(kinds, f"ZeroPadding{n}D"): "pad" for n in (1, 2, 3)},
+    **{getattr(kinds, f"Cropping{n}D"): "crop" for n in (1, 2, 3)},
+    kinds.Permute: "layout",
+}
 """The helper layers a builder may chain around the node's own layer, and their name suffixes."""
 
 

@@ -2,7 +2,8 @@
 
 ONNX tensors carry the batch first; cnncalc's shapes are per sample, and images are shown channels
 last. :class:`Data` records how a computed tensor's ONNX dimensions map onto its per-sample shape
-(docs/import.md, "Layout"): an image ``N x C x H x W`` is ``H x W x C``; any other tensor keeps the
+(docs/import.md, "Layout"): an image ``N x C x H x W`` is ``H x W x C`` (a signal ``N x C x T`` that a
+convolution reads is ``T x C``, a volume ``N x C x D x H x W`` is ``D x H x W x C``); any other tensor keeps the
 ONNX order without its batch axis (a ViT's ``N x tokens x channels``, Swin's ``N x H x W x C``);
 a tensor into which an exporter folded a batch of 1 (Swin's windows ``B nW x 7 x 7 x C``) keeps
 every ONNX axis. The helpers convert shapes and axes between the two.
@@ -25,8 +26,9 @@ class Data:
       shape): the first, or where a transpose moved it (``nn.MultiheadAttention``'s
       ``L x N x E``); ``None`` when an exporter folded a batch of 1 into another axis (Swin's
       windows), and then every ONNX axis is an axis of the shape.
-    - ``image``: a rank-4 tensor with its batch first, read as ``N x C x H x W`` and shown
-      ``H x W x C``; any other tensor keeps the ONNX order.
+    - ``image``: a tensor with its batch first, read channels first (``N x C x H x W``; a signal
+      ``N x C x T``, a volume ``N x C x D x H x W``) and shown channels last (``H x W x C``,
+      ``T x C``, ``D x H x W x C``); any other tensor keeps the ONNX order.
     """
 
     node: str
@@ -57,7 +59,7 @@ class Unknown:
 def inner_dims(data) -> tuple:
     """The per-sample dimensions in ONNX order (``C x H x W`` for an image)."""
     s = tuple(data.shape)
-    return (s[2], s[0], s[1]) if data.image else s
+    return (s[-1], *s[:-1]) if data.image else s
 
 
 def onnx_dims(data, batch) -> tuple:
@@ -70,9 +72,10 @@ def onnx_dims(data, batch) -> tuple:
 
 
 def shape_of(inner, image) -> tuple:
-    """The per-sample shape of per-sample ONNX dimensions (an image's ``C x H x W`` is ``H x W x C``)."""
+    """The per-sample shape of per-sample ONNX dimensions (an image's ``C x H x W`` is ``H x W x C``,
+    a signal's ``C x T`` is ``T x C``)."""
     inner = tuple(inner)
-    return (inner[1], inner[2], inner[0]) if image else inner
+    return (*inner[1:], inner[0]) if image else inner
 
 
 def spec_axis(data, axis) -> int:
@@ -87,9 +90,12 @@ def spec_axis(data, axis) -> int:
         if a == data.batch_axis:
             raise Fallback("an operation along the batch axis")
         a -= 1 if a > data.batch_axis else 0
-    return {0: 2, 1: 0, 2: 1}[a] if data.image else a
+    if not data.image:
+        return a
+    return len(data.shape) - 1 if a == 0 else a - 1  # channels first in ONNX, last here
 
 
 def onnx_axes_of(data) -> list:
     """``perm[i]``: the per-sample ONNX axis that shape axis ``i`` is."""
-    return [1, 2, 0] if data.image else list(range(len(data.shape)))
+    n = len(data.shape)
+    return [*range(1, n), 0] if data.image else list(range(n))
