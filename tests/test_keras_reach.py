@@ -328,8 +328,9 @@ def test_attention_called_by_keyword_with_a_mask_and_returning_its_scores(tmp_pa
     assert result.ok, [(r.name, r.ours, r.keras) for r in result.mismatches]
 
 
-def test_a_pool_over_tokens_is_a_reduction_not_an_unknown_layer():
-    """GlobalAveragePooling1D / GlobalMaxPooling1D at the end of a transformer: Reduce over the steps."""
+def test_a_pool_over_tokens_is_a_global_pool_not_an_unknown_layer():
+    """GlobalAveragePooling1D / GlobalMaxPooling1D at the end of a transformer: the 1-D global pools
+    over the steps (tests/test_conv_nd.py has the rest of the 1-D layers)."""
     inputs = keras.Input((4, 4, 8), name="image")
     tokens = keras.layers.Reshape((16, 8), name="tokens")(inputs)
     mean = keras.layers.GlobalAveragePooling1D(name="mean")(tokens)
@@ -337,7 +338,7 @@ def test_a_pool_over_tokens_is_a_reduction_not_an_unknown_layer():
     x = keras.layers.Concatenate(name="cat")([mean, keras.layers.Flatten(name="flat")(peak)])
     model = keras.Model(inputs, keras.layers.Dense(3, name="head")(x), name="pools")
     a = analyze(from_keras(model))
-    assert (a.row("mean").kind, a.row("mean").output, a.row("peak").output) == ("Reduce", (8,), (1, 8))
+    assert (a.row("mean").kind, a.row("mean").output, a.row("peak").kind, a.row("peak").output) == ("GlobalAvgPool1D", (8,), "GlobalMaxPool1D", (1, 8))
     assert not a.uncounted and a.totals.params == model.count_params() == 16 * 3 + 3
 
 
