@@ -8,7 +8,7 @@ docstring and in docs/conventions.md.
 from __future__ import annotations
 
 from ..arith import product
-from .base import pair
+from .base import spread
 
 
 def macs(row):
@@ -42,9 +42,8 @@ def output_elements(row):
 
 
 def window_times_output(row):
-    """TensorFlow's ``flops_registry._pool_flops``: kernel area x output elements."""
-    kh, kw = pair(row.layer.kernel)
-    return kh * kw * product(row.output)
+    """TensorFlow's ``flops_registry._pool_flops``: kernel area (volume, length) x output elements."""
+    return product(spread(row.layer.kernel, len(row.output) - 1)) * product(row.output)
 
 
 def parameters(row):
