@@ -218,6 +218,35 @@ def test_onnx_volume_with_depthwise_groups_and_a_global_pool():
     assert a.totals.params == 8 * 27 and a.totals.macs == 6 * 10 * 10 * 8 * 27
 
 
+def test_onnx_signal_through_a_2d_convolution_and_back():
+    """``x.unsqueeze(2)`` into a ``Conv2d`` of kernel ``1 x k``, ``squeeze(2)`` back into a
+    ``Conv1d``, ``BatchNorm1d``, then ``x.mean(-1)``: the squeezed tensor is in the file's order,
+    shown channels last by a Permute before the Conv1D (and the rows after it stay channels last);
+    the mean over the steps is a global pool."""
+    nodes = [
+        helper.make_node("Unsqueeze", ["x", "ax"], ["u"], name="unsqueeze"),
+        helper.make_node("Conv", ["u", "w1"], ["c1"], kernel_shape=[1, 3], name="conv2d"),
+        helper.make_node("Squeeze", ["c1", "ax"], ["s"], name="squeeze"),
+        helper.make_node("Conv", ["s", "w2"], ["c2"], kernel_shape=[3], name="conv1d"),
+        helper.make_node("BatchNormalization", ["c2", "g", "beta", "m", "v"], ["n"], name="bn"),
+        helper.make_node("ReduceMean", ["n"], ["y"], axes=[-1], keepdims=0, name="mean"),
+    ]
+    model = _onnx(nodes, {"w1": (8, 4, 1, 3), "w2": (2, 8, 3), "g": (2,), "beta": (2,), "m": (2,), "v": (2,)}, (1, 4, 20))
+    model.graph.initializer.append(numpy_helper.from_array(np.array([2], dtype=np.int64), "ax"))
+    a = analyze(from_onnx(model))
+    assert [(r.name, r.kind, r.output) for r in a.layers] == [
+        ("x", "Input", (4, 20)),  # read by an Unsqueeze, not by a convolution: the file's order
+        ("unsqueeze", "Reshape", (1, 20, 4)),
+        ("conv2d", "Conv2D", (1, 18, 8)),
+        ("squeeze", "Reshape", (8, 18)),
+        ("conv1d.layout", "Permute", (18, 8)),
+        ("conv1d", "Conv1D", (16, 2)),
+        ("bn", "BatchNorm", (16, 2)),
+        ("mean", "GlobalAvgPool1D", (2,)),
+    ]
+    assert a.totals.macs == 18 * 3 * 4 * 8 + 16 * 3 * 8 * 2 and not a.uncounted
+
+
 # --------------------------------------------------------------------------------------------
 # torch: the FLOP counter on the modules whose ONNX exports are stored
 # --------------------------------------------------------------------------------------------

@@ -113,6 +113,7 @@ def _image_first(op, build, what):
         op.reader.data[op.inputs[op.data_index[0]]] = data
     layers = result if isinstance(result, tuple) else (result,)
     n = len(data.shape)
+    op.layout = (True, 0)  # the output is channels last, as the operator's on an image
     return (kinds.Permute((*range(1, n), 0)), *layers)
 
 
@@ -321,20 +322,23 @@ def _global(kind):
     return build
 
 
-def _reduce(cls):
-    """``x.mean((2, 3))``: ReduceMean over the spatial axes is a global pool (on either layout)."""
+def _reduce(kind):
+    """``x.mean((2, 3))``: ReduceMean over the spatial axes is a global pool (on either layout);
+    ``x.mean(-1)`` of a signal ``N x C x T`` and ``x.mean((2, 3, 4))`` of a volume too."""
 
     def build(op):
         axes = op.attr("axes")
         if axes is None and op.has(1):
             axes = op.known_const(1, "axes").tolist()
-        if axes is None or op.rank != 4 or op.data[0].batch_axis != 0:
+        rank = op.rank
+        if axes is None or rank not in (3, 4, 5) or op.data[0].batch_axis != 0:
             raise Fallback(f"a reduction over axes {axes}")
         data = op.data[0]
+        cls = getattr(kinds, f"{kind}{rank - 2}D")
         spec = sorted(spec_axis(data, a) for a in axes)
-        if spec == [0, 1] and data.image:
+        if spec == list(range(rank - 2)) and data.image:
             return cls(keepdims=bool(op.attr("keepdims", 1)))
-        if sorted(int(a) % 4 for a in axes) == [2, 3] and not data.image:
+        if sorted(int(a) % rank for a in axes) == list(range(2, rank)) and not data.image and rank == 4:
             # an N x C x H x W tensor the exporter's reshapes left in ONNX order: shown channels
             # last first (a Permute), then the global pool
             op.layout = (True, 0)
@@ -355,7 +359,7 @@ def _reduction(op):
     any other axes a Reduce."""
     if op.type in ("ReduceMean", "ReduceMax"):
         try:
-            return _reduce(kinds.GlobalAvgPool2D if op.type == "ReduceMean" else kinds.GlobalMaxPool2D)(op)
+            return _reduce("GlobalAvgPool" if op.type == "ReduceMean" else "GlobalMaxPool")(op)
         except Fallback:
             pass
     axes = op.attr("axes")
