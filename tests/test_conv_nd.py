@@ -20,7 +20,7 @@ import sympy
 
 from cnncalc import analyze, from_onnx
 from cnncalc.cli import main
-from cnncalc.spec import Dense, Input, Sequential, SpecError
+from cnncalc.spec import Dense, Input, Resize, Sequential, SpecError
 from cnncalc.kinds import (
     AvgPool1D,
     AvgPool3D,
@@ -428,11 +428,11 @@ def test_the_keras_bridge_builds_1d_and_3d_specs():
         Input(64, 3), Conv1D(8, 5, padding="causal", dilation=2), Conv1D(8, 3, stride=2, dilation=2),
         Conv1D(8, 3, stride=2, dilation=2, padding="causal"), Conv1D(8, 3, padding=2), SeparableConv1D(8, 3),
         DepthwiseConv1D(3, multiplier=2), MaxPool1D(3, stride=2, padding=1, ceil_mode=True), AvgPool1D(2, padding=1),
-        Cropping1D((0, 1)), Conv1DTranspose(4, 3, stride=2), GlobalAvgPool1D(), Dense(2),
+        Cropping1D((0, 1)), Resize(scale=2), Conv1DTranspose(4, 3, stride=2), GlobalAvgPool1D(), Dense(2),
     ])
     volume = Sequential([
         Input(8, 16, 16, 2), Conv3D(8, (3, 5, 5), stride=(1, 2, 2)), Conv3D(8, 3, stride=2, dilation=2), MaxPool3D(2, padding=1),
-        AvgPool3D((1, 2, 2)), ZeroPadding3D(1), Conv3DTranspose(4, 3, stride=2, padding="valid"), Conv3D(4, 3, groups=2), GlobalAvgPool3D(keepdims=True),
+        AvgPool3D((1, 2, 2)), ZeroPadding3D(1), Resize(scale=(1, 2, 2)), Conv3DTranspose(4, 3, stride=2, padding="valid"), Conv3D(4, 3, groups=2), GlobalAvgPool3D(keepdims=True),
     ])
     for spec in (signal, volume):
         result = check(spec)
