@@ -17,6 +17,8 @@ import pathlib
 import numpy as np
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnncalc import analyze, from_onnx
 from cnncalc.cli import main
@@ -34,6 +36,7 @@ from cnncalc.kinds import (
     GlobalAvgPool1D,
     GlobalAvgPool3D,
     MaxPool1D,
+    MaxPool2D,
     MaxPool3D,
     SeparableConv1D,
     ZeroPadding3D,
@@ -64,6 +67,38 @@ def test_a_conv1d_counts_as_a_conv2d_of_height_one():
     # weights g * k * (C_in/g) * (C_out/g) = 2 * 5 * 2 * 4, MACs T_out * weights
     assert one.totals.weights == two.totals.weights == 80 and one.totals.biases == 8
     assert one.totals.macs == two.totals.macs == 96 * 80
+
+
+def _last_row(*layers):
+    """The last row's output, counts and field along the last spatial axis, or its error (in
+    pixels: a 1-D message counts steps)."""
+    try:
+        a = analyze(Sequential(layers))
+    except SpecError as exc:
+        return str(exc).replace(" steps", " pixels").replace("-step ", "-pixel ")
+    r = a.layers[-1]
+    return r.output[-2:], r.weights, r.biases, r.macs, r.receptive.axes[-1] if r.receptive else None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 40), c=st.sampled_from([2, 4]), f=st.sampled_from([2, 4, 8]), k=st.integers(1, 7), s=st.integers(1, 4),
+    d=st.integers(1, 3), padding=st.sampled_from(["same", "valid", 0, 1, 3]), groups=st.sampled_from([1, 2]),
+)
+def test_1d_and_3d_equal_the_2d_kind_on_one_row(n, c, f, k, s, d, padding, groups):
+    """Whatever the hyper-parameters, a Conv1D (a Conv3D of depth 1, a 1-D pool) is the Conv2D of
+    kernel ``1 x k`` on ``1 x n`` (the MaxPool2D): the same output, parameters, MACs and field
+    along the axis, or the same error."""
+    conv = {"stride": s, "dilation": d, "groups": groups, "name": "c"}
+    explicit = not isinstance(padding, str)
+    one = _last_row(Input(n, c), Conv1D(f, k, padding=padding, **conv))
+    two = _last_row(Input(1, n, c), Conv2D(f, (1, k), padding=(0, padding) if explicit else padding, **conv))
+    three = _last_row(Input(1, 1, n, c), Conv3D(f, (1, 1, k), padding=(0, 0, padding) if explicit else padding, **conv))
+    assert one == two == three
+    pool = {"stride": s, "name": "c"}
+    assert _last_row(Input(n, c), MaxPool1D(k, padding=padding, **pool)) == _last_row(
+        Input(1, n, c), MaxPool2D((1, k), padding=(0, padding) if explicit else padding, **pool)
+    )
 
 
 def test_conv1d_padding_same_valid_causal_with_strides_and_dilation():
