@@ -45,7 +45,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "learned": ("Learned", "ClassToken"),
     "shaping": ("Permute", "Slice", "Take", "Tile"),
     "reduce": ("Reduce",),
-    "attention": ("MultiHeadAttention", "Attention", "AdditiveAttention"),
+    "attention": ("MultiHeadAttention", "Attention", "AdditiveAttention", "ScaledDotProductAttention", "SDPA_ROLES"),
 }
 """Every kind module (a family) and the public names it defines: the one registration of a
 family. Importing a module registers its kinds (:func:`~.registry.register`)."""

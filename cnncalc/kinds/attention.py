@@ -483,3 +483,174 @@ for _cls, _prefix in ((Attention, "attention"), (AdditiveAttention, "additive_at
             merge=True,
         )
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Scaled dot-product attention of computed query, key and value (ONNX's Attention operator)
+# ------------------------------------------------------------------------------------------------
+
+SDPA_ROLES = ("query", "key", "value", "mask", "past_key", "past_value")
+"""The inputs a :class:`ScaledDotProductAttention` may read, in ONNX ``Attention``'s order."""
+
+SDPA_OUTPUTS = ("the result", "the present key", "the present value", "the QK^T scores")
+
+
+@dataclass(frozen=True)
+class ScaledDotProductAttention(Layer):
+    """``softmax(Q K^T scale + mask) V`` of three computed tensors, with no projection (ONNX's
+    ``Attention`` operator, opset 23; ``torch.nn.functional.scaled_dot_product_attention``).
+
+    Per-sample shapes (the batch axis dropped), ``h_q`` query heads, ``h_kv`` key/value heads
+    (``h_q`` a multiple of ``h_kv``: grouped-query attention repeats each key/value head):
+
+    - ``heads`` ``0`` (ONNX's 4-D form): query ``h_q x T_q x d``, key ``h_kv x S x d``, value
+      ``h_kv x S x d_v``; output ``h_q x T_q x d_v``.
+    - ``heads`` ``h_q`` and ``kv_heads`` ``h_kv`` (the 3-D form: ``q_num_heads``,
+      ``kv_num_heads``): query ``T_q x h_q d``, key ``S x h_kv d``, value ``S x h_kv d_v``;
+      output ``T_q x h_q d_v``.
+
+    ``roles`` names each input the layer reads, in order (:data:`SDPA_ROLES`): query, key and
+    value always; ``mask`` and ``past_key``/``past_value`` when the network computes them. A past
+    key/value cache the file stores (a constant) is ``past`` positions long. Keys attended:
+    ``L = past + S``. ``params``: the elements of the stored float tensors the node reads (a
+    learned bias given as the mask, a stored cache), counted as weights. ``output_index``: 0 the
+    result (the row that counts), 1 and 2 the present key and value (``h_kv x L x d``,
+    ``h_kv x L x d_v``), 3 the ``Q K^T`` scores (``h_q x T_q x L``): rows that add their
+    elements and nothing else.
+
+    MACs: ``Q K^T`` = ``h_q T_q L d`` and ``A V`` = ``h_q T_q L d_v``; the scaling, the soft cap,
+    the mask and softmax are not multiply-accumulates (docs/conventions.md, "Attention").
+    """
+
+    heads: int = 0
+    kv_heads: int = 0
+    roles: tuple = ("query", "key", "value")
+    past: Size = 0
+    params: int = 0
+    output_index: int = 0
+    branches: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "roles", tuple(self.roles))
+        object.__setattr__(self, "branches", tuple(self.branches))
+
+
+@dataclass(frozen=True)
+class SDPATerms:
+    q_heads: object
+    kv_heads: object
+    t_q: object
+    attended: object  # L = past + S
+    d: object
+    d_v: object
+    four_d: bool
+
+    @property
+    def qk(self):
+        return self.q_heads * self.t_q * self.attended * self.d
+
+    @property
+    def av(self):
+        return self.q_heads * self.t_q * self.attended * self.d_v
+
+
+def _sdpa_error(layer, what):
+    return SpecError(f"layer '{layer.name}' (ScaledDotProductAttention): {what}")
+
+
+def _split_heads(layer, hidden, heads, what):
+    if not isinstance(heads, int) or isinstance(heads, bool) or heads < 1:
+        raise _sdpa_error(layer, f"3-D inputs need a positive number of {what} heads, got {heads!r}")
+    if isinstance(hidden, int) and hidden % heads:
+        raise _sdpa_error(layer, f"{hidden} features do not split into {heads} {what} heads")
+    return hidden // heads if isinstance(hidden, int) else hidden / heads
+
+
+def sdpa_terms(layer: ScaledDotProductAttention, shapes) -> SDPATerms:
+    roles = layer.roles
+    if len(set(roles)) != len(roles) or not set(roles) <= set(SDPA_ROLES) or roles[:3] != SDPA_ROLES[:3]:
+        raise _sdpa_error(layer, f"roles {roles} are not query, key, value then some of mask, past_key, past_value")
+    if len(shapes) != len(roles):
+        raise _sdpa_error(layer, f"reads {len(roles)} tensors ({', '.join(roles)}), got {len(shapes)}")
+    by = {r: tuple(s) for r, s in zip(roles, shapes)}
+    query, key, value = by["query"], by["key"], by["value"]
+    if not len(query) == len(key) == len(value) or len(query) not in (2, 3):
+        raise _sdpa_error(
+            layer, f"query {_fmt(query)}, key {_fmt(key)} and value {_fmt(value)} must all be 4-D (heads x positions x features) or all 3-D (positions x features)"
+        )
+    four_d = len(query) == 3
+    if four_d:
+        (h_q, t_q, d), (h_k, s, d_k), (h_v, s_v, d_v) = query, key, value
+        for given, axis, what in ((layer.heads, h_q, "query"), (layer.kv_heads, h_k, "key/value")):
+            if given and equal(given, axis) is False:
+                raise _sdpa_error(layer, f"{given} {what} heads given, the 4-D {what} has {axis}")
+    else:
+        (t_q, hidden_q), (s, hidden_k), (s_v, hidden_v) = query, key, value
+        h_q, h_k = layer.heads, layer.kv_heads
+        d = _split_heads(layer, hidden_q, h_q, "query")
+        d_k = _split_heads(layer, hidden_k, h_k, "key/value")
+        d_v = _split_heads(layer, hidden_v, h_k, "key/value")
+        h_v = h_k
+    if equal(h_k, h_v) is False or equal(s, s_v) is False:
+        raise _sdpa_error(layer, f"key {_fmt(key)} and value {_fmt(value)} must have the same heads and positions")
+    if equal(d, d_k) is False:
+        raise _sdpa_error(layer, f"query heads of {d} features and key heads of {d_k} cannot be multiplied (Q K^T)")
+    if isinstance(h_q, int) and isinstance(h_k, int) and h_q % h_k:
+        raise _sdpa_error(layer, f"{h_q} query heads are not a multiple of {h_k} key/value heads")
+    past = layer.past
+    if "past_key" in by or "past_value" in by:
+        if not ("past_key" in by and "past_value" in by):
+            raise _sdpa_error(layer, "a past key needs a past value and the reverse")
+        pk, pv = by["past_key"], by["past_value"]
+        if len(pk) != 3 or len(pv) != 3 or equal(pk[0], h_k) is False or equal(pv[0], h_k) is False or equal(pk[1], pv[1]) is False \
+                or equal(pk[2], d) is False or equal(pv[2], d_v) is False:
+            raise _sdpa_error(layer, f"past key {_fmt(pk)} and value {_fmt(pv)} do not fit {h_k} heads of {d} and {d_v} features")
+        past = pk[1]
+    return SDPATerms(q_heads=h_q, kv_heads=h_k, t_q=t_q, attended=past + s, d=d, d_v=d_v, four_d=four_d)
+
+
+def sdpa_shape(layer: ScaledDotProductAttention, shapes, warn):
+    t = sdpa_terms(layer, shapes)
+    index = layer.output_index
+    if index == 0:
+        return (t.q_heads, t.t_q, t.d_v) if t.four_d else (t.t_q, t.q_heads * t.d_v)
+    if index == 1:
+        return (t.kv_heads, t.attended, t.d)
+    if index == 2:
+        return (t.kv_heads, t.attended, t.d_v)
+    if index == 3:
+        return (t.q_heads, t.t_q, t.attended)
+    raise _sdpa_error(layer, f"has {len(SDPA_OUTPUTS)} outputs ({', '.join(SDPA_OUTPUTS)}), not {index + 1}")
+
+
+def sdpa_counts(layer: ScaledDotProductAttention, shapes, out_shape) -> Counts:
+    t = sdpa_terms(layer, shapes)
+    if layer.output_index:
+        return Counts()
+    return Counts(weights=layer.params, macs=t.qk + t.av)
+
+
+register(
+    Kind(
+        ScaledDotProductAttention,
+        rule=Rule(shape=sdpa_shape, counts=sdpa_counts, tracks_field=False, field_note=FIELD_NOTE, counts_every_input=True),
+        prefix="sdpa",
+        notation=Absent("attention reads several tensors and has no arrow form: build it in a Graph (cnncalc.spec) or import an ONNX file"),
+        keras=Absent("Keras has no layer for attention without projections (keras.ops.dot_product_attention is an op): import the ONNX file"),
+        strings={},
+        ops={
+            "macs": _macs,
+            "flops": lambda row: 2 * row.macs,
+            # torchvision's _ops and torch's FlopCounterMode (sdpa_flop_count): Q K^T and A V
+            "torchvision": _first_output(_macs),
+            # fvcore's jit handles have no aten::scaled_dot_product_attention (flop_count.py's
+            # _DEFAULT_SUPPORTED_OPS): the op is listed in unsupported_ops() and counts 0;
+            # ptflops hooks modules (count_functional=False: F.scaled_dot_product_attention is not
+            # patched); torchinfo counts parameters named weight or bias, of which it has none
+            **ignored("fvcore", "ptflops", "torchinfo"),
+            # the TF profiler's BatchMatMul: 2 k per output element of each product
+            "tf-profiler": _first_output(lambda row: 2 * row.macs),
+        },
+        merge=True,
+    )
+)

@@ -241,6 +241,51 @@ def _einsum(op):
     raise Fallback(f"an Einsum of {len(op.inputs)} operands")
 
 
+def _attention(op):
+    """Attention (opset 23): scaled dot-product attention of computed query, key and value, 4-D
+    (``B x heads x positions x features``) or 3-D (``B x positions x heads*features`` with
+    ``q_num_heads`` and ``kv_num_heads``); one row per output the node names (the result; the
+    present key and value; the ``Q K^T`` scores). A mask or a past key/value cache the file
+    stores is read for its dimensions only (its float elements are the row's parameters, as any
+    stored tensor a row reads); one the network computes is an input of the row."""
+    roles, past, cache = [], 0, []
+    for i, role in enumerate(kinds.SDPA_ROLES):
+        if not op.has(i):
+            continue
+        if op.inputs[i] in op.reader.data:
+            roles.append(role)
+            continue
+        if i < 3:
+            raise Fallback(f"its {role} is a constant the file stores (cnncalc reads attention of computed tensors)")
+        op.learned(i)  # a stored float mask or cache: its elements are parameters of the row
+        if i >= 4:
+            dims = op.const_dims(i)
+            if dims is None or len(dims) != 4:
+                raise op.mismatch(f"its {role.replace('_', ' ')} has dimensions {dims}, not batch x heads x positions x features")
+            cache.append(dims)
+    given = [r for r in ("past_key", "past_value") if op.has(kinds.SDPA_ROLES.index(r))]
+    if len(given) == 1:
+        raise op.mismatch("a past key needs a past value and the reverse")
+    if len(cache) == 1:
+        raise Fallback("a past key and value of which one is stored and the other computed")
+    if cache:
+        if not same_size(cache[0][2], cache[1][2]):
+            raise op.mismatch(f"its past key has {cache[0][2]} positions, its past value {cache[1][2]}")
+        past = cache[0][2]
+    for d in op.data:
+        if d.image or d.batch_axis != 0:
+            raise Fallback("an attention of tensors read as images, or whose batch is not their first axis")
+    if op.has(6) and op.inputs[6] in op.reader.data:
+        raise Fallback("key lengths computed by the network (nonpad_kv_seqlen)")
+    op.layout = (False, 0)
+    layer = kinds.ScaledDotProductAttention(
+        heads=int(op.attr("q_num_heads", 0)), kv_heads=int(op.attr("kv_num_heads", 0)), roles=tuple(roles), past=past, params=op.stored()
+    )
+    if len([o for o in op.outputs if o]) == 1 and op.outputs[0]:
+        return layer
+    return Outputs(tuple(replace(layer, output_index=k, params=0 if k else layer.params) for k in range(len(op.outputs))))
+
+
 def _two_tensors(op, layer):
     """A merge of two computed tensors whose shapes line up as ONNX's do (neither an image unless
     both are images of one layout)."""
@@ -501,7 +546,7 @@ def _reshape(op):
 def _squeeze(op):
     axes = op.attr("axes")
     if axes is None and op.has(1):
-        axes = op.known_const(1, "axes").tolist()
+        axes = op.known_const(1, "axes").reshape(-1).tolist()
     dims = list(op.dims())
     rank = len(dims)
     drop = {int(a) % rank for a in axes} if axes is not None else {i for i, v in enumerate(dims) if same_size(v, 1)}
@@ -511,7 +556,8 @@ def _squeeze(op):
 def _unsqueeze(op):
     axes = op.attr("axes")
     if axes is None and op.has(1):
-        axes = op.known_const(1, "axes").tolist()
+        # a scalar axis is read as a list of one (the dynamo exporter writes one for GQA's repeat)
+        axes = op.known_const(1, "axes").reshape(-1).tolist()
     dims = list(op.dims())
     rank = len(dims) + len(axes)
     for a in sorted(int(a) % rank for a in axes):
@@ -903,6 +949,7 @@ OPS = {
     "Gemm": _gemm,
     "MatMul": _matmul,
     "Einsum": _einsum,
+    "Attention": _attention,
     "BatchNormalization": lambda op: _image_first(op, _batchnorm, "batch normalisation"),
     "LayerNormalization": _layernorm,
     "InstanceNormalization": _groupnorm,
