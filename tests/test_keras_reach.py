@@ -362,3 +362,23 @@ def test_a_layer_shared_by_a_nested_model_and_its_outer_model_counts_once(shared
     rows = {r.name: r for r in a.layers}
     assert rows["inner/shared"].params == layer.count_params()
     assert rows["shared"].params == 0 and rows["shared"].macs == rows["inner/shared"].macs > 0
+
+
+@pytest.mark.parametrize(
+    "shape, shared",
+    [((8, 8, 3), None), ((8, 8, 3), [1, 2]), ((8, 8, 3), [3]), ((16, 32), [1]), ((16, 32), None)],
+)
+def test_prelu_counts_its_slopes_as_keras_does(tmp_path, shape, shared):
+    """Keras' ``PReLU``: one learned slope per element but along ``shared_axes``; no "not counted"
+    row; the file's reading (no Keras) and the live model's both equal ``count_params()``."""
+    inputs = keras.Input(shape)
+    x = keras.layers.Dense(5)(inputs) if len(shape) == 2 else inputs
+    model = keras.Model(inputs, keras.layers.PReLU(shared_axes=shared, name="act")(x))
+    path = tmp_path / "prelu.keras"
+    model.save(path)
+    for spec in (from_keras(model), _read(path)):
+        a = analyze(spec)
+        row = a.row("act")
+        assert row.kind == "PReLU" and row.output == tuple(model.output.shape[1:])
+        assert a.totals.params == model.count_params() and row.macs == 0
+        assert not a.uncounted

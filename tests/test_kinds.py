@@ -63,10 +63,10 @@ def test_every_layer_subclass_is_registered_with_every_piece():
     # ZeroPadding2D, Cropping2D, PadShortcut, Concat, Add, Multiply, ScaledAdd, Opaque; for
     # imported graphs: Resize, Elementwise, Binary; for transformers: MatMul, Einsum, EinsumDense,
     # GroupNorm, Learned, ClassToken, Permute, Slice, Take, Tile, Reduce; attention: MultiHeadAttention,
-    # Attention, AdditiveAttention, ScaledDotProductAttention (ONNX's Attention); the 1-D and 3-D
-    # forms: Conv1D, Conv3D, DepthwiseConv1D, SeparableConv1D, Conv1DTranspose, Conv3DTranspose,
-    # 8 pools, ZeroPadding1D/3D, Cropping1D/3D
-    assert len(KINDS) == 64
+    # Attention, AdditiveAttention, ScaledDotProductAttention (ONNX's Attention); PReLU; the 1-D
+    # and 3-D forms: Conv1D, Conv3D, DepthwiseConv1D, SeparableConv1D, Conv1DTranspose,
+    # Conv3DTranspose, 8 pools, ZeroPadding1D/3D, Cropping1D/3D
+    assert len(KINDS) == 65
 
 
 def test_every_kind_module_is_declared_once_in_families():

@@ -461,16 +461,16 @@ def test_a_channels_last_input_read_through_a_transpose():
 
 
 def test_unknown_operator_is_an_opaque_row_never_a_silent_zero(tmp_path):
-    # PRelu: a standard operator no kind expresses (its slopes are parameters, its work unknown)
+    # CumSum: a standard operator no kind expresses (its axis is an integer, not a parameter)
     nodes = [
-        helper.make_node("PRelu", ["x", "s"], ["n"]),
+        helper.make_node("CumSum", ["x", "axis"], ["n"]),
         helper.make_node("Conv", ["n", "w"], ["y"]),
     ]
-    model = _model(nodes, [("s", _w(3, 1, 1)), ("w", _w(2, 3, 1, 1))])
+    model = _model(nodes, [("axis", np.array(1, dtype=np.int64)), ("w", _w(2, 3, 1, 1))])
     a = analyze(from_onnx(model))
     row = a.layers[1]
-    assert (row.kind, row.output, row.params) == ("Opaque", (8, 8, 3), 3)
-    assert any("PRelu" in w and "MACs not counted" in w for w in a.warnings)
+    assert (row.kind, row.output, row.params) == ("Opaque", (8, 8, 3), 0)
+    assert any("CumSum" in w and "MACs not counted" in w for w in a.warnings)
     assert a.totals.macs == 8 * 8 * 2 * 3  # the convolution after it is still counted
     with pytest.raises(SpecError, match="known only for the input 8x8x3"):
         analyze(from_onnx(model), input=(16, 16, 3))
@@ -481,7 +481,7 @@ def test_unknown_operator_is_an_opaque_row_never_a_silent_zero(tmp_path):
     onnx.save(model, str(path))
     out, err = io.StringIO(), io.StringIO()
     assert main([str(path), "--table"], out=out, err=err) == 0
-    assert "warning: layer 'PRelu_0' (PRelu): MACs not counted (cnncalc has no formula for this class)" in err.getvalue()
+    assert "warning: layer 'CumSum_0' (CumSum): MACs not counted (cnncalc has no rule for the ONNX operator CumSum)" in err.getvalue()
 
 
 def test_unknown_operator_of_unknown_shape_is_a_one_line_error():

@@ -213,7 +213,7 @@ def test_a_symbolic_batch_folded_into_another_axis_counts_per_sample():
 
 def test_learned_tensors_reach_their_rows_through_constant_operations():
     """A per-channel bias through Unsqueeze (the model zoo's DenseNet), a position embedding
-    through Identity and Reshape (TorchScript's copies), a scale through Expand: each a row with
+    through Identity and Reshape (TorchScript's copies), PReLU slopes through Unsqueeze: each a row with
     its parameters; the integer shape and axes constants are not parameters."""
     nodes = [
         helper.make_node("Unsqueeze", ["bias", "axes"], ["bias_u"]),  # 3 -> 3 x 1 x 1
@@ -221,7 +221,7 @@ def test_learned_tensors_reach_their_rows_through_constant_operations():
         helper.make_node("Identity", ["pos"], ["pos_i"]),
         helper.make_node("Reshape", ["pos_i", "pos_shape"], ["pos_r"]),  # 192 -> 3 x 8 x 8
         helper.make_node("Add", ["a", "pos_r"], ["b"]),
-        helper.make_node("PRelu", ["b", "slope_u"], ["y"]),  # no kind: Opaque, with its slope
+        helper.make_node("PRelu", ["b", "slope_u"], ["y"]),  # its slope through Unsqueeze
         helper.make_node("Unsqueeze", ["slope", "axes"], ["slope_u"]),
     ]
     nodes = nodes[:5] + [nodes[6], nodes[5]]
@@ -230,10 +230,9 @@ def test_learned_tensors_reach_their_rows_through_constant_operations():
     bias, pos, prelu = a.layers[1:]
     assert (bias.kind, bias.params, bias.output) == ("Learned", 3, (8, 8, 3))
     assert (pos.kind, pos.params) == ("Learned", 192)
-    assert (prelu.kind, prelu.params) == ("Opaque", 3)
+    assert (prelu.kind, prelu.params) == ("PReLU", 3)
     assert a.totals.params == 3 + 192 + 3  # not the 2 + 3 integers of axes and shape
-    assert [r.name for r in a.uncounted] == [prelu.name]
-    assert [w for w in a.warnings if "not counted" in w] == [next(w for w in a.warnings if "PRelu" in w)]
+    assert not a.uncounted
 
 
 def test_a_known_kind_never_says_not_counted():
@@ -246,6 +245,56 @@ def test_a_known_kind_never_says_not_counted():
     a = analyze(from_onnx(_model(nodes, [("b", _w(3, 1, 1))])))
     assert [r.kind for r in a.layers[1:]] == ["Learned", "MaxPool2D", "Add"]
     assert not [w for w in a.warnings if "not counted" in w or "no formula" in w]
+
+
+@pytest.mark.parametrize(
+    "slope, shape, params, shared",
+    [
+        ((3, 1, 1), (1, 3, 8, 8), 3, (0, 1)),  # torch's nn.PReLU(3): one slope per channel (H x W x C)
+        ((1,), (1, 3, 8, 8), 1, (0, 1, 2)),  # nn.PReLU(): one slope
+        ((32,), (1, 16, 32), 32, (0,)),  # per feature on tokens x channels
+        ((3, 8, 8), (1, 3, 8, 8), 192, ()),  # Keras' default: a slope per element
+    ],
+)
+def test_prelu_is_an_activation_with_learned_slopes(slope, shape, params, shared):
+    a = analyze(from_onnx(_model([helper.make_node("PRelu", ["x", "s"], ["y"], name="act")], [("s", _w(*slope))], shape=shape)))
+    row = a.row("act")
+    assert (row.kind, row.layer.shared, row.params, row.macs) == ("PReLU", shared, params, 0)
+    assert not a.uncounted and not [w for w in a.warnings if "not counted" in w]
+
+
+def test_prelu_slopes_that_do_not_fit_are_a_one_line_error():
+    with pytest.raises(SpecError, match=r"node 'act' \(PRelu\): its slopes 4x1x1 do not broadcast over its input 1x3x8x8"):
+        from_onnx(_model([helper.make_node("PRelu", ["x", "s"], ["y"], name="act")], [("s", _w(4, 1, 1))]))
+
+
+def test_unknown_and_foreign_operators_say_truthfully_why_they_are_not_counted():
+    """The warning names the operator and the cause: a standard operator with no rule, an
+    operator of another domain (onnxruntime's fused com.microsoft.Attention), a form of a known
+    operator no kind expresses. Never "no formula for this class" on an ONNX operator."""
+    from cnncalc.importers.onnx.ops import OPS
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 32])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [
+        helper.make_node("CumSum", ["x", "axis"], ["c"], name="cum"),
+        helper.make_node("Attention", ["c", "w", "b"], ["m"], domain="com.microsoft", num_heads=4, name="fused"),
+        helper.make_node("Pad", ["m", "pads", "", "axes"], ["y"], name="pad"),
+    ]
+    inits = [numpy_helper.from_array(np.array(1, dtype=np.int64), "axis"), numpy_helper.from_array(_w(32, 96), "w"),
+             numpy_helper.from_array(_w(96), "b"), numpy_helper.from_array(_ints(1, 1), "pads"), numpy_helper.from_array(_ints(2), "axes")]
+    graph = helper.make_graph(nodes, "g", [x], [y], initializer=inits)
+    vi = [helper.make_tensor_value_info("m", TensorProto.FLOAT, [1, 16, 32])]
+    graph.value_info.extend(vi)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)])
+    a = analyze(from_onnx(model))
+    warnings = [w for w in a.warnings if "not counted" in w]
+    assert "layer 'cum' (CumSum): MACs not counted (cnncalc has no rule for the ONNX operator CumSum)" in warnings[0]
+    assert "layer 'fused' (Attention): MACs not counted (an operator of the domain 'com.microsoft', outside the ONNX standard" in warnings[1]
+    assert "layer 'pad' (Pad): MACs not counted (cnncalc has no kind for this form: pads [1, 1] on a rank-3 tensor)" in warnings[2]
+    assert a.row("fused").params == 32 * 96 + 96  # its float inputs, as every opaque row's
+    assert not any("no formula" in w for w in a.warnings)
+    assert "CumSum" not in OPS and "Pad" in OPS
 
 
 def test_tf2onnx_channels_last_input_and_per_channel_bias():

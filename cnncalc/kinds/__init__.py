@@ -42,7 +42,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "elementwise": ("Elementwise", "Binary"),
     "opaque": ("Opaque", "NOT_COUNTED"),
     "matmul": ("MatMul", "Einsum", "EinsumDense"),
-    "learned": ("Learned", "ClassToken"),
+    "learned": ("Learned", "ClassToken", "PReLU"),
     "shaping": ("Permute", "Slice", "Take", "Tile"),
     "reduce": ("Reduce",),
     "attention": ("MultiHeadAttention", "Attention", "AdditiveAttention", "ScaledDotProductAttention", "SDPA_ROLES"),

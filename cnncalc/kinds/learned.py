@@ -8,6 +8,9 @@ bias after a bias-free layer, Swin's relative-position bias on the attention sco
   computed from fewer stored values (a relative-position table gathered by an index: Swin); the
   output has the broadcast shape. A new tensor, like ``Add``'s. ConvNeXt's per-channel ``LayerScale`` is a kind of its
   own (Keras has it as a layer class).
+- ``PReLU``: ``max(0, x) + alpha min(0, x)`` with learned slopes ``alpha`` broadcast over ``x``
+  (Keras' ``PReLU``, ONNX's ``PRelu``): parameters the slopes; element-wise, so in place and no
+  MACs, like the other activations.
 - ``ClassToken``: ``tokens`` learned vectors of the other axes' sizes concatenated in front of
   the input along ``axis``: ``tokens x prod(other axes)`` parameters (ViT-B/16: 1 x 768 on a
   ``196 x 768`` sequence, giving ``197 x 768``).
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 from ..arith import product, total
 from .base import Layer, SpecError
-from .handles import macs, parameters, twice_macs
+from .handles import macs, output_elements, parameters, twice_macs
 from .merge import broadcast_shape
 from .registry import Absent, Counts, Kind, Rule, ignored, register
 
@@ -54,6 +57,20 @@ class ClassToken(Layer):
 
     tokens: int = 1
     axis: int = 0
+
+
+@dataclass(frozen=True)
+class PReLU(Layer):
+    """``max(0, x) + alpha * min(0, x)`` with learned slopes ``alpha``: one per element of the
+    input except along the ``shared`` axes (per-sample axes, from 0), which share one slope --
+    Keras' ``PReLU(shared_axes)`` less one (its axes count the batch). ``shared=(0, 1)`` on an
+    ``H x W x C`` image is one slope per channel (torch's ``nn.PReLU(C)``); every axis shared is
+    one slope for the whole tensor (``nn.PReLU()``)."""
+
+    shared: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "shared", tuple(self.shared))
 
 
 def learned_shape(layer: Learned, in_shape, warn):
@@ -86,6 +103,22 @@ def class_token_shape(layer: ClassToken, in_shape, warn):
 def class_token_counts(layer: ClassToken, in_shape, out_shape):
     axis = layer.axis % len(in_shape)
     return Counts(weights=layer.tokens * product(v for i, v in enumerate(in_shape) if i != axis))
+
+
+def prelu_shape(layer: PReLU, in_shape, warn):
+    rank = len(in_shape)
+    if any(not isinstance(a, int) or isinstance(a, bool) or not 0 <= a < rank for a in layer.shared) or len(set(layer.shared)) != len(layer.shared):
+        raise SpecError(f"layer '{layer.name}' (PReLU): shared axes {layer.shared} are not distinct axes of its rank-{rank} input {'x'.join(map(str, in_shape))}")
+    return tuple(in_shape)
+
+
+def prelu_counts(layer: PReLU, in_shape, out_shape):
+    return Counts(weights=product(v for i, v in enumerate(in_shape) if i not in layer.shared))
+
+
+def _keras_prelu(b, layer: PReLU, x, qualified):
+    shared = [a + 1 for a in sorted(layer.shared)]
+    return b.keras.layers.PReLU(shared_axes=shared or None, name=b.name(qualified))(x)
 
 
 def _keras_learned(b, layer: Learned, x, qualified):
@@ -130,5 +163,25 @@ register(
         keras=_keras_class_token,
         strings={},
         ops={**ignored("macs", "flops", "torchvision", "fvcore", "ptflops", "tf-profiler"), "torchinfo": parameters},
+    )
+)
+
+register(
+    Kind(
+        PReLU,
+        rule=Rule(shape=prelu_shape, counts=prelu_counts, materializes=False),  # in place, as activations
+        prefix="prelu",
+        notation=_NO_ARROW,
+        keras=_keras_prelu,
+        strings={},
+        ops={
+            # no multiply-accumulate; fvcore has no handle for aten::prelu (flop_count.py)
+            **ignored("macs", "flops", "torchvision", "fvcore"),
+            "ptflops": output_elements,  # relu_flops_counter_hook covers nn.PReLU
+            "torchinfo": parameters,  # calculate_macs: output_size[0] x its weight
+            # the profiler on Keras' relu(x) - alpha relu(-x) (TF 2.21, Keras 3.15, measured):
+            # Neg, Mul and AddV2 one per element, Neg of the slopes one per slope
+            "tf-profiler": lambda row: 3 * product(row.output) + row.weights,
+        },
     )
 )

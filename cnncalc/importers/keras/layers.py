@@ -136,6 +136,13 @@ def _activation(cfg, ranks):
     return kinds.Activation(_ACTIVATION_ALIASES.get(name, name))
 
 
+def _prelu(cfg, ranks):
+    """Keras' ``PReLU``: ``shared_axes`` (batch included, as Keras writes them) one slope each."""
+    rank = ranks[0] if ranks else 3
+    shared = [] if cfg.get("shared_axes") is None else axes(cfg, "shared_axes")
+    return kinds.PReLU(shared=tuple(sorted({sample_axis(a, rank) % rank for a in shared})))
+
+
 def _relu(cfg, ranks):
     max_value = None if cfg.get("max_value") is None else number(cfg, "max_value")
     slope = number(cfg, "negative_slope", 0.0)
@@ -305,6 +312,7 @@ CLASSES |= {
     "Activation": _activation,
     "ReLU": _relu,
     "LeakyReLU": lambda cfg, ranks: kinds.Activation("leaky_relu"),
+    "PReLU": _prelu,
     "ELU": lambda cfg, ranks: kinds.Activation("elu"),
     "Softmax": lambda cfg, ranks: kinds.Activation("softmax"),
     "Identity": lambda cfg, ranks: kinds.Activation("linear"),

@@ -700,6 +700,31 @@ def _activation(op):
     return kinds.Activation(ACTIVATIONS[op.type])
 
 
+def _prelu(op):
+    """PRelu: learned slopes broadcast over the input (unidirectionally, aligned from the right):
+    the axes where the slope has 1 share one (torch's ``nn.PReLU(C)``: ``C x 1 x 1`` on an
+    image, one slope per channel)."""
+    if op.data_index != [0]:
+        raise Fallback("slopes computed by the network")
+    slope = op.weight(1)
+    dims = op.dims()
+    if len(slope) > len(dims):
+        raise op.mismatch(f"its slopes {'x'.join(map(str, slope))} have more axes than its input")
+    full = (1,) * (len(dims) - len(slope)) + tuple(slope)
+    data = op.data[0]
+    shared = []
+    for axis, (s, d) in enumerate(zip(full, dims)):
+        if s != 1 and is_number(d) and s != d:
+            raise op.mismatch(f"its slopes {'x'.join(map(str, slope))} do not broadcast over its input {'x'.join(map(str, dims))}")
+        if data.batched and axis == data.batch_axis:
+            if s != 1:
+                raise Fallback("a slope per sample of the batch")
+            continue
+        if s == 1:
+            shared.append(spec_axis(data, axis))
+    return kinds.PReLU(shared=tuple(sorted(shared)))
+
+
 def _clip(op):
     """Clip(0, 6) is ReLU6 (MobileNet), Clip(0, inf) ReLU, Clip(-1, 1) hard tanh."""
     lo, hi = op.attr("min"), op.attr("max")
@@ -974,6 +999,7 @@ OPS = {
     "Min": lambda op: kinds.Binary("min"),
     **{name: _activation for name in ACTIVATIONS},
     "Clip": _clip,
+    "PRelu": _prelu,
     **{name: _elementwise for name in ("Exp", "Log", "Sqrt", "Abs", "Neg", "Reciprocal", "Erf", "Floor", "Ceil", "Round", "Sin", "Cos", "Sign")},
     "Dropout": _dropout,
     "Identity": _alias,

@@ -278,7 +278,7 @@ class Reader:
         self.input()
         for i, node in enumerate(self.graph.node):
             if node.domain not in ("", "ai.onnx"):
-                self._opaque(node, _node_name(node, i), f"operator {node.domain}.{node.op_type}")
+                self._opaque(node, _node_name(node, i), f"operator {node.domain}.{node.op_type}", domain=node.domain)
                 continue
             if node.op_type == "Constant":
                 self._track(node)
@@ -386,9 +386,12 @@ class Reader:
             raise OnnxImportError(f"node '{op.name}' ({op.type}): {exc}") from None
         return tuple(int(v) if is_number(v) else v for v in shape)
 
-    def _opaque(self, node, name, what, op=None):
+    def _opaque(self, node, name, what, op=None, domain=""):
         """An operator (or a form of one) with no kind: an Opaque row per output, shapes from
-        ``onnx.shape_inference`` and parameters the elements of its constant inputs."""
+        ``onnx.shape_inference`` and parameters the elements of its constant inputs. Its warning
+        says why, truthfully: an operator of another domain (onnxruntime's ``com.microsoft``
+        fused ops), a standard operator cnncalc has no rule for, or a form of a known one that no
+        kind expresses (the builder's reason)."""
         name = op.name if op is not None else self._unique(name)
         reads = [self.data[t].node for t in node.input if t in self.data]
         if not reads:  # a custom operator on constants only: a constant of unknown value
@@ -397,7 +400,12 @@ class Reader:
         # its parameters: the float tensors of more than one element it reads, directly or through
         # constant-only operators (counted once in the file); never integer shapes or indices
         weights = self.claim_stored(frozenset().union(*(self.sources(t) for t in node.input if t and t not in self.data and t in self.floats)))
-        reason = "" if what.startswith("operator ") else f"cnncalc has no kind for this form: {what.split('(', 1)[-1].rstrip(')')}"
+        if domain:
+            reason = f"an operator of the domain '{domain}', outside the ONNX standard: cnncalc has no rule for it"
+        elif what.startswith("operator "):
+            reason = f"cnncalc has no rule for the ONNX operator {node.op_type}"
+        else:
+            reason = f"cnncalc has no kind for this form: {what.split('(', 1)[-1].rstrip(')')}"
         for k, out in enumerate(node.output):
             if not out:
                 continue
