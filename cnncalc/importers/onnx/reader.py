@@ -31,6 +31,10 @@ _NOT_FLOAT = frozenset({"Shape", "Size", "Equal", "Less", "Greater", "Not", "And
 """Operators on constants whose output is never a float (for :meth:`Reader._track`)."""
 
 
+_ELEMENTWISE = frozenset({"Add", "Sub", "Mul", "Div", "Identity", "Cast", "Relu", "Clip", "Sigmoid", "Tanh"})
+"""Element-wise operators a TensorFlow converter may put between a channels-last input and its
+transpose to ``N x C x H x W`` (for :meth:`Reader._channels_last`)."""
+
 _NAME_PART = re.compile(r"[^0-9A-Za-z_.:#-]+")
 
 
@@ -268,10 +272,26 @@ class Reader:
 
     def _channels_last(self, tensor) -> bool:
         """Whether the input is ``N x H x W x C``: TensorFlow converters (tf2onnx) keep the model's
-        channels-last input and read it through ``Transpose(perm=[0, 3, 1, 2])``; cnncalc takes the
-        input so when every reader of it is that transpose."""
-        readers = [n for n in self.graph.node if tensor in n.input]
-        return bool(readers) and all(n.op_type == "Transpose" and list(perm_of(n)) == [0, 3, 1, 2] for n in readers)
+        channels-last input and read it through ``Transpose(perm=[0, 3, 1, 2])``, directly or
+        after element-wise arithmetic on the channels-last tensor (a Keras ``Rescaling`` and
+        ``Normalization`` layer first: EfficientNet); cnncalc takes the input so when every path
+        from it reaches that transpose through element-wise operators only."""
+        found, stack, steps = False, [tensor], 0
+        while stack:
+            steps += 1
+            if steps > 64:
+                return False
+            readers = self.readers_of.get(stack.pop(), ())
+            if not readers:
+                return False  # a graph output reached in the input's own layout
+            for n in readers:
+                if n.op_type == "Transpose" and list(perm_of(n)) == [0, 3, 1, 2]:
+                    found = True
+                elif n.op_type in _ELEMENTWISE and len(n.output) == 1:
+                    stack.append(n.output[0])
+                else:
+                    return False
+        return found
 
     # -- the nodes -----------------------------------------------------------------------------
     def read(self):
