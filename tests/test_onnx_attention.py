@@ -206,3 +206,87 @@ def test_opset_23_attention_counts_what_opset_18_and_torch_count(name):
     # the scores: a stored float tensor that a row reads, counted as parameters (docs/import.md)
     t = record["input"][1]
     assert old.totals.params == record["torch_params"] + (t * t if name.endswith("causal") else 0)
+
+
+# ------------------------------------------------------------------------------------------------
+# onnxruntime's fused com.microsoft operators (shapes as onnxruntime 1.31.1 computes them)
+# ------------------------------------------------------------------------------------------------
+
+
+def _contrib(nodes, inits, outputs=("y",)):
+    model = _model(nodes, inits, outputs=outputs, opset=17)
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
+def test_ms_multi_head_attention_with_bias_and_a_stored_cache():
+    """``com.microsoft.MultiHeadAttention`` (query, key, value 3-D; ``num_heads`` 4): the fused
+    projection bias (32 + 32 + 32) and a stored past of 5 positions are parameters; the output
+    ``16 x 32`` and the present key and value ``4 x 21 x 8`` (onnxruntime: 1x16x32, 1x4x21x8)."""
+    nodes, inits = _qkv()
+    nodes.append(
+        helper.make_node("MultiHeadAttention", ["q", "k", "v", "b", "", "", "pk", "pv"], ["y", "pk2", "pv2"], domain="com.microsoft", num_heads=4, name="mha")
+    )
+    model = _contrib(nodes, [*inits, ("b", _w(96)), ("pk", _w(1, 4, 5, 8)), ("pv", _w(1, 4, 5, 8))], outputs=("y", "pk2", "pv2"))
+    a = analyze(from_onnx(model))
+    rows = [_row(a, n) for n in ("mha", "mha:1", "mha:2")]
+    assert [r.output for r in rows] == [(16, 32), (4, 21, 8), (4, 21, 8)]
+    assert rows[0].macs == 2 * 4 * 16 * 21 * 8 and rows[0].params == 96 + 2 * 4 * 5 * 8
+    assert not a.uncounted
+
+
+def test_ms_multi_head_attention_with_wider_values():
+    """Values of 64 features in 4 heads (16 each) against keys of 8: ``4 x 16 x 16 x (8 + 16)``."""
+    nodes, inits = _qkv()
+    inits[2] = ("wv", _w(32, 64))
+    nodes.append(helper.make_node("MultiHeadAttention", ["q", "k", "v"], ["y"], domain="com.microsoft", num_heads=4, name="mha"))
+    row = _row(analyze(from_onnx(_contrib(nodes, inits))), "mha")
+    assert row.output == (16, 64) and row.macs == 4 * 16 * 16 * (8 + 16)
+
+
+def test_ms_attention_is_its_projection_and_its_attention():
+    """``com.microsoft.Attention`` holds the q/k/v projection: a Dense row (its weights and bias)
+    and the attention reading the packed result; ``qkv_hidden_sizes`` for wider values
+    (onnxruntime: 1x16x32 and 1x16x64)."""
+    node = helper.make_node("Attention", ["x", "W", "B"], ["y"], domain="com.microsoft", num_heads=4, name="att")
+    a = analyze(from_onnx(_contrib([node], [("W", _w(32, 96)), ("B", _w(96))])))
+    assert [(r.kind, r.output, r.params, r.macs) for r in a.layers[1:]] == [
+        ("Dense", (16, 96), 32 * 96 + 96, 16 * 32 * 96),
+        ("ScaledDotProductAttention", (16, 32), 0, 2 * 4 * 16 * 16 * 8),
+    ]
+    wide = helper.make_node("Attention", ["x", "W", "B"], ["y"], domain="com.microsoft", num_heads=4, qkv_hidden_sizes=[32, 32, 64], name="att")
+    a = analyze(from_onnx(_contrib([wide], [("W", _w(32, 128)), ("B", _w(128))])))
+    assert a.output == (16, 64) and a.layers[-1].macs == 4 * 16 * 16 * (8 + 16)
+
+
+@pytest.mark.parametrize(
+    "node, inits, message",
+    [
+        (helper.make_node("Attention", ["x", "W"], ["y"], domain="com.microsoft", num_heads=4, name="att"), [("W", _w(32, 95))],
+         "node 'att' .Attention.: its weights' 95 outputs do not split into query, key and value"),
+        (helper.make_node("Attention", ["x", "W"], ["y"], domain="com.microsoft", num_heads=4, name="att"), [("W", _w(24, 96))],
+         "node 'att' .Attention.: its weights 24x96 read 24 features, its input has 32"),
+        (helper.make_node("Attention", ["x", "W"], ["y"], domain="com.microsoft", name="att"), [("W", _w(32, 96))],
+         "node 'att' .Attention.: num_heads is None"),
+        (helper.make_node("Attention", ["x", "W"], ["y"], domain="com.microsoft", num_heads=5, name="att"), [("W", _w(32, 96))],
+         "node 'att' .Attention.: .*32 features do not split into 5 query heads"),
+    ],
+)
+def test_ms_attention_that_cannot_run_is_a_one_line_error(node, inits, message):
+    with pytest.raises(SpecError, match=message):
+        from_onnx(_contrib([node], inits))
+
+
+def test_ms_packed_forms_are_rows_that_say_why():
+    """A packed query/key/value (``B x S x N x 3 x H``, no key input) has no kind: a row whose
+    warning names the form."""
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["m"]),
+        helper.make_node("Reshape", ["m", "to_packed"], ["p"]),
+        helper.make_node("MultiHeadAttention", ["p"], ["y"], domain="com.microsoft", num_heads=4, name="mha"),
+    ]
+    model = _contrib(nodes, [("w", _w(32, 96)), ("to_packed", _ints(1, 16, 4, 3, 8))])
+    model.graph.value_info.append(helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 32]))
+    a = analyze(from_onnx(model))
+    assert [r.name for r in a.uncounted] == ["mha"]
+    assert any("cnncalc has no kind for this form: a packed query, key and value" in w for w in a.warnings)

@@ -270,7 +270,7 @@ def test_prelu_slopes_that_do_not_fit_are_a_one_line_error():
 
 def test_unknown_and_foreign_operators_say_truthfully_why_they_are_not_counted():
     """The warning names the operator and the cause: a standard operator with no rule, an
-    operator of another domain (onnxruntime's fused com.microsoft.Attention), a form of a known
+    operator of another domain (onnxruntime's fused com.microsoft.SkipLayerNormalization), a form of a known
     operator no kind expresses. Never "no formula for this class" on an ONNX operator."""
     from cnncalc.importers.onnx.ops import OPS
 
@@ -278,11 +278,11 @@ def test_unknown_and_foreign_operators_say_truthfully_why_they_are_not_counted()
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     nodes = [
         helper.make_node("CumSum", ["x", "axis"], ["c"], name="cum"),
-        helper.make_node("Attention", ["c", "w", "b"], ["m"], domain="com.microsoft", num_heads=4, name="fused"),
+        helper.make_node("SkipLayerNormalization", ["c", "c", "gamma", "beta"], ["m"], domain="com.microsoft", name="fused"),
         helper.make_node("Pad", ["m", "pads", "", "axes"], ["y"], name="pad"),
     ]
-    inits = [numpy_helper.from_array(np.array(1, dtype=np.int64), "axis"), numpy_helper.from_array(_w(32, 96), "w"),
-             numpy_helper.from_array(_w(96), "b"), numpy_helper.from_array(_ints(1, 1), "pads"), numpy_helper.from_array(_ints(2), "axes")]
+    inits = [numpy_helper.from_array(np.array(1, dtype=np.int64), "axis"), numpy_helper.from_array(_w(32), "gamma"),
+             numpy_helper.from_array(_w(32), "beta"), numpy_helper.from_array(_ints(1, 1), "pads"), numpy_helper.from_array(_ints(2), "axes")]
     graph = helper.make_graph(nodes, "g", [x], [y], initializer=inits)
     vi = [helper.make_tensor_value_info("m", TensorProto.FLOAT, [1, 16, 32])]
     graph.value_info.extend(vi)
@@ -290,9 +290,9 @@ def test_unknown_and_foreign_operators_say_truthfully_why_they_are_not_counted()
     a = analyze(from_onnx(model))
     warnings = [w for w in a.warnings if "not counted" in w]
     assert "layer 'cum' (CumSum): MACs not counted (cnncalc has no rule for the ONNX operator CumSum)" in warnings[0]
-    assert "layer 'fused' (Attention): MACs not counted (an operator of the domain 'com.microsoft', outside the ONNX standard" in warnings[1]
+    assert "layer 'fused' (SkipLayerNormalization): MACs not counted (an operator of the domain 'com.microsoft', outside the ONNX standard" in warnings[1]
     assert "layer 'pad' (Pad): MACs not counted (cnncalc has no kind for this form: pads [1, 1] on a rank-3 tensor)" in warnings[2]
-    assert a.row("fused").params == 32 * 96 + 96  # its float inputs, as every opaque row's
+    assert a.row("fused").params == 2 * 32  # its float inputs (gamma, beta), as every opaque row's
     assert not any("no formula" in w for w in a.warnings)
     assert "CumSum" not in OPS and "Pad" in OPS
 

@@ -510,7 +510,10 @@ class ScaledDotProductAttention(Layer):
       output ``T_q x h_q d_v``.
 
     ``roles`` names each input the layer reads, in order (:data:`SDPA_ROLES`): query, key and
-    value always; ``mask`` and ``past_key``/``past_value`` when the network computes them. A past
+    value always; ``mask`` (any number) and ``past_key``/``past_value`` when the network computes
+    them. ``qkv`` ``(D_q, D_k, D_v)``: the query, key and value come packed in one 3-D tensor
+    ``T x (D_q + D_k + D_v)`` (onnxruntime's ``com.microsoft.Attention`` after its projection),
+    read as the role ``query``. A past
     key/value cache the file stores (a constant) is ``past`` positions long. Keys attended:
     ``L = past + S``. ``params``: the elements of the stored float tensors the node reads (a
     learned bias given as the mask, a stored cache), counted as weights. ``output_index``: 0 the
@@ -527,11 +530,13 @@ class ScaledDotProductAttention(Layer):
     roles: tuple = ("query", "key", "value")
     past: Size = 0
     params: int = 0
+    qkv: tuple = ()
     output_index: int = 0
     branches: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "roles", tuple(self.roles))
+        object.__setattr__(self, "qkv", tuple(self.qkv))
         object.__setattr__(self, "branches", tuple(self.branches))
 
 
@@ -568,11 +573,20 @@ def _split_heads(layer, hidden, heads, what):
 
 def sdpa_terms(layer: ScaledDotProductAttention, shapes) -> SDPATerms:
     roles = layer.roles
-    if len(set(roles)) != len(roles) or not set(roles) <= set(SDPA_ROLES) or roles[:3] != SDPA_ROLES[:3]:
-        raise _sdpa_error(layer, f"roles {roles} are not query, key, value then some of mask, past_key, past_value")
+    first = ("query",) if layer.qkv else SDPA_ROLES[:3]
+    named = [r for r in roles if r != "mask"]  # masks (a padding mask and a bias) may be several
+    if len(set(named)) != len(named) or not set(roles) <= set(SDPA_ROLES) or roles[: len(first)] != first or (layer.qkv and {"key", "value"} & set(roles)):
+        raise _sdpa_error(layer, f"roles {roles} are not {', '.join(first)} then some of mask, past_key, past_value")
     if len(shapes) != len(roles):
         raise _sdpa_error(layer, f"reads {len(roles)} tensors ({', '.join(roles)}), got {len(shapes)}")
     by = {r: tuple(s) for r, s in zip(roles, shapes)}
+    if layer.qkv:
+        packed = by["query"]
+        if len(layer.qkv) != 3 or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in layer.qkv):
+            raise _sdpa_error(layer, f"qkv {layer.qkv} is not three positive feature counts (query, key, value)")
+        if len(packed) != 2 or equal(packed[-1], sum(layer.qkv)) is False:
+            raise _sdpa_error(layer, f"a packed query, key and value of {'+'.join(map(str, layer.qkv))} features cannot be read from {_fmt(packed)}")
+        by.update(query=(packed[0], layer.qkv[0]), key=(packed[0], layer.qkv[1]), value=(packed[0], layer.qkv[2]))
     query, key, value = by["query"], by["key"], by["value"]
     if not len(query) == len(key) == len(value) or len(query) not in (2, 3):
         raise _sdpa_error(

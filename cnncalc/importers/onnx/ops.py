@@ -241,33 +241,35 @@ def _einsum(op):
     raise Fallback(f"an Einsum of {len(op.inputs)} operands")
 
 
-def _attention(op):
-    """Attention (opset 23): scaled dot-product attention of computed query, key and value, 4-D
-    (``B x heads x positions x features``) or 3-D (``B x positions x heads*features`` with
-    ``q_num_heads`` and ``kv_num_heads``); one row per output the node names (the result; the
-    present key and value; the ``Q K^T`` scores). A mask or a past key/value cache the file
-    stores is read for its dimensions only (its float elements are the row's parameters, as any
-    stored tensor a row reads); one the network computes is an input of the row."""
-    roles, past, cache = [], 0, []
-    for i, role in enumerate(kinds.SDPA_ROLES):
+def _sdpa_layer(op, slots, **fields):
+    """The :class:`~cnncalc.kinds.ScaledDotProductAttention` of an attention node whose input
+    ``i`` plays the role ``slots[i]`` (query, key, value, mask, past_key, past_value; ``bias``: a
+    projection bias the file must store), and the rows of its outputs. A mask or a past key/value
+    the file stores is read for its dimensions only (its float elements are the row's parameters,
+    as any stored tensor a row reads); one the network computes is an input of the row."""
+    roles, cache = [], []
+    for i, role in slots.items():
         if not op.has(i):
             continue
         if op.inputs[i] in op.reader.data:
+            if role == "bias":
+                raise Fallback("a projection bias computed by the network")
             roles.append(role)
             continue
-        if i < 3:
+        if role in ("query", "key", "value"):
             raise Fallback(f"its {role} is a constant the file stores (cnncalc reads attention of computed tensors)")
-        op.learned(i)  # a stored float mask or cache: its elements are parameters of the row
-        if i >= 4:
+        op.learned(i)  # a stored float bias, mask or cache: its elements are parameters of the row
+        if role.startswith("past_"):
             dims = op.const_dims(i)
             if dims is None or len(dims) != 4:
                 raise op.mismatch(f"its {role.replace('_', ' ')} has dimensions {dims}, not batch x heads x positions x features")
             cache.append(dims)
-    given = [r for r in ("past_key", "past_value") if op.has(kinds.SDPA_ROLES.index(r))]
+    given = [i for i, r in slots.items() if r.startswith("past_") and op.has(i)]
     if len(given) == 1:
         raise op.mismatch("a past key needs a past value and the reverse")
     if len(cache) == 1:
         raise Fallback("a past key and value of which one is stored and the other computed")
+    past = 0
     if cache:
         if not same_size(cache[0][2], cache[1][2]):
             raise op.mismatch(f"its past key has {cache[0][2]} positions, its past value {cache[1][2]}")
@@ -275,15 +277,94 @@ def _attention(op):
     for d in op.data:
         if d.image or d.batch_axis != 0:
             raise Fallback("an attention of tensors read as images, or whose batch is not their first axis")
-    if op.has(6) and op.inputs[6] in op.reader.data:
-        raise Fallback("key lengths computed by the network (nonpad_kv_seqlen)")
     op.layout = (False, 0)
-    layer = kinds.ScaledDotProductAttention(
-        heads=int(op.attr("q_num_heads", 0)), kv_heads=int(op.attr("kv_num_heads", 0)), roles=tuple(roles), past=past, params=op.stored()
-    )
+    layer = kinds.ScaledDotProductAttention(roles=tuple(roles), past=past, params=op.stored(), **fields)
     if len([o for o in op.outputs if o]) == 1 and op.outputs[0]:
         return layer
     return Outputs(tuple(replace(layer, output_index=k, params=0 if k else layer.params) for k in range(len(op.outputs))))
+
+
+def _attention(op):
+    """Attention (opset 23): scaled dot-product attention of computed query, key and value, 4-D
+    (``B x heads x positions x features``) or 3-D (``B x positions x heads*features`` with
+    ``q_num_heads`` and ``kv_num_heads``); one row per output the node names (the result; the
+    present key and value; the ``Q K^T`` scores)."""
+    if op.has(6) and op.inputs[6] in op.reader.data:
+        raise Fallback("key lengths computed by the network (nonpad_kv_seqlen)")
+    slots = dict(enumerate(kinds.SDPA_ROLES))
+    return _sdpa_layer(op, slots, heads=int(op.attr("q_num_heads", 0)), kv_heads=int(op.attr("kv_num_heads", 0)))
+
+
+def _heads(op):
+    heads = op.attr("num_heads")
+    if not isinstance(heads, int) or heads < 1:
+        raise op.mismatch(f"num_heads is {heads!r}, not a positive number of heads")
+    return heads
+
+
+def _ms_multi_head_attention(op):
+    """onnxruntime's ``com.microsoft.MultiHeadAttention`` with separate 3-D query, key and value
+    (``B x S x N H``, ``B x L x N H``, ``B x L x N H_v``; ``num_heads`` N): the attention of
+    :func:`_attention`, the projection bias it adds first (``bias``, stored) counted as
+    parameters; a padding mask, an attention bias, a past key and value (``B x N x P x H``); the
+    output, the present key and value and the scores as rows. Its packed forms (query, key and
+    value in one ``B x S x N x 3 x H`` tensor, key and value in one, key and value given as
+    ``B x N x L x H`` caches) and the shared past/present buffer have no kind."""
+    if not (op.has(1) and op.has(2)):
+        raise Fallback("a packed query, key and value (one B x S x N x 3 x H input)")
+    for i, what in ((0, "query"), (1, "key"), (2, "value")):
+        if op.inputs[i] in op.reader.data and op.reader.data[op.inputs[i]].rank != 3:
+            rank = op.reader.data[op.inputs[i]].rank
+            raise Fallback(f"a {rank}-D {what} (packed, or a B x N x L x H cache)")
+    if any(op.has(i) for i in (8, 9)):
+        raise Fallback("a past/present buffer shared across steps (past_sequence_length, cache_indirection)")
+    heads = _heads(op)
+    slots = {0: "query", 1: "key", 2: "value", 3: "bias", 4: "mask", 5: "mask", 6: "past_key", 7: "past_value"}
+    return _sdpa_layer(op, slots, heads=heads, kv_heads=heads)
+
+
+def _ms_attention(op):
+    """onnxruntime's ``com.microsoft.Attention``: the query, key and value projection (one
+    ``D_in x (D + D + D_v)`` weight and its bias) then the attention of ``num_heads`` heads, in
+    one node: a ``Dense`` row (the projection, with its parameters) and a
+    ``ScaledDotProductAttention`` row reading the packed result. A mask or an attention bias the
+    network computes, a past key and value, the present output and a shared buffer have no kind."""
+    if op.data_index != [0] or op.rank != 3:
+        raise Fallback("an input that is not B x S x features, or a mask, bias or cache computed by the network")
+    if any(op.has(i) for i in (4, 6)) or (len(op.outputs) > 1 and op.outputs[1]):
+        raise Fallback("a past and present key and value (2 x B x N x P x H)")
+    heads = _heads(op)
+    d_in, total_ = op.weight(1)
+    x = op.dims()[-1]
+    if is_number(x) and x != d_in:
+        raise op.mismatch(f"its weights {d_in}x{total_} read {d_in} features, its input has {x}")
+    sizes = op.attr("qkv_hidden_sizes")
+    if sizes is not None:
+        sizes = tuple(int(v) for v in sizes)
+        if len(sizes) != 3 or sum(sizes) != total_ or sizes[0] != sizes[1]:
+            raise op.mismatch(f"qkv_hidden_sizes {list(sizes)} do not split its weights' {total_} outputs into query, key (equal) and value")
+    elif total_ % 3:
+        raise op.mismatch(f"its weights' {total_} outputs do not split into query, key and value")
+    else:
+        sizes = (total_ // 3,) * 3
+    bias = op.has(2)
+    if bias and product(op.weight(2)) != total_:
+        raise op.mismatch(f"its bias has {product(op.weight(2))} values for {total_} outputs")
+    for i in (3, 5):
+        if op.has(i):
+            op.learned(i)  # a stored float mask or attention bias: parameters of the row
+    op.layout = (False, 0)
+    return (
+        kinds.Dense(int(total_), bias=bias, last_axis=True, axis=-1),
+        kinds.ScaledDotProductAttention(heads=heads, kv_heads=heads, roles=("query",), qkv=sizes, params=op.stored()),
+    )
+
+
+CONTRIB = {
+    ("com.microsoft", "MultiHeadAttention"): _ms_multi_head_attention,
+    ("com.microsoft", "Attention"): _ms_attention,
+}
+"""Operators of other domains that have a kind: onnxruntime's fused attention (docs/import.md)."""
 
 
 def _two_tensors(op, layer):

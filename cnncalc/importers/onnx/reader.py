@@ -21,7 +21,7 @@ from ..errors import OnnxImportError
 from .external import uses_external_data
 from .folding import Constants
 from .node import ALIAS, Fallback, Op, Outputs
-from .ops import ACTIVATIONS, IMAGE_OPS, IMAGE_RANKS, KEEPS_LAYOUT, OPS, perm_of
+from .ops import ACTIVATIONS, CONTRIB, IMAGE_OPS, IMAGE_RANKS, KEEPS_LAYOUT, OPS, perm_of
 from .tensors import Data, onnx_dims, shape_of
 
 FLOAT_TYPES = frozenset({1, 10, 11, 16})
@@ -298,7 +298,11 @@ class Reader:
         self.input()
         for i, node in enumerate(self.graph.node):
             if node.domain not in ("", "ai.onnx"):
-                self._opaque(node, _node_name(node, i), f"operator {node.domain}.{node.op_type}", domain=node.domain)
+                build = CONTRIB.get((node.domain, node.op_type))
+                if build is not None and any(t in self.data for t in node.input):
+                    self._layer(node, _node_name(node, i), build)
+                else:
+                    self._opaque(node, _node_name(node, i), f"operator {node.domain}.{node.op_type}", domain=node.domain)
                 continue
             if node.op_type == "Constant":
                 self._track(node)
@@ -333,9 +337,9 @@ class Reader:
         symbolic = not all(is_number(v) for v in dims)
         self.constants.known(node.output[0], np.array(dims, dtype=object if symbolic else np.int64))
 
-    def _layer(self, node, name):
+    def _layer(self, node, name, build=None):
         op = Op(self, node, self._unique(name))
-        build = OPS.get(node.op_type)
+        build = build or OPS.get(node.op_type)
         if build is None:
             return self._opaque(node, op.name, f"operator {node.op_type}", op)
         try:
