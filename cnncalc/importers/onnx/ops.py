@@ -334,7 +334,10 @@ def _ms_attention(op):
     if any(op.has(i) for i in (4, 6)) or (len(op.outputs) > 1 and op.outputs[1]):
         raise Fallback("a past and present key and value (2 x B x N x P x H)")
     heads = _heads(op)
-    d_in, total_ = op.weight(1)
+    dims = op.weight(1)
+    if len(dims) != 2:
+        raise op.mismatch(f"its weights have {len(dims)} axes, not input features x (query + key + value) features")
+    d_in, total_ = dims
     x = op.dims()[-1]
     if is_number(x) and x != d_in:
         raise op.mismatch(f"its weights {d_in}x{total_} read {d_in} features, its input has {x}")
