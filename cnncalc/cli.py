@@ -208,8 +208,9 @@ def _analyse(args, out, err) -> int:
     if args.explain and args.format in TEXTLESS_FORMATS:
         raise SpecError(f"--explain writes worked text, which --format {args.format} cannot hold: use --format json (its 'explain' key) or text/markdown")
     given_input = input_size(args.input) if args.input is not None else None  # --input "" is an error, not ignored
-    if given_input is not None and _declares_input(args.model):
-        print(f"warning: --input {args.input} replaces the INPUT layer the notation declares", file=err)
+    # said once the model is read with it: an error after it stays the one line on stderr
+    replaced = given_input is not None and _declares_input(args.model)
+    notice = [f"--input {args.input} replaces the INPUT layer the notation declares"] if replaced else []
     if args.check_keras and (args.html or args.plot):
         raise SpecError("--html and --plot draw the analysis: run them without --check-keras")
     if args.check_keras:
@@ -225,6 +226,8 @@ def _analyse(args, out, err) -> int:
         analysis = analyze(spec) if spec is not None else None
         if analysis is not None and analysis.symbolic:  # refused before TensorFlow takes seconds to load
             raise SpecError(f"model '{analysis.model}': the Keras check needs numeric sizes, not {shape_text(analysis.input)}")
+        for warning in notice:
+            print(f"warning: {visible(warning)}", file=err)
         try:
             from .keras_check import run_check  # imports keras only here
         except ModuleNotFoundError as exc:
@@ -237,7 +240,7 @@ def _analyse(args, out, err) -> int:
     if args.plot:
         _plot_extension(args.plot)
     analysis = analyze(spec, assume_divisible=args.assume_divisible)
-    for warning in analysis.warnings:
+    for warning in (*notice, *analysis.warnings):
         print(f"warning: {visible(warning)}", file=err)
     if args.html:
         from .html import network_page  # the page's template only here

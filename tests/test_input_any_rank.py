@@ -99,7 +99,7 @@ def test_symbolic_sequence_length():
 
 def test_another_input_size_must_have_the_models_rank():
     code, out, err = run(VECTOR, "--input", "16x32")
-    assert code == 2 and err == "warning: --input 16x32 replaces the INPUT layer the notation declares\nerror: model 'INPUT-100 -> FC-50 -> RELU -> FCS' reads a rank-1 input (100); the size 16x32 has 2 axes\n"
+    assert code == 2 and err == "error: model 'INPUT-100 -> FC-50 -> RELU -> FCS' reads a rank-1 input (100); the size 16x32 has 2 axes\n"
     code, out, _ = run(VECTOR, "--input", "7")
     assert code == 0 and "input        7  ->  output 10" in out
     assert analyze(parse("CONV3-4 -> FCS"), input=(8, 8, 3)).input == (8, 8, 3)
