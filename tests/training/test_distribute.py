@@ -5,6 +5,10 @@ runs in a fresh Python process. Without augmentation or dropout the two-replica 
 same gradients as the one-device run (each replica's loss is scaled by the *global* batch and the
 gradients are summed), so the histories agree to float round-off; resuming from a checkpoint
 under the strategy gives the uninterrupted history.
+
+One child process (a module fixture) runs both scripts, the training first (its CPU split is the
+one under test), then the augmentation check on the same two logical CPUs: TensorFlow's start-up
+(about 5 s of CPU) is paid once. Both tests are ``slow``.
 """
 
 import json
@@ -62,7 +66,8 @@ import json, sys
 import numpy as np
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+if tf.config.get_logical_device_configuration(cpu) is None:  # after SCRIPT, the CPU is split already
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
 from training.augment import augmentation
 
@@ -84,21 +89,29 @@ single = apply(tf.distribute.OneDeviceStrategy(devices[0]))
 # Where each sample is zero (crop padding and the Cutout square): its draw, compared between replicas.
 zeros = (mirrored == 0).reshape(8, -1)
 changed = (mirrored != x).reshape(8, -1)
-print("RESULT " + json.dumps({"replicas": len(devices), "equal": bool(np.array_equal(mirrored, single)),
+print("AUGMENT " + json.dumps({"replicas": len(devices), "equal": bool(np.array_equal(mirrored, single)),
       "same_pattern": bool(np.array_equal(zeros[:4], zeros[4:])), "changed": bool(changed.any(axis=1).all())}))
 """
 
 
-def run_script(tmp_path, script=SCRIPT):
+def run_script(tmp_path, script=SCRIPT) -> dict:
+    """Run ``script`` in a fresh process; its ``TAG {json}`` lines, by tag."""
     env = {**os.environ, "CNNTRAIN_LOGICAL_CPUS": "2", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    tagged = (line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("RESULT ", "AUGMENT ")))
+    return {tag: json.loads(text) for tag, text in tagged}
 
 
-def test_mirrored_over_two_logical_cpus_matches_one_device_and_resumes(tmp_path):
-    out = run_script(tmp_path)
+@pytest.fixture(scope="module")
+def child(tmp_path_factory):
+    """Both scripts in one fresh process: the training (which splits the CPU), then the augmentation check."""
+    return run_script(tmp_path_factory.mktemp("distribute"), SCRIPT + AUGMENT_SCRIPT)
+
+
+@pytest.mark.slow
+def test_mirrored_over_two_logical_cpus_matches_one_device_and_resumes(child):
+    out = child["RESULT"]
     assert out["logical_cpus"] == 2
     mirrored, single = out["mirrored"], out["single"]
     assert mirrored["metrics"]["replicas"] == 2 and "replicas" not in single["metrics"]
@@ -118,10 +131,11 @@ def test_mirrored_over_two_logical_cpus_matches_one_device_and_resumes(tmp_path)
             assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-7), key
 
 
-def test_augmentation_draws_are_independent_across_replicas_and_equal_one_device(tmp_path):
+@pytest.mark.slow
+def test_augmentation_draws_are_independent_across_replicas_and_equal_one_device(child):
     """Each replica keeps its own slice of a draw for the global batch (training.augment.per_sample_randint):
     without it, sample k of both replicas got the same crop, flip and Cutout square."""
-    out = run_script(tmp_path, AUGMENT_SCRIPT)
+    out = child["AUGMENT"]
     assert out["replicas"] == 2 and out["changed"]
     assert out["equal"]  # the mirrored output equals the one-device output for the same global batch
     assert not out["same_pattern"]  # the two replicas' samples were not augmented alike
