@@ -136,7 +136,6 @@ def test_keras_import_smoke():
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_torchvision_onnx_smoke():
     """The stored ViT-B/16 export read once (the smoke form skips the 330 MB file onnx-tool needs)."""
     pytest.importorskip("onnx", reason="needs the onnx package (the dev extra has it)")
@@ -146,6 +145,7 @@ def test_torchvision_onnx_smoke():
     check_rows(rows, "torchvision-onnx/", goals=1)
 
 
+@pytest.mark.slow
 def test_onnx_peer_smoke():
     pytest.importorskip("onnx_tool", reason="needs onnx-tool, the peer it compares with (pip install onnx-tool; the dev extra has it)")
     pytest.importorskip("torch", reason="needs torch to write the ONNX file (pip install torch==2.13.0; CI installs it)")

@@ -75,7 +75,10 @@ def state(path) -> dict:
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory, data_dir):
-    """A run killed (SIGKILL) inside its final test evaluation, then resumed to completion."""
+    """A run killed (SIGKILL) inside its final test evaluation, then resumed to completion.
+
+    Made once for the module (a child process that loads TensorFlow and trains: about 6 s of CPU),
+    so every test that uses it is ``slow``."""
     out = tmp_path_factory.mktemp("runs") / "r1"
     proc = child([*tiny(data_dir), "--out", str(out)], """
         import training.runs.loop as loop
@@ -92,6 +95,7 @@ def finished(tmp_path_factory, data_dir):
     return out
 
 
+@pytest.mark.slow
 def test_a_kill_during_the_final_evaluation_is_completed_by_resume(finished):
     metrics = json.loads((finished / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and 0 <= metrics["test_accuracy"] <= 1
@@ -109,6 +113,7 @@ def unfinished_copy(run, tmp_path, name="copy"):
     return copy
 
 
+@pytest.mark.slow
 def test_a_finished_status_without_results_is_resumed_not_believed(finished, tmp_path):
     copy = unfinished_copy(finished, tmp_path)
     RunDir(copy).set_status("finished")  # the loop marked it; the experiment's results never came
@@ -116,6 +121,7 @@ def test_a_finished_status_without_results_is_resumed_not_believed(finished, tmp
     assert (copy / "results.json").exists() and state(copy)["state"] == "finished"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -151,6 +157,7 @@ CORRUPT = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CORRUPT))
 def test_a_corrupt_state_file_is_named_by_resume_and_listed_by_report(finished, tmp_path, capsys, name):
     target, content, message = CORRUPT[name]
@@ -166,6 +173,7 @@ def test_a_corrupt_state_file_is_named_by_resume_and_listed_by_report(finished, 
         assert f"- `{copy}`: " in out and message in out
 
 
+@pytest.mark.slow
 def test_report_lists_a_run_that_failed_before_training(finished, tmp_path, capsys):
     failed = tmp_path / "failed"
     RunDir(failed).create({"experiment": "clr", "model": "lenet5", "dataset": "fashion_mnist"})
@@ -177,6 +185,7 @@ def test_report_lists_a_run_that_failed_before_training(finished, tmp_path, caps
 # -- one process per run directory ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_second_process_is_refused_until_the_holder_dies(finished, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", f"import sys, time\nfrom training.runs import RunDir\nwith RunDir({str(finished)!r}).locked():\n    print('locked', flush=True)\n    time.sleep(120)\n"],
@@ -196,6 +205,7 @@ def test_a_second_process_is_refused_until_the_holder_dies(finished, capsys):
 # -- SIGTERM: interrupted, exit 143, resumable ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigterm_marks_the_run_interrupted_and_resume_finishes_it(data_dir, tmp_path, monkeypatch, capsys):
     """A real SIGTERM to this process once epoch 1 is checkpointed (main() installs the handler)."""
     save = RunDir.save_checkpoint

@@ -56,6 +56,7 @@ def test_fresh_run_writes_the_run_directory(tmp_path):
     assert "keras" in run.config()["versions"]
 
 
+@pytest.mark.slow
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
     full = RunDir(tmp_path / "full")
     full.create({})
@@ -85,6 +86,7 @@ def test_resuming_a_finished_run_does_nothing(tmp_path):
     assert train(run, plan(epochs=1), resume=True) == first
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     def build_linear():
         model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2, activation="softmax")])
@@ -150,6 +152,7 @@ class FitCounter(keras.callbacks.Callback):
         self.fits += 1
 
 
+@pytest.mark.slow
 def test_one_fit_runs_every_epoch_when_the_step_count_is_constant(tmp_path):
     counter = FitCounter()
     run = RunDir(tmp_path / "run")
@@ -169,6 +172,7 @@ def test_one_fit_runs_every_epoch_when_the_step_count_is_constant(tmp_path):
     assert [r["steps"] for r in run.history()] == [6, 3, 2]
 
 
+@pytest.mark.slow
 def test_one_fit_trains_exactly_as_a_fit_per_epoch(tmp_path):
     """The graph-fed single fit and the Python-fed fit per epoch see the same batches in the same order."""
     one = RunDir(tmp_path / "one")
