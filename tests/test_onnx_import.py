@@ -203,23 +203,28 @@ def _trained_batchnorm(torch, model):
                 m.running_var.uniform_(0.5, 1.5)
 
 
-@pytest.fixture(scope="session")
-def exports(tmp_path_factory):
-    torch = pytest.importorskip("torch", reason="needs torch to write the test files (pip install torch==2.13.0; CI installs it)")
-    import warnings
+class Exports(dict):
+    """The files of :data:`EXPORTS`, each written when a test first asks for it: the dynamo
+    exporter's two (about 3 s of CPU) only for the ``slow`` tests that read them. Each network is
+    seeded by its key's place in :data:`EXPORTS`, so a file is the same whichever test asks first."""
 
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("onnx")
-    nets = _networks(torch)
-    x = torch.randn(1, 3, 32, 32)
-    files = {}
-    for key, (net, exporter, train, dynamic) in EXPORTS.items():
-        model = nets[net]()
+    def __init__(self, torch, folder):
+        super().__init__()
+        self.torch, self.folder, self.nets = torch, folder, _networks(torch)
+
+    def __missing__(self, key):
+        import warnings
+
+        torch = self.torch
+        net, exporter, train, dynamic = EXPORTS[key]
+        torch.manual_seed(list(EXPORTS).index(key))
+        x = torch.randn(1, 3, 32, 32)
+        model = self.nets[net]()
         _trained_batchnorm(torch, model)
         model.train(train)
         facts = _torch_facts(torch, model, x)
         model.train(train)
-        path = str(folder / f"{key}.onnx")
+        path = str(self.folder / f"{key}.onnx")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if exporter == "dynamo":
@@ -229,11 +234,17 @@ def exports(tmp_path_factory):
                 mode = torch.onnx.TrainingMode.TRAINING if train else torch.onnx.TrainingMode.EVAL
                 axes = {"x": {0: "N", 2: "height", 3: "width"}} if dynamic else None
                 torch.onnx.export(model, (x,), path, input_names=["x"], dynamo=False, training=mode, dynamic_axes=axes, opset_version=17)
-        files[key] = Export(path, *facts[:4], facts[4], kept_bn=train)
-    return files
+        self[key] = Export(path, *facts[:4], facts[4], kept_bn=train)
+        return self[key]
 
 
-KEYS = list(EXPORTS)
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory):
+    torch = pytest.importorskip("torch", reason="needs torch to write the test files (pip install torch==2.13.0; CI installs it)")
+    return Exports(torch, tmp_path_factory.mktemp("onnx"))
+
+
+KEYS = [pytest.param(k, marks=pytest.mark.slow) if EXPORTS[k][1] == "dynamo" else k for k in EXPORTS]  # the dynamo exports are slow to write
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -280,7 +291,7 @@ def test_macs_equal_the_textbook_count(exports, key):
     assert analyze(from_onnx(e.path), input=(32, 32, 3)).totals.macs == e.macs
 
 
-@pytest.mark.parametrize("key", [k for k in KEYS if EXPORTS[k][1] == "torchscript"])
+@pytest.mark.parametrize("key", [k for k in EXPORTS if EXPORTS[k][1] == "torchscript"])
 def test_output_shapes_equal_torchs_forward_hooks(exports, key):
     """TorchScript names nodes after the module (``layer1.a.0.Conv``): every module's row has the
     shape torch's forward hook saw (a folded BatchNorm's shape is its convolution's)."""
@@ -305,6 +316,7 @@ def test_a_module_called_twice_counts_its_weights_once(exports):
     assert a.spec.root.nodes[[n.name for n in a.spec.root.nodes].index("shared_1.Conv")].shares == "shared.Conv"
 
 
+@pytest.mark.slow  # a dynamo export
 def test_both_exporters_agree_on_the_same_network(exports):
     ts = analyze(from_onnx(exports["unet"].path))
     dyn = analyze(from_onnx(exports["unet-dynamo"].path))
@@ -326,6 +338,7 @@ def test_operator_mapping_of_the_exports(exports):
     assert a.row("layer1.Add").kind == "Add" and a.row("layer1.Relu_1").kind == "Activation"
 
 
+@pytest.mark.slow  # a dynamo export
 def test_dynamic_axes_become_symbols(exports):
     import sympy
 
