@@ -511,6 +511,7 @@ def test_an_h5_that_points_elsewhere_or_loops_is_refused_by_name(tmp_path, build
     refused([keras_file(tmp_path, gate_config(), weights=h5_bytes(build))], "model.weights.h5", message)
 
 
+@pytest.mark.slow
 def test_a_weights_zip_bomb_is_refused_in_bounded_memory(tmp_path):
     """A 1.3 MB weights bomb once reached 2.6 GB (it was copied into a BytesIO)."""
     path = tmp_path / "m.keras"

@@ -242,6 +242,7 @@ def test_the_valid_onnx_graph_reads(folder):
     assert outcome(_onnx_file(onnx_model(), folder)) == 0
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=mutated_model())
 def test_a_mutated_onnx_graph_reads_or_fails_in_one_line(folder, model):

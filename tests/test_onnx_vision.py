@@ -408,6 +408,7 @@ def test_a_file_the_converter_cannot_upgrade_names_the_operator():
 # ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_folded_batchnorm_summary_line_gives_torchs_count(tmp_path):
     """A ResNet-18-like stem exported untrained in eval mode: TorchScript folds the BatchNorm into
     the convolution (a bias of C), dynamo also drops that all-zero bias; both files' summaries say

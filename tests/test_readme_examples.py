@@ -135,7 +135,8 @@ def succeeded(proc, line: str) -> None:
 
 
 def _needs(line: str) -> list:
-    """The marks of a cnncalc line: Keras builds are slow, a .keras file needs Keras to be written."""
+    """The marks of a cnncalc line: Keras builds, torch's export and matplotlib's import are slow, a
+    .keras file needs Keras to be written."""
     marks = []
     if "--check-keras" in line or "keras:" in line or "--via-keras" in line:
         marks += [pytest.mark.keras, pytest.mark.slow]
@@ -143,6 +144,8 @@ def _needs(line: str) -> list:
         marks.append(pytest.mark.keras)
     if any(w.endswith(".onnx") for w in words(line)):
         marks.append(pytest.mark.slow)  # exporting ResNet-18 with torch takes several seconds
+    if "--plot" in line:
+        marks.append(pytest.mark.slow)  # the child process imports matplotlib (about 1 s of CPU)
     return marks
 
 

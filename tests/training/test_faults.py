@@ -292,6 +292,7 @@ def test_data_samples_are_bounded(capsys):
     assert one_error_line(capsys) == "error: --samples must lie in 0..32 images per class (one plot axis each), got 100000"
 
 
+@pytest.mark.slow
 def test_a_run_that_stopped_before_its_first_epoch_restarts_in_place(data_dir, tmp_path, capsys, monkeypatch):
     out = tmp_path / "again"
     RunDir(out).create({"experiment": "numpy-net", "dataset": "cifar10"})

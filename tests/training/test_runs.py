@@ -79,6 +79,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
     assert cut.metrics()["test_accuracy"] == full.metrics()["test_accuracy"]
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_run_does_nothing(tmp_path):
     run = RunDir(tmp_path / "run")
     run.create({})
@@ -189,6 +190,7 @@ def test_one_fit_trains_exactly_as_a_fit_per_epoch(tmp_path):
         assert a["loss"] == b["loss"] and a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-6)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_inside_the_single_fit_stops_it(tmp_path):
     class BreakWeightsInEpochTwo(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
