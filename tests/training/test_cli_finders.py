@@ -5,6 +5,7 @@ and the policy must satisfy: bounds inside the tested range and ordered, powers 
 trace that covers every training sample once per epoch, resume that neither recomputes nor changes.
 """
 
+import csv
 import json
 import math
 import os
@@ -63,6 +64,12 @@ def test_lr_range_one_run_bounds_inside_the_swept_range_and_resume_reuses_the_cu
     assert _json(out / "results.json") == results
 
 
+def _rows(path) -> list[dict]:
+    """A CSV file's rows without its timings."""
+    with open(path, newline="") as fh:
+        return [{k: v for k, v in row.items() if "second" not in k} for row in csv.DictReader(fh)]
+
+
 @pytest.mark.slow
 @pytest.mark.real_fashion_mnist
 def test_lr_grid_one_subrun_per_candidate_and_resume_skips_them(tmp_path, capsys):
@@ -81,6 +88,14 @@ def test_lr_grid_one_subrun_per_candidate_and_resume_skips_them(tmp_path, capsys
         assert _json(sub / "metrics.json")["final_loss"] == pytest.approx(loss)  # the final training loss
     assert 1e-4 <= results["lr_min"] < results["lr_max"] <= 1.0
     assert "lr_range.png" in os.listdir(out)
+    # The grid resets one compiled model for each rate (range_tests.FreshModels): a grid that
+    # starts at the second rate builds its model fresh there, and each rate trains to the bit,
+    # step by step, as in the grid above, whatever the model trained before.
+    later = tmp_path / "later"
+    assert main([*argv[:argv.index("--out")], "--grid-points", "2", "--start-lr", "1e-2", "--out", str(later), *TINY]) == 0
+    for a, b in (("lr_01_1.0e-02", "lr_02_1.0e-02"), ("lr_02_1.0e+00", "lr_03_1.0e+00")):
+        for name in ("history.csv", "traces.csv"):
+            assert _rows(later / a / name) == _rows(out / b / name) != [], (b, name)
 
     stamps = [(sub / "metrics.json").stat().st_mtime_ns for sub in subruns]
     _interrupt(out)

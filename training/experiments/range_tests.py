@@ -123,6 +123,43 @@ def _lr_one_run(ctx):
     return result
 
 
+class FreshModels:
+    """The grid's fresh models, one compiled model reset for each rate.
+
+    Every rate of the grid trains the same network from the same initial weights (the run's seed)
+    with SGD at its own rate. Building and compiling a model per rate made Keras trace its
+    training and evaluation steps again each time (about 2 s of CPU per rate for LeNet-5, most of
+    a quick grid point). Instead the first model is kept, and each later rate gets it back as a
+    fresh build would give it: the initial weights (non-trainable ones such as BatchNorm's
+    statistics included) and seed-generator states put back, SGD's step count and momenta zeroed,
+    its learning-rate variable set to the rate. The histories are the ones fresh models give, to
+    the bit (tests/training/test_cli_finders.py compares them). Under ``--distribute`` (a model lives
+    in its strategy's scope, and each run makes its own) every rate builds its own model.
+    """
+
+    def __init__(self, ctx):
+        self.ctx, self.model, self.initial = ctx, None, None
+
+    def __call__(self, lr):
+        from ..runs.loop import restore_seed_states, seed_states
+
+        ctx = self.ctx
+        if self.model is None or ctx.get("distribute"):
+            model = ctx.build_model(_sgd(ctx, lr))
+            if not ctx.get("distribute"):
+                self.model, self.initial = model, (model.get_weights(), seed_states(model))
+            return model
+        weights, seeds = self.initial
+        self.model.set_weights(weights)
+        restore_seed_states(self.model, seeds)
+        optimizer = self.model.optimizer
+        for variable in optimizer.variables:  # the step count and the momenta (a fresh SGD's zeros)
+            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+        optimizer.learning_rate = float(lr)  # its variable, which the traced step reads
+        self.model.stop_training = False
+        return self.model
+
+
 def _lr_grid(ctx):
     """The exercise's grid: one sub-run per candidate, ``epochs`` epochs each; final training loss."""
     from ..finders import LRResult
@@ -130,13 +167,14 @@ def _lr_grid(ctx):
     lrs = grid_lrs(ctx.config)
     names = [f"lr_{i:02d}_{lr:.1e}" for i, lr in enumerate(lrs, start=1)]
     finals, histories = [], []
+    fresh = FreshModels(ctx)
     for name, lr in zip(ctx.sweep(names), lrs):
         sub = ctx.subrun(name, {"lr": float(lr), "grid": False})
         state = sub.status()
         diverged = state.get("state") == "failed" and str(state.get("reason", "")).startswith("the loss became")
         if not diverged:
             try:
-                ctx.fit(sub, lambda lr=lr: ctx.build_model(_sgd(ctx, lr)))
+                ctx.fit(sub, lambda lr=lr: fresh(lr))
             except NonFiniteLoss:
                 diverged = True
         per_epoch = [r["loss"] for r in sub.history()] if os.path.exists(sub.file("history.csv")) else []
