@@ -4,6 +4,7 @@
 (torchinfo's approach); review the diff before committing.
 """
 
+import gc
 import os
 
 import pytest
@@ -30,6 +31,21 @@ def pytest_configure(config):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     config.pluginmanager.register(module.CpuDurations(30 if count is None else count, config.getoption("--cpu-durations-json")), "cpu-durations")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def frozen_heap():
+    """Before each module: collect the garbage, then freeze what is left (``gc.freeze``).
+
+    One process runs the whole suite, and what it imports stays: TensorFlow, Keras, torch, JAX and
+    sympy make about 590,000 objects the garbage collector would scan again in every full
+    collection. A test that allocates many objects (a 400-layer graph read, a benchmark's smoke
+    run) then spent most of its time in the collector: the scale benchmark's smoke run 1.8 s of
+    CPU with those modules loaded, 0.15 s with them frozen. Frozen objects are still freed when
+    the process ends; what a test creates is collected as before. No result changes."""
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 @pytest.fixture
