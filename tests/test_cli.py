@@ -152,7 +152,7 @@ def test_the_table_path_loads_only_what_vgg19_needs():
     unwanted = {
         "importlib.metadata", "tabulate", "wcwidth", "email", "cnncalc.importers", "cnncalc.importers.keras",
         "cnncalc.importers.onnx", "cnncalc.notation", "cnncalc.compare", "cnncalc.explain", "cnncalc.proofs", "cnncalc.atomic",
-        "cnncalc.zoo.resnet", "cnncalc.zoo.googlenet", "cnncalc.kinds.norm", "cnncalc.kinds.merge", "cnncalc.kinds.depthwise",
+        "cnncalc.zoo.resnet", "cnncalc.zoo.googlenet", "cnncalc.kinds.norm", "cnncalc.kinds.merge", "cnncalc.kinds.depthwise", "cnncalc.kinds.nd",
     }
     assert "cnncalc.zoo.vgg" in loaded and "cnncalc.kinds.conv" in loaded  # -X importtime sees the lazy loads
     assert not loaded & unwanted, sorted(loaded & unwanted)

@@ -22,11 +22,12 @@ from .registry import IGNORED, KINDS, Absent, Counts, Kind, Notation, Rule, kind
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "input": ("Input",),
-    "conv": ("Conv2D", "Conv1D", "Conv3D"),
+    "conv": ("Conv2D",),
     "depthwise": ("DepthwiseConv2D", "SeparableConv2D", "DepthwiseConv1D", "SeparableConv1D"),
     "transpose": ("Conv2DTranspose", "Conv1DTranspose", "Conv3DTranspose"),
-    "pool": (
-        "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+    "pool": ("MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"),
+    "nd": (
+        "Conv1D", "Conv3D",
         "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D",
         "MaxPool3D", "AvgPool3D", "GlobalAvgPool3D", "GlobalMaxPool3D",
     ),

@@ -2,8 +2,9 @@
 weight and MAC.
 
 ``Conv2D`` reads an image ``H x W x C``; ``Conv1D`` a signal ``T x C`` (audio, ECG, a text's
-tokens; Keras' ``causal`` padding too); ``Conv3D`` a volume ``D x H x W x C`` (video, CT). One
-dataclass of fields (:class:`ConvFields`) and one formula serve all three, per spatial axis
+tokens; Keras' ``causal`` padding too); ``Conv3D`` a volume ``D x H x W x C`` (video, CT): those two
+are declared in :mod:`.nd` with this module's rule. One dataclass of fields (:class:`ConvFields`)
+and one formula serve all three, per spatial axis
 (:mod:`.geometry`): weights ``g * prod(k) * (C_in/g) * (C_out/g)``, MACs that times the output
 positions ``prod(out spatial)`` (docs/conventions.md).
 """
@@ -18,7 +19,7 @@ from .geometry import explicit_pair, need_positive, need_spatial, same_padding, 
 from ..arith import known, product
 from .handles import mac_layer_ops, parameters
 from .notation_args import fmt_options, kernel_size, positive_int
-from .registry import Absent, Counts, Kind, Notation, Rule, register
+from .registry import Counts, Kind, Notation, Rule, register
 
 
 @dataclass(frozen=True)
@@ -42,22 +43,6 @@ class Conv2D(Layer, ConvFields):
     """2-D convolution over an image ``H x W x C``."""
 
     SPATIAL: ClassVar[int] = 2
-
-
-@dataclass(frozen=True)
-class Conv1D(Layer, ConvFields):
-    """1-D convolution over a signal ``T x C`` (steps x channels): Keras' ``Conv1D``, PyTorch's
-    ``nn.Conv1d``; ``padding="causal"`` pads ``d(k-1)`` steps before (WaveNet, TCNs)."""
-
-    SPATIAL: ClassVar[int] = 1
-
-
-@dataclass(frozen=True)
-class Conv3D(Layer, ConvFields):
-    """3-D convolution over a volume ``D x H x W x C`` (video frames, CT slices): Keras' ``Conv3D``,
-    PyTorch's ``nn.Conv3d``."""
-
-    SPATIAL: ClassVar[int] = 3
 
 
 def conv_shape(layer: Conv2D, in_shape, warn):
@@ -122,7 +107,7 @@ def _write(layer: Conv2D) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _keras(b, layer: Conv2D, x, qualified):
+def keras_conv(b, layer: Conv2D, x, qualified):
     keras = b.keras
     n = spatial_rank(layer)
     kernel, stride, dilation = spread(layer.kernel, n), spread(layer.stride, n), spread(layer.dilation, n)
@@ -159,18 +144,18 @@ def _keras(b, layer: Conv2D, x, qualified):
     return x
 
 
-_RULE = Rule(
+CONV_RULE = Rule(
     shape=conv_shape,
     counts=conv_counts,
     window=window(lambda layer: layer.kernel, lambda layer: layer.stride, lambda layer: layer.padding, lambda layer: layer.dilation),
 )
 # torchinfo's calculate_macs: parameters x output positions
-_OPS = mac_layer_ops(torchinfo=lambda row: parameters(row) * product(row.output[:-1]))
+CONV_OPS = mac_layer_ops(torchinfo=lambda row: parameters(row) * product(row.output[:-1]))
 
 register(
     Kind(
         Conv2D,
-        rule=_RULE,
+        rule=CONV_RULE,
         prefix="conv",
         notation=Notation(
             ("conv",),
@@ -181,13 +166,8 @@ register(
             options=frozenset({"stride", "padding", "dilation", "groups", "bias"}),
             spatial="needs",
         ),
-        keras=_keras,
+        keras=keras_conv,
         strings={"padding": ("same", "valid")},
-        ops=_OPS,
+        ops=CONV_OPS,
     )
 )
-
-_IMPORTED = Absent("no arrow word: the notation's CONV is 2-D; build it in Python (cnncalc.spec) or import a Keras or ONNX model")
-
-for _cls, _strings in ((Conv1D, ("same", "valid", "causal")), (Conv3D, ("same", "valid"))):
-    register(Kind(_cls, rule=_RULE, prefix="conv", notation=_IMPORTED, keras=_keras, strings={"padding": _strings}, ops=_OPS))

@@ -3,21 +3,22 @@
 Global pooling reduces ``H x W x C`` to ``C`` (``keepdims``: ``1 x 1 x C``, as Keras'
 ``keepdims=True`` in squeeze-and-excitation blocks). Its output sees the whole input, so the
 receptive field stops there (reported as none). Each pool has a 1-D form over a signal ``T x C``
-and a 3-D form over a volume ``D x H x W x C`` (``MaxPool1D``, ``GlobalAvgPool3D``, ...): the same
-fields and formulas, per spatial axis (:mod:`.geometry`).
+and a 3-D form over a volume ``D x H x W x C`` (``MaxPool1D``, ``GlobalAvgPool3D``, ...), declared
+in :mod:`.nd` with this module's fields and rules, per spatial axis (:mod:`.geometry`).
+``MAXIMUM`` tells a max pool from an average one whatever its rank.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 from .base import Layer, Padding, Size, spread
 from .geometry import ceil_extra, explicit_pair, need_spatial, spatial_output, spatial_rank, window
 from .handles import input_elements, window_times_output
 from .notation_args import fmt_options, kernel_size
-from .registry import KINDS, Absent, Kind, Notation, Rule, ignored, register
+from .registry import Kind, Notation, Rule, ignored, register
 
 NOT_MACS = ("macs", "flops", "torchvision", "fvcore", "torchinfo")
 """The conventions that count only conv and dense multiply-accumulates (or parameters)."""
@@ -46,6 +47,7 @@ class MaxPool2D(Layer, PoolFields):
     """Max pooling over an image ``H x W x C``."""
 
     SPATIAL: ClassVar[int] = 2
+    MAXIMUM: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -53,34 +55,7 @@ class AvgPool2D(Layer, PoolFields):
     """Average pooling; same geometry as :class:`MaxPool2D`."""
 
     SPATIAL: ClassVar[int] = 2
-
-
-@dataclass(frozen=True)
-class MaxPool1D(Layer, PoolFields):
-    """Max pooling over a signal ``T x C`` (Keras' ``MaxPooling1D``, PyTorch's ``nn.MaxPool1d``)."""
-
-    SPATIAL: ClassVar[int] = 1
-
-
-@dataclass(frozen=True)
-class AvgPool1D(Layer, PoolFields):
-    """Average pooling over a signal ``T x C``."""
-
-    SPATIAL: ClassVar[int] = 1
-
-
-@dataclass(frozen=True)
-class MaxPool3D(Layer, PoolFields):
-    """Max pooling over a volume ``D x H x W x C`` (Keras' ``MaxPooling3D``, ``nn.MaxPool3d``)."""
-
-    SPATIAL: ClassVar[int] = 3
-
-
-@dataclass(frozen=True)
-class AvgPool3D(Layer, PoolFields):
-    """Average pooling over a volume ``D x H x W x C``."""
-
-    SPATIAL: ClassVar[int] = 3
+    MAXIMUM: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +63,7 @@ class GlobalAvgPool2D(Layer, GlobalFields):
     """Mean over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``)."""
 
     SPATIAL: ClassVar[int] = 2
+    MAXIMUM: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -95,40 +71,7 @@ class GlobalMaxPool2D(Layer, GlobalFields):
     """Maximum over height and width: ``H x W x C -> C`` (``keepdims``: ``1 x 1 x C``)."""
 
     SPATIAL: ClassVar[int] = 2
-
-
-@dataclass(frozen=True)
-class GlobalAvgPool1D(Layer, GlobalFields):
-    """Mean over the steps: ``T x C -> C`` (``keepdims``: ``1 x C``)."""
-
-    SPATIAL: ClassVar[int] = 1
-
-
-@dataclass(frozen=True)
-class GlobalMaxPool1D(Layer, GlobalFields):
-    """Maximum over the steps: ``T x C -> C`` (``keepdims``: ``1 x C``)."""
-
-    SPATIAL: ClassVar[int] = 1
-
-
-@dataclass(frozen=True)
-class GlobalAvgPool3D(Layer, GlobalFields):
-    """Mean over depth, height and width: ``D x H x W x C -> C`` (``keepdims``: ``1 x 1 x 1 x C``)."""
-
-    SPATIAL: ClassVar[int] = 3
-
-
-@dataclass(frozen=True)
-class GlobalMaxPool3D(Layer, GlobalFields):
-    """Maximum over depth, height and width: ``D x H x W x C -> C`` (``keepdims``: ``1 x 1 x 1 x C``)."""
-
-    SPATIAL: ClassVar[int] = 3
-
-
-MAX_POOLS = (MaxPool1D, MaxPool2D, MaxPool3D)
-AVG_POOLS = (AvgPool1D, AvgPool2D, AvgPool3D)
-GLOBAL_AVG_POOLS = (GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D)
-GLOBAL_MAX_POOLS = (GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D)
+    MAXIMUM: ClassVar[bool] = True
 
 
 def pool_stride(layer):
@@ -175,11 +118,11 @@ def _write_pool(layer) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _keras_pool(b, layer, x, qualified):
+def keras_pool(b, layer, x, qualified):
     keras = b.keras
     n = spatial_rank(layer)
     kernel, stride = spread(layer.kernel, n), spread(pool_stride(layer), n)
-    cls = getattr(keras.layers, f"{'MaxPooling' if isinstance(layer, MAX_POOLS) else 'AveragePooling'}{n}D")
+    cls = getattr(keras.layers, f"{'MaxPooling' if layer.MAXIMUM else 'AveragePooling'}{n}D")
     explicit = explicit_pair(layer.padding, n)
     if explicit is None:  # 'same' or 'valid': Keras does it (ceil_mode changes nothing for 'same')
         mode = layer.padding.lower()
@@ -192,7 +135,7 @@ def _keras_pool(b, layer, x, qualified):
         (p, p + (ceil_extra(size, k, s, p) if layer.ceil_mode else 0)) for size, k, s, p in zip(sizes, kernel, stride, explicit)
     )
     if any(any(side) for side in pads):
-        if isinstance(layer, MAX_POOLS):
+        if layer.MAXIMUM:
             x = b.custom.ConstantPadding2D(pads, value=-math.inf, name=b.name(qualified, "pad"))(x)
         else:
             x = getattr(keras.layers, f"ZeroPadding{n}D")(pads[0] if n == 1 else pads, name=b.name(qualified, "pad"))(x)
@@ -200,7 +143,7 @@ def _keras_pool(b, layer, x, qualified):
 
 
 def _keras_global(b, layer, x, qualified):
-    word = "GlobalAveragePooling" if isinstance(layer, GLOBAL_AVG_POOLS) else "GlobalMaxPooling"
+    word = "GlobalAveragePooling" if not layer.MAXIMUM else "GlobalMaxPooling"
     return getattr(b.keras.layers, f"{word}{spatial_rank(layer)}D")(keepdims=layer.keepdims, name=b.name(qualified))(x)
 
 
@@ -214,8 +157,8 @@ def _write_global(layer) -> str:
 # keeps 1x1 spatial axes), and a 1x1 gate made from it is left out where it meets the spatial path.
 _GLOBAL_RULE = Rule(shape=global_pool_shape, tracks_field=False)
 
-_POOL_RULE = Rule(shape=pool_shape, window=window(lambda layer: layer.kernel, pool_stride, lambda layer: layer.padding))
-_POOL_OPS = {
+POOL_RULE = Rule(shape=pool_shape, window=window(lambda layer: layer.kernel, pool_stride, lambda layer: layer.padding))
+POOL_OPS = {
     **ignored(*NOT_MACS),
     "ptflops": input_elements,  # ptflops pool_flops_counter_hook: input elements
     "tf-profiler": window_times_output,  # TF flops_registry._pool_flops
@@ -225,7 +168,7 @@ for _cls, _prefix, _words in ((MaxPool2D, "pool", ("pool", "maxpool")), (AvgPool
     register(
         Kind(
             _cls,
-            rule=_POOL_RULE,
+            rule=POOL_RULE,
             prefix=_prefix,
             notation=Notation(
                 _words,
@@ -235,9 +178,9 @@ for _cls, _prefix, _words in ((MaxPool2D, "pool", ("pool", "maxpool")), (AvgPool
                 options=frozenset({"stride", "padding", "ceil_mode"}),
                 spatial="needs",
             ),
-            keras=_keras_pool,
+            keras=keras_pool,
             strings={"padding": ("same", "valid")},
-            ops=_POOL_OPS,
+            ops=POOL_OPS,
         )
     )
 
@@ -273,12 +216,3 @@ register(
         },
     )
 )
-
-
-# The 1-D and 3-D forms: the same rules and counts, read from files (no arrow word: the notation's
-# pools are 2-D).
-_IMPORTED = Absent("no arrow word: the notation's pools are 2-D; build it in Python (cnncalc.spec) or import a Keras or ONNX model")
-for _cls, _prefix in ((MaxPool1D, "pool"), (MaxPool3D, "pool"), (AvgPool1D, "avgpool"), (AvgPool3D, "avgpool")):
-    register(Kind(_cls, rule=_POOL_RULE, prefix=_prefix, notation=_IMPORTED, keras=_keras_pool, strings={"padding": ("same", "valid")}, ops=_POOL_OPS))
-for _cls, _like in ((GlobalAvgPool1D, GlobalAvgPool2D), (GlobalAvgPool3D, GlobalAvgPool2D), (GlobalMaxPool1D, GlobalMaxPool2D), (GlobalMaxPool3D, GlobalMaxPool2D)):
-    register(replace(KINDS[_like], spec=_cls, notation=_IMPORTED))
